@@ -1,0 +1,281 @@
+from __future__ import annotations
+
+import datetime
+
+from django.db import models
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+
+class ExternalRecord(models.Model):
+    """Where a row came from: the data provider and the provider's own id for it.
+
+    Re-imports and syncs find their rows again through (source, external_id), so running an import
+    twice never duplicates anything. Rows typed in by staff have no external id.
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Entered by staff"
+        HKRACING = "hkracing", "Hong Kong results (CSV)"
+        THERACINGAPI = "theracingapi", "The Racing API"
+        BETFAIR = "betfair", "Betfair"
+        DEMO = "demo", "Demo data (synthetic)"
+
+    source = models.CharField(max_length=32, choices=Source.choices, default=Source.MANUAL)
+    external_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="%(app_label)s_%(class)s_unique_external_id",
+            ),
+        ]
+
+    @property
+    def is_demo(self) -> bool:
+        return self.source == self.Source.DEMO
+
+
+class Racecourse(ExternalRecord):
+    """A track where meetings are held, e.g. Sha Tin (ST) in Hong Kong."""
+
+    code = models.CharField(max_length=8)
+    name = models.CharField(max_length=100)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code.")
+
+    class Meta(ExternalRecord.Meta):
+        ordering = ["name"]
+        constraints = [
+            *ExternalRecord.Meta.constraints,
+            models.UniqueConstraint(fields=["country", "code"], name="racecourse_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Participant(ExternalRecord):
+    """What horses, jockeys and trainers share: a display name and a provider identity."""
+
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta(ExternalRecord.Meta):
+        abstract = True
+        ordering = ["name", "external_id"]
+
+    def __str__(self) -> str:
+        # Some providers (the Hong Kong results) publish ids only.
+        return self.name or f"{self._meta.verbose_name.title()} #{self.external_id or self.pk}"
+
+
+class Horse(Participant):
+    """A horse. Age and ratings change from race to race, so they live on its runs."""
+
+    country = models.CharField(max_length=3, blank=True, help_text="Country of breeding.")
+    sex = models.CharField(max_length=16, blank=True, help_text="As the provider gives it.")
+
+    class Meta(Participant.Meta):
+        indexes = [models.Index(fields=["name"], name="horse_name_idx")]
+
+
+class Jockey(Participant):
+    """A rider."""
+
+    class Meta(Participant.Meta):
+        indexes = [models.Index(fields=["name"], name="jockey_name_idx")]
+
+
+class Trainer(Participant):
+    """A trainer, whose yard prepares the horses."""
+
+    class Meta(Participant.Meta):
+        indexes = [models.Index(fields=["name"], name="trainer_name_idx")]
+
+
+class RaceQuerySet(models.QuerySet):
+    def on_date(self, day: datetime.date) -> RaceQuerySet:
+        return self.filter(meeting_date=day)
+
+    def upcoming(self) -> RaceQuerySet:
+        return self.filter(
+            status=Race.Status.DECLARED, meeting_date__gte=timezone.localdate()
+        ).order_by("meeting_date", "racecourse__name", "race_number")
+
+    def results(self) -> RaceQuerySet:
+        return self.filter(status=Race.Status.RESULT)
+
+    def with_field_size(self) -> RaceQuerySet:
+        return self.annotate(
+            field_size=Count("runners", filter=Q(runners__non_runner=False), distinct=True)
+        )
+
+    def with_card(self) -> RaceQuerySet:
+        """Everything a race card shows, in a fixed number of queries."""
+        runners = Runner.objects.select_related("horse", "jockey", "trainer").order_by(
+            "saddle_number"
+        )
+        return self.select_related("racecourse").prefetch_related(
+            Prefetch("runners", queryset=runners)
+        )
+
+
+class Race(ExternalRecord):
+    """One race at a meeting: conditions before the off, and the result once it is run."""
+
+    class Surface(models.TextChoices):
+        TURF = "turf", "Turf"
+        ALL_WEATHER = "all_weather", "All-weather"
+        DIRT = "dirt", "Dirt"
+
+    class Status(models.TextChoices):
+        DECLARED = "declared", "Declared"
+        RESULT = "result", "Result"
+        ABANDONED = "abandoned", "Abandoned"
+
+    racecourse = models.ForeignKey(Racecourse, on_delete=models.PROTECT, related_name="races")
+    meeting_date = models.DateField()
+    race_number = models.PositiveSmallIntegerField()
+    post_time = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    distance_m = models.PositiveIntegerField("distance (m)")
+    surface = models.CharField(max_length=16, choices=Surface.choices, default=Surface.TURF)
+    going = models.CharField(max_length=32, blank=True)
+    race_class = models.CharField("class", max_length=16, blank=True)
+    rating_band = models.CharField(max_length=16, blank=True)
+    prize = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    prize_currency = models.CharField(max_length=3, blank=True)
+    rail = models.CharField(
+        max_length=16, blank=True, help_text="Rail position or track configuration."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DECLARED)
+    sectional_times = models.JSONField(
+        default=list, blank=True, help_text="The leader's time for each section, in seconds."
+    )
+
+    objects = RaceQuerySet.as_manager()
+
+    class Meta(ExternalRecord.Meta):
+        ordering = ["-meeting_date", "racecourse__name", "race_number"]
+        constraints = [
+            *ExternalRecord.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["racecourse", "meeting_date", "race_number"], name="race_unique_slot"
+            ),
+            models.CheckConstraint(condition=Q(race_number__gte=1), name="race_number_positive"),
+            models.CheckConstraint(condition=Q(distance_m__gt=0), name="race_distance_positive"),
+            models.CheckConstraint(
+                condition=Q(prize__isnull=True) | Q(prize__gte=0), name="race_prize_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["meeting_date", "racecourse"], name="race_day_idx"),
+            models.Index(fields=["status", "meeting_date"], name="race_status_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_date:%Y-%m-%d} {self.racecourse.code} R{self.race_number}"
+
+
+class RunnerQuerySet(models.QuerySet):
+    def starters(self) -> RunnerQuerySet:
+        return self.filter(non_runner=False)
+
+    def form(self) -> RunnerQuerySet:
+        """A horse's, jockey's or trainer's runs, newest first, with what a form table shows."""
+        return self.select_related("race__racecourse", "horse", "jockey", "trainer").order_by(
+            "-race__meeting_date", "-race__race_number"
+        )
+
+
+class Runner(ExternalRecord):
+    """A horse's entry in a race, with its declaration, the market and, afterwards, the result.
+
+    A win price must be above 1 for it to imply a probability below 1. Place dividends of exactly 1
+    (the stake back) are common in Hong Kong, so place odds may equal 1.
+    """
+
+    race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="runners")
+    horse = models.ForeignKey(Horse, on_delete=models.PROTECT, related_name="runs")
+    jockey = models.ForeignKey(
+        Jockey, on_delete=models.PROTECT, related_name="rides", null=True, blank=True
+    )
+    trainer = models.ForeignKey(
+        Trainer, on_delete=models.PROTECT, related_name="runners", null=True, blank=True
+    )
+    saddle_number = models.PositiveSmallIntegerField()
+    draw = models.PositiveSmallIntegerField(null=True, blank=True)
+    carried_weight_lb = models.PositiveSmallIntegerField(
+        "carried weight (lb)", null=True, blank=True
+    )
+    declared_weight_lb = models.DecimalField(
+        "body weight (lb)", max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    rating = models.SmallIntegerField(null=True, blank=True)
+    age = models.PositiveSmallIntegerField(null=True, blank=True)
+    gear = models.CharField(max_length=32, blank=True)
+    win_odds = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    place_odds = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    finish_position = models.PositiveSmallIntegerField(null=True, blank=True)
+    dead_heat = models.BooleanField(default=False)
+    lengths_behind = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    finish_time = models.DecimalField(
+        "finish time (s)", max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    section_positions = models.JSONField(default=list, blank=True)
+    section_lengths_behind = models.JSONField(default=list, blank=True)
+    section_times = models.JSONField(default=list, blank=True, help_text="Seconds per section.")
+    non_runner = models.BooleanField(default=False)
+
+    objects = RunnerQuerySet.as_manager()
+
+    class Meta(ExternalRecord.Meta):
+        ordering = ["race", "saddle_number"]
+        constraints = [
+            *ExternalRecord.Meta.constraints,
+            models.UniqueConstraint(fields=["race", "horse"], name="runner_unique_horse"),
+            models.UniqueConstraint(fields=["race", "saddle_number"], name="runner_unique_saddle"),
+            models.CheckConstraint(
+                condition=Q(saddle_number__gte=1), name="runner_saddle_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(draw__isnull=True) | Q(draw__gte=1), name="runner_draw_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(finish_position__isnull=True) | Q(finish_position__gte=1),
+                name="runner_position_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(win_odds__isnull=True) | Q(win_odds__gt=1),
+                name="runner_win_odds_above_one",
+            ),
+            models.CheckConstraint(
+                condition=Q(place_odds__isnull=True) | Q(place_odds__gte=1),
+                name="runner_place_odds_at_least_one",
+            ),
+            models.CheckConstraint(
+                condition=Q(non_runner=False) | Q(finish_position__isnull=True),
+                name="runner_non_runner_has_no_position",
+            ),
+            models.CheckConstraint(
+                condition=Q(dead_heat=False) | Q(finish_position__isnull=False),
+                name="runner_dead_heat_has_position",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["race", "finish_position"], name="runner_result_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.saddle_number}. {self.horse} ({self.race})"
+
+    @property
+    def won(self) -> bool:
+        return self.finish_position == 1
+
+    @property
+    def implied_probability(self) -> float | None:
+        """The market's raw probability, before removing the bookmaker's or pool's margin."""
+        return 1 / float(self.win_odds) if self.win_odds else None
