@@ -1,0 +1,345 @@
+"""Writes to the race data: imports and their upserts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, TextIO
+
+from django.db import IntegrityError, models, transaction
+from tqdm import tqdm
+
+from . import hkracing
+from .hkracing import ErrorLog, ParsedRow, RowError
+from .models import ExternalRecord, Horse, Jockey, Race, Racecourse, Runner, Trainer
+
+SOURCE = ExternalRecord.Source.HKRACING
+CHUNK_SIZE = 5_000
+BATCH_SIZE = 1_000
+
+
+@dataclass
+class UpsertCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.updated
+
+
+@dataclass
+class HkracingImportReport:
+    counts: dict[str, UpsertCounts] = field(default_factory=dict)
+    dead_heat_runners: int = 0
+    races_without_runners: int = 0
+    unusable_win_odds: int = 0
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"{name}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged"
+            for name, c in self.counts.items()
+        ]
+        lines.append(f"runners in dead heats: {self.dead_heat_runners}")
+        lines.append(f"races without runners (stored as abandoned): {self.races_without_runners}")
+        lines.append(f"win odds at or below 1.0 (stored as unknown): {self.unusable_win_odds}")
+        return lines
+
+
+class HkracingImportRejected(Exception):
+    """The files had errors; nothing was written."""
+
+    def __init__(self, errors: list[RowError], total: int) -> None:
+        self.errors = errors
+        self.total = total
+        noun = "error" if total == 1 else "errors"
+        super().__init__(f"{total} {noun} in the upload; the first: {errors[0]}")
+
+
+@dataclass
+class _Checked:
+    """What the validating pass learnt that the writing pass needs."""
+
+    horses: dict[int, dict[str, str]] = field(default_factory=dict)
+    jockeys: set[int] = field(default_factory=set)
+    trainers: set[int] = field(default_factory=set)
+    races_with_runners: set[int] = field(default_factory=set)
+    dead_heats: set[tuple[int, int]] = field(default_factory=set)
+    runs: int = 0
+
+
+def hkracing_import(
+    *,
+    races_file: TextIO,
+    runs_file: TextIO,
+    races_name: str = "races.csv",
+    runs_name: str = "runs.csv",
+    progress: bool = False,
+) -> HkracingImportReport:
+    """Import a Hong Kong results pair, all or nothing, idempotently.
+
+    The first pass reads every row and checks it; any error rejects the whole pair before a single
+    write. The second pass re-reads the files (so memory stays bounded by a chunk, not the file)
+    and upserts on (source, external id) inside one transaction, counting what really changed.
+    """
+    checked = _hkracing_check(
+        races_file=races_file,
+        runs_file=runs_file,
+        races_name=races_name,
+        runs_name=runs_name,
+        progress=progress,
+    )
+    races_file.seek(0)
+    runs_file.seek(0)
+    try:
+        with transaction.atomic():
+            return _hkracing_write(
+                checked=checked,
+                races_file=races_file,
+                runs_file=runs_file,
+                races_name=races_name,
+                runs_name=runs_name,
+                progress=progress,
+            )
+    except IntegrityError as exc:
+        # Validation covers the files themselves; this is a clash with rows already stored
+        # under other sources (e.g. a race slot entered by hand).
+        error = RowError(runs_name, None, None, f"the database refused the import: {exc}")
+        raise HkracingImportRejected([error], 1) from exc
+
+
+def _hkracing_check(
+    *, races_file: TextIO, runs_file: TextIO, races_name: str, runs_name: str, progress: bool
+) -> _Checked:
+    errors = ErrorLog()
+    checked = _Checked()
+    race_lines: dict[int, int] = {}
+    slot_lines: dict[tuple[str, Any, int], int] = {}
+    for row in hkracing.read_rows(
+        races_file, file=races_name, columns=hkracing.RACE_COLUMNS, errors=errors
+    ):
+        values = row.values
+        race_id = values["race_id"]
+        if race_id in race_lines:
+            message = f"race {race_id} is already on line {race_lines[race_id]}"
+            errors.append(RowError(races_name, row.line, "race_id", message))
+            continue
+        race_lines[race_id] = row.line
+        slot = (values["venue"], values["date"], values["race_no"])
+        if slot in slot_lines:
+            message = (
+                f"race {values['race_no']} at {values['venue']} on {values['date']} "
+                f"is already on line {slot_lines[slot]}"
+            )
+            errors.append(RowError(races_name, row.line, "race_no", message))
+        slot_lines[slot] = row.line
+    # With no readable race at all (a broken header), every run would be "unknown": say it once.
+    races_readable = bool(race_lines) or not errors
+
+    horse_lines: dict[tuple[int, int], int] = {}
+    saddle_lines: dict[tuple[int, int], int] = {}
+    positions: Counter[tuple[int, int]] = Counter()
+    rows = hkracing.read_rows(
+        runs_file, file=runs_name, columns=hkracing.RUN_COLUMNS, errors=errors
+    )
+    for row in tqdm(rows, desc="checking runs", unit=" rows", disable=not progress):
+        values = row.values
+        race_id = values["race_id"]
+        if races_readable and race_id not in race_lines:
+            message = f"race {race_id} is not in {races_name}"
+            errors.append(RowError(runs_name, row.line, "race_id", message))
+            continue
+        key = (race_id, values["horse_id"])
+        if key in horse_lines:
+            message = f"horse {key[1]} already runs in race {race_id} on line {horse_lines[key]}"
+            errors.append(RowError(runs_name, row.line, "horse_id", message))
+            continue
+        horse_lines[key] = row.line
+        key = (race_id, values["horse_no"])
+        if key in saddle_lines:
+            message = (
+                f"number {key[1]} is already taken in race {race_id} on line {saddle_lines[key]}"
+            )
+            errors.append(RowError(runs_name, row.line, "horse_no", message))
+            continue
+        saddle_lines[key] = row.line
+        if (values["won"] == "1") != (values["result"] == 1):
+            message = f"won is {values['won']} but result is {values['result']}"
+            errors.append(RowError(runs_name, row.line, "won", message))
+            continue
+        positions[(race_id, values["result"])] += 1
+        checked.races_with_runners.add(race_id)
+        checked.horses[values["horse_id"]] = {
+            "country": values["horse_country"],
+            "sex": values["horse_type"],
+        }
+        checked.jockeys.add(values["jockey_id"])
+        checked.trainers.add(values["trainer_id"])
+        checked.runs += 1
+
+    if errors:
+        raise HkracingImportRejected(errors.first, errors.total)
+    checked.dead_heats = {key for key, count in positions.items() if count > 1}
+    return checked
+
+
+def _hkracing_write(
+    *,
+    checked: _Checked,
+    races_file: TextIO,
+    runs_file: TextIO,
+    races_name: str,
+    runs_name: str,
+    progress: bool,
+) -> HkracingImportReport:
+    report = HkracingImportReport()
+    errors = ErrorLog()  # stays empty: the files were checked; the readers need somewhere to write
+
+    courses = {
+        code: {"code": code, "name": name, "country": "HK"}
+        for code, name in hkracing.VENUES.items()
+    }
+    report.counts["racecourses"] = _upsert(Racecourse, courses)
+    course_pks = _pks(Racecourse, courses)
+
+    people = {
+        "horses": (Horse, {str(pk): values for pk, values in checked.horses.items()}),
+        "jockeys": (Jockey, {str(pk): {} for pk in checked.jockeys}),
+        "trainers": (Trainer, {str(pk): {} for pk in checked.trainers}),
+    }
+    for name, (model, rows) in people.items():
+        report.counts[name] = _upsert(model, rows)
+    horse_pks = _pks(Horse, people["horses"][1])
+    jockey_pks = _pks(Jockey, people["jockeys"][1])
+    trainer_pks = _pks(Trainer, people["trainers"][1])
+
+    report.counts["races"] = UpsertCounts()
+    race_rows = hkracing.read_rows(
+        races_file, file=races_name, columns=hkracing.RACE_COLUMNS, errors=errors
+    )
+    for chunk in _chunks(race_rows):
+        rows = {}
+        for row in chunk:
+            values = row.values
+            has_runners = values["race_id"] in checked.races_with_runners
+            report.races_without_runners += not has_runners
+            rows[str(values["race_id"])] = {
+                "racecourse_id": course_pks[values["venue"]],
+                "meeting_date": values["date"],
+                "race_number": values["race_no"],
+                "distance_m": values["distance"],
+                "surface": values["surface"],
+                "going": values["going"],
+                "race_class": values["race_class"],
+                "rating_band": values["horse_ratings"],
+                "prize": values["prize"],
+                "prize_currency": "HKD" if values["prize"] is not None else "",
+                "rail": values["config"],
+                "status": Race.Status.RESULT if has_runners else Race.Status.ABANDONED,
+                "sectional_times": hkracing.sections(values, "sec_time", hkracing.RACE_SECTIONS),
+            }
+        report.counts["races"].add(_upsert(Race, rows))
+    race_pks = dict(
+        Race.objects.filter(source=SOURCE).values_list("external_id", "pk").iterator(CHUNK_SIZE)
+    )
+
+    report.counts["runners"] = UpsertCounts()
+    run_rows = hkracing.read_rows(
+        runs_file, file=runs_name, columns=hkracing.RUN_COLUMNS, errors=errors
+    )
+    bar = tqdm(total=checked.runs, desc="writing runners", unit=" runners", disable=not progress)
+    for chunk in _chunks(run_rows):
+        rows = {}
+        for row in chunk:
+            values = row.values
+            win_odds = values["win_odds"]
+            if win_odds <= 1:
+                report.unusable_win_odds += 1
+                win_odds = None
+            dead_heat = (values["race_id"], values["result"]) in checked.dead_heats
+            report.dead_heat_runners += dead_heat
+            rows[f"{values['race_id']}:{values['horse_id']}"] = {
+                "race_id": race_pks[str(values["race_id"])],
+                "horse_id": horse_pks[str(values["horse_id"])],
+                "jockey_id": jockey_pks[str(values["jockey_id"])],
+                "trainer_id": trainer_pks[str(values["trainer_id"])],
+                "saddle_number": values["horse_no"],
+                "draw": values["draw"],
+                "carried_weight_lb": values["actual_weight"],
+                "declared_weight_lb": values["declared_weight"],
+                "rating": values["horse_rating"],
+                "age": values["horse_age"],
+                "gear": "" if values["horse_gear"] == "--" else values["horse_gear"],
+                "win_odds": win_odds,
+                "place_odds": values["place_odds"],
+                "finish_position": values["result"],
+                "dead_heat": dead_heat,
+                "lengths_behind": values["lengths_behind"],
+                "finish_time": values["finish_time"],
+                "section_positions": hkracing.sections(values, "position_sec", hkracing.SECTIONS),
+                "section_lengths_behind": hkracing.sections(
+                    values, "behind_sec", hkracing.SECTIONS
+                ),
+                "section_times": hkracing.sections(values, "time", hkracing.SECTIONS),
+                "non_runner": False,
+            }
+        report.counts["runners"].add(_upsert(Runner, rows))
+        bar.update(len(rows))
+    bar.close()
+    return report
+
+
+def _chunks(rows: Iterable[ParsedRow], size: int = CHUNK_SIZE) -> Iterator[list[ParsedRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _pks(model: type[models.Model], rows: dict[str, Any]) -> dict[str, int]:
+    return dict(
+        model.objects.filter(source=SOURCE, external_id__in=list(rows)).values_list(
+            "external_id", "pk"
+        )
+    )
+
+
+def _upsert(model: type[models.Model], rows: dict[str, dict[str, Any]]) -> UpsertCounts:
+    """Create or update the rows keyed by external id; leave identical rows untouched.
+
+    Every row of one call must carry the same fields.
+    """
+    counts = UpsertCounts()
+    if not rows:
+        return counts
+    fields = list(next(iter(rows.values())))
+    existing = {
+        stored.pop("external_id"): stored
+        for stored in model.objects.filter(source=SOURCE, external_id__in=list(rows)).values(
+            "pk", "external_id", *fields
+        )
+    }
+    to_create, to_update = [], []
+    for external_id, values in rows.items():
+        stored = existing.get(external_id)
+        if stored is None:
+            to_create.append(model(source=SOURCE, external_id=external_id, **values))
+        elif any(stored[name] != value for name, value in values.items()):
+            to_update.append(
+                model(pk=stored["pk"], source=SOURCE, external_id=external_id, **values)
+            )
+        else:
+            counts.unchanged += 1
+    model.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+    if to_update:
+        model.objects.bulk_update(to_update, fields, batch_size=BATCH_SIZE)
+    counts.created = len(to_create)
+    counts.updated = len(to_update)
+    return counts
