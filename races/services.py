@@ -207,21 +207,22 @@ def _hkracing_write(
         code: {"code": code, "name": name, "country": "HK"}
         for code, name in hkracing.VENUES.items()
     }
-    report.counts["racecourses"] = _upsert(Racecourse, courses)
-    course_pks = _pks(Racecourse, courses)
+    report.counts["racecourses"], course_pks = _upsert(
+        Racecourse, courses, natural_key=("code", "country")
+    )
 
     people = {
         "horses": (Horse, {str(pk): values for pk, values in checked.horses.items()}),
         "jockeys": (Jockey, {str(pk): {} for pk in checked.jockeys}),
         "trainers": (Trainer, {str(pk): {} for pk in checked.trainers}),
     }
+    pks: dict[str, dict[str, int]] = {}
     for name, (model, rows) in people.items():
-        report.counts[name] = _upsert(model, rows)
-    horse_pks = _pks(Horse, people["horses"][1])
-    jockey_pks = _pks(Jockey, people["jockeys"][1])
-    trainer_pks = _pks(Trainer, people["trainers"][1])
+        report.counts[name], pks[name] = _upsert(model, rows)
+    horse_pks, jockey_pks, trainer_pks = pks["horses"], pks["jockeys"], pks["trainers"]
 
     report.counts["races"] = UpsertCounts()
+    race_pks: dict[str, int] = {}
     race_rows = hkracing.read_rows(
         races_file, file=races_name, columns=hkracing.RACE_COLUMNS, errors=errors
     )
@@ -246,10 +247,11 @@ def _hkracing_write(
                 "status": Race.Status.RESULT if has_runners else Race.Status.ABANDONED,
                 "sectional_times": hkracing.sections(values, "sec_time", hkracing.RACE_SECTIONS),
             }
-        report.counts["races"].add(_upsert(Race, rows))
-    race_pks = dict(
-        Race.objects.filter(source=SOURCE).values_list("external_id", "pk").iterator(CHUNK_SIZE)
-    )
+        counts, chunk_pks = _upsert(
+            Race, rows, natural_key=("meeting_date", "racecourse_id", "race_number")
+        )
+        report.counts["races"].add(counts)
+        race_pks.update(chunk_pks)
 
     report.counts["runners"] = UpsertCounts()
     run_rows = hkracing.read_rows(
@@ -291,7 +293,8 @@ def _hkracing_write(
                 "section_times": hkracing.sections(values, "time", hkracing.SECTIONS),
                 "non_runner": False,
             }
-        report.counts["runners"].add(_upsert(Runner, rows))
+        counts, _ = _upsert(Runner, rows, natural_key=("race_id", "saddle_number"))
+        report.counts["runners"].add(counts)
         bar.update(len(rows))
     bar.close()
     return report
@@ -303,43 +306,52 @@ def _chunks(rows: Iterable[ParsedRow], size: int = CHUNK_SIZE) -> Iterator[list[
         yield chunk
 
 
-def _pks(model: type[models.Model], rows: dict[str, Any]) -> dict[str, int]:
-    return dict(
-        model.objects.filter(source=SOURCE, external_id__in=list(rows)).values_list(
-            "external_id", "pk"
-        )
-    )
+def _upsert(
+    model: type[models.Model],
+    rows: dict[str, dict[str, Any]],
+    *,
+    natural_key: tuple[str, ...] = (),
+) -> tuple[UpsertCounts, dict[str, int]]:
+    """Create or update rows keyed by external id; leave identical rows untouched.
 
-
-def _upsert(model: type[models.Model], rows: dict[str, dict[str, Any]]) -> UpsertCounts:
-    """Create or update the rows keyed by external id; leave identical rows untouched.
-
-    Every row of one call must carry the same fields.
+    A row not yet known under our source is matched on its natural key (a course's code, a race's
+    slot), so data that another provider or a member of staff stored first is updated in place
+    and keeps its own source and external id. Every row of one call carries the same fields.
+    Returns the counts and each external id's primary key.
     """
     counts = UpsertCounts()
     if not rows:
-        return counts
+        return counts, {}
     fields = list(next(iter(rows.values())))
-    existing = {
-        stored.pop("external_id"): stored
-        for stored in model.objects.filter(source=SOURCE, external_id__in=list(rows)).values(
-            "pk", "external_id", *fields
-        )
-    }
-    to_create, to_update = [], []
+    columns = ("pk", "source", "external_id", *fields)
+    known = model.objects.filter(source=SOURCE, external_id__in=list(rows)).values(*columns)
+    existing = {stored["external_id"]: stored for stored in known}
+    unknown = [values for key, values in rows.items() if key not in existing]
+    by_natural_key = {}
+    if natural_key and unknown:
+        first = natural_key[0]
+        candidates = model.objects.filter(
+            **{f"{first}__in": {values[first] for values in unknown}}
+        ).values(*columns)
+        by_natural_key = {tuple(c[name] for name in natural_key): c for c in candidates}
+
+    to_create, to_update, pks = [], [], {}
     for external_id, values in rows.items():
-        stored = existing.get(external_id)
+        stored = existing.get(external_id) or by_natural_key.get(
+            tuple(values.get(name) for name in natural_key)
+        )
         if stored is None:
             to_create.append(model(source=SOURCE, external_id=external_id, **values))
-        elif any(stored[name] != value for name, value in values.items()):
-            to_update.append(
-                model(pk=stored["pk"], source=SOURCE, external_id=external_id, **values)
-            )
+            continue
+        pks[external_id] = stored["pk"]
+        if any(stored[name] != value for name, value in values.items()):
+            to_update.append(model(pk=stored["pk"], **values))
         else:
             counts.unchanged += 1
     model.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
     if to_update:
         model.objects.bulk_update(to_update, fields, batch_size=BATCH_SIZE)
+    pks.update((obj.external_id, obj.pk) for obj in to_create)
     counts.created = len(to_create)
     counts.updated = len(to_update)
-    return counts
+    return counts, pks
