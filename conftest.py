@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import pytest
 
 
@@ -21,3 +24,13 @@ def staff_user(django_user_model):
 def staff_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture
+def shared_data_dir(settings):
+    """../shared/data beside the repo (HRP_SHARED_DIR overrides ../shared); skips if absent."""
+    shared = Path(os.environ.get("HRP_SHARED_DIR", settings.BASE_DIR.parent / "shared"))
+    data = shared / "data"
+    if not data.is_dir():
+        pytest.skip(f"the shared data is not at {data}")
+    return data
