@@ -1,0 +1,118 @@
+"""The deployment artefacts agree with each other and with the code they deploy."""
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from django.urls import resolve
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SPEC_TOOLS = REPO_ROOT / os.environ.get("HRP_SHARED_DIR", "../shared") / "tools" / "do-app-spec"
+# A variable line, or one commented out to show an example value (see the file's header).
+ENV_EXAMPLE_LINE = re.compile(r"^(?:#\s*)?([A-Z][A-Z0-9_]*)=", re.MULTILINE)
+
+
+def load_spec():
+    return yaml.safe_load((REPO_ROOT / "app-spec.yaml").read_text())
+
+
+def spec_env_keys(spec):
+    components = [
+        component
+        for kind in ("services", "workers", "jobs", "static_sites", "functions")
+        for component in spec.get(kind, [])
+    ]
+    return [env["key"] for owner in (spec, *components) for env in owner.get("envs", [])]
+
+
+def env_example_keys():
+    return ENV_EXAMPLE_LINE.findall((REPO_ROOT / ".env.example").read_text())
+
+
+def settings_env_keys():
+    """Names passed to `env(...)`, `env.bool(...)` and friends in settings.py."""
+    tree = ast.parse((REPO_ROOT / "hrp_site" / "settings.py").read_text())
+    keys = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        is_env_call = (isinstance(func, ast.Name) and func.id == "env") or (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "env"
+        )
+        if is_env_call and isinstance(node.args[0], ast.Constant):
+            keys.add(node.args[0].value)
+    return keys
+
+
+def web_service(spec):
+    (service,) = [s for s in spec["services"] if s["name"] == "web"]
+    return service
+
+
+def test_app_spec_and_env_example_name_the_same_variables_once_each():
+    # given
+    spec_keys = spec_env_keys(load_spec())
+    example_keys = env_example_keys()
+
+    # then
+    assert [key for key, n in Counter(spec_keys).items() if n > 1] == []
+    assert [key for key, n in Counter(example_keys).items() if n > 1] == []
+    assert set(spec_keys) == set(example_keys)
+
+
+def test_env_example_names_every_variable_settings_reads():
+    assert settings_env_keys() - set(env_example_keys()) == set()
+
+
+def test_dockerfile_serves_on_the_web_service_http_port():
+    # The web service runs the image's CMD, which the spec validator cannot see.
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+
+    assert re.search(r"^\s*PORT=(\d+)", dockerfile, re.MULTILINE).group(1) == str(
+        web_service(load_spec())["http_port"]
+    )
+    assert "--bind 0.0.0.0:${PORT}" in dockerfile
+
+
+@pytest.mark.django_db
+def test_health_check_path_answers_200(client):
+    # given
+    path = web_service(load_spec())["health_check"]["http_path"]
+
+    # when
+    response = client.get(path)
+
+    # then
+    assert resolve(path).url_name == "healthz"
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.skipif(
+    not (SPEC_TOOLS / "validate_app_spec.py").is_file(),
+    reason=f"no app-spec validator in {SPEC_TOOLS}",
+)
+def test_app_spec_passes_the_validator_without_warnings():
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SPEC_TOOLS / "validate_app_spec.py"),
+            str(SPEC_TOOLS / "app_spec.strict.schema.json"),
+            str(REPO_ROOT / "app-spec.yaml"),
+            "--werror",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,24 @@
+import pytest
+
+
+@pytest.mark.django_db
+def test_health_check_answers_the_platform_probe_over_http_on_any_host(client, settings):
+    # given: production switches
+    settings.ALLOWED_HOSTS = ["hrp.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+
+    # when: the probe asks over plain HTTP, addressed to the container's IP
+    response = client.get("/healthz/", HTTP_HOST="10.244.3.17:8080")
+
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_other_paths_still_check_the_host(client, settings):
+    settings.ALLOWED_HOSTS = ["hrp.example.com"]
+
+    response = client.get("/admin/login/", HTTP_HOST="10.244.3.17:8080")
+
+    assert response.status_code == 400
