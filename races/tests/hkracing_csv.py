@@ -5,22 +5,85 @@ from __future__ import annotations
 import csv
 import io
 
-RACE_HEADER = (
-    "race_id,date,venue,race_no,config,surface,distance,going,horse_ratings,prize,race_class,"
-    "sec_time1,sec_time2,sec_time3,sec_time4,sec_time5,sec_time6,sec_time7,"
-    "time1,time2,time3,time4,time5,time6,time7,"
-    "place_combination1,place_combination2,place_combination3,place_combination4,"
-    "place_dividend1,place_dividend2,place_dividend3,place_dividend4,"
-    "win_combination1,win_dividend1,win_combination2,win_dividend2"
-).split(",")
+RACE_HEADER = [
+    "race_id",
+    "date",
+    "venue",
+    "race_no",
+    "config",
+    "surface",
+    "distance",
+    "going",
+    "horse_ratings",
+    "prize",
+    "race_class",
+    "sec_time1",
+    "sec_time2",
+    "sec_time3",
+    "sec_time4",
+    "sec_time5",
+    "sec_time6",
+    "sec_time7",
+    "time1",
+    "time2",
+    "time3",
+    "time4",
+    "time5",
+    "time6",
+    "time7",
+    "place_combination1",
+    "place_combination2",
+    "place_combination3",
+    "place_combination4",
+    "place_dividend1",
+    "place_dividend2",
+    "place_dividend3",
+    "place_dividend4",
+    "win_combination1",
+    "win_dividend1",
+    "win_combination2",
+    "win_dividend2",
+]
 
-RUN_HEADER = (
-    "race_id,horse_no,horse_id,result,won,lengths_behind,horse_age,horse_country,horse_type,"
-    "horse_rating,horse_gear,declared_weight,actual_weight,draw,"
-    "position_sec1,position_sec2,position_sec3,position_sec4,position_sec5,position_sec6,"
-    "behind_sec1,behind_sec2,behind_sec3,behind_sec4,behind_sec5,behind_sec6,"
-    "time1,time2,time3,time4,time5,time6,finish_time,win_odds,place_odds,trainer_id,jockey_id"
-).split(",")
+RUN_HEADER = [
+    "race_id",
+    "horse_no",
+    "horse_id",
+    "result",
+    "won",
+    "lengths_behind",
+    "horse_age",
+    "horse_country",
+    "horse_type",
+    "horse_rating",
+    "horse_gear",
+    "declared_weight",
+    "actual_weight",
+    "draw",
+    "position_sec1",
+    "position_sec2",
+    "position_sec3",
+    "position_sec4",
+    "position_sec5",
+    "position_sec6",
+    "behind_sec1",
+    "behind_sec2",
+    "behind_sec3",
+    "behind_sec4",
+    "behind_sec5",
+    "behind_sec6",
+    "time1",
+    "time2",
+    "time3",
+    "time4",
+    "time5",
+    "time6",
+    "finish_time",
+    "win_odds",
+    "place_odds",
+    "trainer_id",
+    "jockey_id",
+]
 
 
 def race_row(race_id: int, **values: object) -> dict[str, object]:
