@@ -3,7 +3,8 @@ from __future__ import annotations
 import datetime
 
 from django.db import models
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 
@@ -108,9 +109,17 @@ class RaceQuerySet(models.QuerySet):
         return self.filter(status=Race.Status.RESULT)
 
     def with_field_size(self) -> RaceQuerySet:
-        return self.annotate(
-            field_size=Count("runners", filter=Q(runners__non_runner=False), distinct=True)
+        # A correlated count rather than a join and GROUP BY, so that counting, filtering and
+        # paging the annotated races does not group every runner in the table.
+        starters = (
+            Runner.objects.starters()
+            .filter(race=OuterRef("pk"))
+            .order_by()
+            .values("race")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
+        return self.annotate(field_size=Coalesce(Subquery(starters), 0))
 
     def with_card(self) -> RaceQuerySet:
         """Everything a race card shows, in a fixed number of queries."""

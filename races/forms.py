@@ -1,0 +1,43 @@
+import codecs
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+
+class HkracingImportForm(forms.Form):
+    """A staff upload of the Hong Kong results data set: its races file and its runs file."""
+
+    required_css_class = "required"
+
+    races_file = forms.FileField(
+        label="Races file",
+        help_text="races.csv: one row per race, keyed by race_id.",
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    runs_file = forms.FileField(
+        label="Runs file",
+        help_text="runs.csv: one row per runner, pointing at its race_id.",
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_races_file(self):
+        return _utf8_upload(self.cleaned_data["races_file"])
+
+    def clean_runs_file(self):
+        return _utf8_upload(self.cleaned_data["runs_file"])
+
+
+def _utf8_upload(upload):
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for chunk in upload.chunks():
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            "%(name)s is not UTF-8 text; save it as CSV (UTF-8) and upload it again.",
+            code="encoding",
+            params={"name": upload.name},
+        ) from exc
+    upload.seek(0)
+    return upload
