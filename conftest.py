@@ -34,3 +34,11 @@ def shared_data_dir(settings):
     if not data.is_dir():
         pytest.skip(f"the shared data is not at {data}")
     return data
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    broker = "eager (no broker)" if settings.CELERY_TASK_ALWAYS_EAGER else "Redis"
+    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}; celery: {broker}"

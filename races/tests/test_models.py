@@ -54,7 +54,7 @@ def test_the_database_refuses_two_races_in_one_slot_and_impossible_races():
     race = RaceFactory()
 
     for values in (
-        {"racecourse": race.racecourse, "meeting_date": race.meeting_date, "race_number": 1},
+        {"racecourse": race.racecourse, "meeting_date": race.meeting_date},
         {"race_number": 0},
         {"distance_m": 0},
         {"prize": Decimal("-1")},
