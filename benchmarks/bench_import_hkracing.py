@@ -1,6 +1,6 @@
 """Time and memory of `import_hkracing` on the whole shared Hong Kong set.
 
-    DATABASE_URL=sqlite:////tmp/hrp-bench.sqlite3 .venv/bin/python benchmarks/bench_import_hkracing.py
+    .venv/bin/python benchmarks/bench_import_hkracing.py            # SQLite in /tmp
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hrp_bench .venv/bin/python benchmarks/...
 
 The database named by DATABASE_URL is migrated and its race data deleted first: point it at a
