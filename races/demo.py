@@ -25,6 +25,7 @@ from decimal import Decimal
 from django.db import models, transaction
 
 from races.models import ExternalRecord, Horse, Jockey, Race, Racecourse, Runner, Trainer
+from races.services import records_upsert
 
 DEMO = ExternalRecord.Source.DEMO
 DEMO_COUNTRY = "ZZ"  # ISO 3166 user-assigned: no real course can clash with a demo one.
@@ -506,31 +507,24 @@ def _rows_sync(
             and any(getattr(obj, field) != wanted[external_id][field] for field in unique_fields)
         )
     ]
-    pks = [existing.pop(external_id).pk for external_id in doomed]
+    pks = [existing[external_id].pk for external_id in doomed]
     for start in range(0, len(pks), 500):
         model.objects.filter(pk__in=pks[start : start + 500]).delete()
 
-    to_create, to_update, changed_fields = [], [], set()
-    for external_id, row in wanted.items():
-        obj = existing.get(external_id)
-        if obj is None:
-            to_create.append(model(source=DEMO, **row))
-            continue
-        changed = {field for field, value in row.items() if getattr(obj, field) != value}
-        if changed:
-            for field in changed:
-                setattr(obj, field, row[field])
-            to_update.append(obj)
-            changed_fields |= changed
-    model.objects.bulk_create(to_create, batch_size=500)
-    if to_update:
-        model.objects.bulk_update(to_update, sorted(changed_fields), batch_size=500)
-    ids = dict(model.objects.filter(source=DEMO).values_list("external_id", "pk"))
+    counts, ids = records_upsert(
+        model,
+        {
+            external_id: {name: value for name, value in row.items() if name != "external_id"}
+            for external_id, row in wanted.items()
+        },
+        source=DEMO,
+    )
+    created, updated = counts.created, counts.updated
     replaced = len(set(doomed) & wanted.keys())
     return _SyncResult(
         ids=ids,
-        created=len(to_create) - replaced,
-        updated=len(to_update) + replaced,
+        created=created - replaced,
+        updated=updated + replaced,
         deleted=len(doomed) - replaced,
     )
 

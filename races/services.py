@@ -207,8 +207,8 @@ def _hkracing_write(
         code: {"code": code, "name": name, "country": "HK"}
         for code, name in hkracing.VENUES.items()
     }
-    report.counts["racecourses"], course_pks = _upsert(
-        Racecourse, courses, natural_key=("code", "country")
+    report.counts["racecourses"], course_pks = records_upsert(
+        Racecourse, courses, source=SOURCE, natural_key=("code", "country")
     )
 
     people = {
@@ -218,7 +218,7 @@ def _hkracing_write(
     }
     pks: dict[str, dict[str, int]] = {}
     for name, (model, rows) in people.items():
-        report.counts[name], pks[name] = _upsert(model, rows)
+        report.counts[name], pks[name] = records_upsert(model, rows, source=SOURCE)
     horse_pks, jockey_pks, trainer_pks = pks["horses"], pks["jockeys"], pks["trainers"]
 
     report.counts["races"] = UpsertCounts()
@@ -247,8 +247,8 @@ def _hkracing_write(
                 "status": Race.Status.RESULT if has_runners else Race.Status.ABANDONED,
                 "sectional_times": hkracing.sections(values, "sec_time", hkracing.RACE_SECTIONS),
             }
-        counts, chunk_pks = _upsert(
-            Race, rows, natural_key=("meeting_date", "racecourse_id", "race_number")
+        counts, chunk_pks = records_upsert(
+            Race, rows, source=SOURCE, natural_key=("meeting_date", "racecourse_id", "race_number")
         )
         report.counts["races"].add(counts)
         race_pks.update(chunk_pks)
@@ -293,7 +293,9 @@ def _hkracing_write(
                 "section_times": hkracing.sections(values, "time", hkracing.SECTIONS),
                 "non_runner": False,
             }
-        counts, _ = _upsert(Runner, rows, natural_key=("race_id", "saddle_number"))
+        counts, _ = records_upsert(
+            Runner, rows, source=SOURCE, natural_key=("race_id", "saddle_number")
+        )
         report.counts["runners"].add(counts)
         bar.update(len(rows))
     bar.close()
@@ -306,10 +308,11 @@ def _chunks(rows: Iterable[ParsedRow], size: int = CHUNK_SIZE) -> Iterator[list[
         yield chunk
 
 
-def _upsert(
+def records_upsert(
     model: type[models.Model],
     rows: dict[str, dict[str, Any]],
     *,
+    source: str,
     natural_key: tuple[str, ...] = (),
 ) -> tuple[UpsertCounts, dict[str, int]]:
     """Create or update rows keyed by external id; leave identical rows untouched.
@@ -324,7 +327,7 @@ def _upsert(
         return counts, {}
     fields = list(next(iter(rows.values())))
     columns = ("pk", "source", "external_id", *fields)
-    known = model.objects.filter(source=SOURCE, external_id__in=list(rows)).values(*columns)
+    known = model.objects.filter(source=source, external_id__in=list(rows)).values(*columns)
     existing = {stored["external_id"]: stored for stored in known}
     unknown = [values for key, values in rows.items() if key not in existing]
     by_natural_key = {}
@@ -341,7 +344,7 @@ def _upsert(
             tuple(values.get(name) for name in natural_key)
         )
         if stored is None:
-            to_create.append(model(source=SOURCE, external_id=external_id, **values))
+            to_create.append(model(source=source, external_id=external_id, **values))
             continue
         pks[external_id] = stored["pk"]
         if any(stored[name] != value for name, value in values.items()):
