@@ -1,0 +1,231 @@
+"""How good are win probabilities? Fit against the results, against the market, and as bets.
+
+`evaluate` judges the races with at least one winner and at least two starters (see
+`probability.scored_rows`), over their starters; everything it returns is plain JSON.
+
+Dead heats: each of the k runners sharing first place has a win share of 1/k. The log loss
+averages -log p over the k winners, the Brier score and the calibration table use the shares,
+and a win bet on a dead heater pays odds / k (the stake is split between the tied horses, as
+the win pool does).
+"""
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predictions.ml.probability import (
+    PROBABILITY_FLOOR,
+    market_probabilities,
+    normalise_within,
+    race_codes,
+    scored_rows,
+    win_shares,
+)
+
+CALIBRATION_BINS = 10
+
+
+def evaluate(
+    frame: pd.DataFrame,
+    probs: np.ndarray,
+    *,
+    margin: float = 0.0,
+    kelly_fraction: float | None = None,
+) -> dict[str, Any]:
+    """Metrics of `probs` (aligned with `frame`'s rows) on the races that have a result.
+
+    - log_loss: mean over races of -log p(winner); market_log_loss the same for the odds'
+      implied probabilities; uniform_log_loss = mean log field size.
+    - pseudo_r2 = 1 - log_loss / uniform_log_loss (and the market's); delta_r2_vs_market.
+    - top1_accuracy: share of races whose top pick won (ties go to the earlier row);
+      favourite_top1_accuracy: the same for the shortest price, over races with a price.
+    - brier: mean over races of sum over runners of (p - win share)^2.
+    - calibration: runners cut by predicted probability into ten equal-count bins (deciles),
+      with mean prediction and observed win rate per bin.
+    - returns: 1-unit win bets at the recorded odds on each race's top pick ("top_pick"), and
+      on every runner with p * odds > 1 + margin ("value"); with `kelly_fraction`, "kelly": a
+      bankroll of 1.0 run in date order, staking kelly_fraction * (p * odds - 1) / (odds - 1)
+      of the bankroll on each such runner (odds above 1), a race's bets sized on the same
+      bankroll and settled together, scaled down if they would exceed it.
+
+    `probs` are renormalised over each race's starters (they should already sum to 1). Runners
+    without a price are never bet on; the market gives them the race's smallest implied
+    probability. Values that cannot be computed (no race, no price) are None.
+    """
+    probs = np.asarray(probs, dtype=float)
+    if len(probs) != len(frame):
+        raise ValueError("probs must have one value per frame row")
+    rows = scored_rows(frame)
+    runners = frame.iloc[rows]
+    codes, n_races = race_codes(runners["race_id"])
+    if n_races == 0:
+        return _empty(margin, kelly_fraction)
+
+    p = normalise_within(probs[rows], codes)
+    share = win_shares(runners)
+    odds = runners["win_odds"].to_numpy(dtype=float)
+    priced = np.isfinite(odds) & (odds > 0)
+    sizes = np.bincount(codes, minlength=n_races)
+    any_price = np.bincount(codes, weights=priced, minlength=n_races) > 0
+
+    log_loss = _log_loss(p, share, codes, n_races)
+    uniform = float(np.log(sizes).mean())
+    pseudo_r2 = 1.0 - log_loss / uniform
+    market_log_loss = market_pseudo_r2 = delta = None
+    if priced.any():
+        market_log_loss = _log_loss(market_probabilities(odds, codes), share, codes, n_races)
+        market_pseudo_r2 = 1.0 - market_log_loss / uniform
+        delta = pseudo_r2 - market_pseudo_r2
+
+    positions = np.arange(len(p))
+    top = _first_per_race(codes, (positions, -p))
+    favourite = _first_per_race(codes, (positions, np.where(priced, odds, np.inf)))
+    favourite_top1 = None
+    if any_price.any():
+        favourite_top1 = float((share[favourite] > 0)[any_price].mean())
+
+    value = priced & (p * odds > 1.0 + margin)
+    returns: dict[str, Any] = {
+        "top_pick": _flat_bets(top[priced[top]], odds, share),
+        "value": {**_flat_bets(np.flatnonzero(value), odds, share), "margin": float(margin)},
+        "kelly": None,
+    }
+    if kelly_fraction is not None:
+        returns["kelly"] = _kelly(runners, codes, n_races, p, odds, share, value, kelly_fraction)
+
+    return {
+        "races": int(n_races),
+        "runners": int(len(p)),
+        "log_loss": log_loss,
+        "market_log_loss": market_log_loss,
+        "uniform_log_loss": uniform,
+        "pseudo_r2": pseudo_r2,
+        "market_pseudo_r2": market_pseudo_r2,
+        "delta_r2_vs_market": delta,
+        "top1_accuracy": float((share[top] > 0).mean()),
+        "favourite_top1_accuracy": favourite_top1,
+        "brier": float((np.bincount(codes, weights=(p - share) ** 2, minlength=n_races)).mean()),
+        "calibration": _calibration(p, share),
+        "returns": returns,
+    }
+
+
+def _log_loss(p: np.ndarray, share: np.ndarray, codes: np.ndarray, n_races: int) -> float:
+    losses = -share * np.log(np.maximum(p, PROBABILITY_FLOOR))
+    return float(np.bincount(codes, weights=losses, minlength=n_races).mean())
+
+
+def _first_per_race(codes: np.ndarray, keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Row of each race that sorts first by `keys` (last key most significant), race order."""
+    order = np.lexsort((*keys, codes))
+    first = np.r_[True, codes[order][1:] != codes[order][:-1]]
+    return order[first]
+
+
+def _flat_bets(bets: np.ndarray, odds: np.ndarray, share: np.ndarray) -> dict[str, Any]:
+    """One unit on each row in `bets`; a winner returns odds times its win share."""
+    staked = float(len(bets))
+    returned = float((odds[bets] * share[bets]).sum())
+    return {
+        "bets": int(len(bets)),
+        "staked": staked,
+        "returned": returned,
+        "profit": returned - staked,
+        "roi": (returned - staked) / staked if staked else None,
+    }
+
+
+def _kelly(
+    runners: pd.DataFrame,
+    codes: np.ndarray,
+    n_races: int,
+    p: np.ndarray,
+    odds: np.ndarray,
+    share: np.ndarray,
+    value: np.ndarray,
+    fraction: float,
+) -> dict[str, Any]:
+    bets = value & (odds > 1.0)
+    safe_odds = np.where(bets, odds, 2.0)
+    stake = np.where(bets, fraction * (p * safe_odds - 1.0) / (safe_odds - 1.0), 0.0)
+    race_stake = np.bincount(codes, weights=stake, minlength=n_races)
+    # Several value bets in one race can ask for more than the bankroll: scale them down.
+    scale = 1.0 / np.maximum(race_stake, 1.0)
+    race_stake = race_stake * scale
+    race_return = np.bincount(codes, weights=stake * safe_odds * share, minlength=n_races) * scale
+
+    race_order = _race_order(runners, codes, n_races)
+    growth = 1.0 - race_stake[race_order] + race_return[race_order]
+    bankroll_before = np.concatenate(([1.0], np.cumprod(growth)[:-1]))
+    staked = float((bankroll_before * race_stake[race_order]).sum())
+    returned = float((bankroll_before * race_return[race_order]).sum())
+    final = float(np.prod(growth))
+    return {
+        "fraction": float(fraction),
+        "bets": int(bets.sum()),
+        "staked": staked,
+        "returned": returned,
+        "profit": returned - staked,
+        "roi": (returned - staked) / staked if staked else None,
+        "final_bankroll": final,
+    }
+
+
+def _race_order(runners: pd.DataFrame, codes: np.ndarray, n_races: int) -> np.ndarray:
+    """Race codes in running order: date, then race number, then race id."""
+    first_rows = np.unique(codes, return_index=True)[1]
+    races = runners.iloc[first_rows]
+    keys = ["meeting_date", "race_number", "race_id"]
+    races = races[[key for key in keys if key in races]].assign(code=codes[first_rows])
+    return races.sort_values(list(races.columns), kind="stable")["code"].to_numpy()
+
+
+def _calibration(p: np.ndarray, share: np.ndarray) -> list[dict[str, Any]]:
+    """Equal-count bins by predicted probability (ties in row order)."""
+    n = len(p)
+    order = np.argsort(p, kind="stable")
+    bins = np.empty(n, dtype=int)
+    bins[order] = (np.arange(n) * CALIBRATION_BINS) // n
+    table = []
+    for number in range(CALIBRATION_BINS):
+        members = bins == number
+        if not members.any():
+            continue
+        table.append(
+            {
+                "bin": number + 1,
+                "count": int(members.sum()),
+                "lower": float(p[members].min()),
+                "upper": float(p[members].max()),
+                "mean_predicted": float(p[members].mean()),
+                "observed_win_rate": float(share[members].mean()),
+            }
+        )
+    return table
+
+
+def _empty(margin: float, kelly_fraction: float | None) -> dict[str, Any]:
+    no_bets = {"bets": 0, "staked": 0.0, "returned": 0.0, "profit": 0.0, "roi": None}
+    kelly = None
+    if kelly_fraction is not None:
+        kelly = {**no_bets, "fraction": float(kelly_fraction), "final_bankroll": 1.0}
+    return {
+        "races": 0,
+        "runners": 0,
+        "log_loss": None,
+        "market_log_loss": None,
+        "uniform_log_loss": None,
+        "pseudo_r2": None,
+        "market_pseudo_r2": None,
+        "delta_r2_vs_market": None,
+        "top1_accuracy": None,
+        "favourite_top1_accuracy": None,
+        "brier": None,
+        "calibration": [],
+        "returns": {
+            "top_pick": no_bets,
+            "value": {**no_bets, "margin": float(margin)},
+            "kelly": kelly,
+        },
+    }

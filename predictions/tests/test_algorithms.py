@@ -1,0 +1,297 @@
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictions.ml.algorithms import (
+    ALGORITHMS,
+    Algorithm,
+    fit_conditional_logit,
+    time_folds,
+)
+from predictions.ml.probability import market_probabilities
+
+# Small enough for quick tests; the defaults are for ~60,000 runners. One thread: on a few
+# hundred rows, threads only wait for each other (badly so when the cores are busy).
+SMALL_LIGHTGBM = {"n_estimators": 30, "tree_step": 10, "min_child_samples": 20, "n_jobs": 1}
+FAST_PARAMS = {
+    "market": {},
+    "logit": {},
+    "lightgbm": SMALL_LIGHTGBM,
+    "xgboost": {"n_estimators": 30, "tree_step": 10, "min_child_weight": 1.0, "n_jobs": 1},
+    "benter": {"first_stage": "lightgbm", "first_stage_params": SMALL_LIGHTGBM},
+}
+
+
+def synthetic_races(n_races=120, seed=0, n_features=5):
+    """Races drawn from a known softmax on the features, a noisy market, and a dead heat."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(5, 11, n_races)
+    race_id = np.repeat(np.arange(100, 100 + n_races), sizes)
+    race_number = np.repeat(np.arange(n_races) % 4 + 1, sizes)
+    day = np.repeat(np.arange(n_races) // 4, sizes)
+    values = rng.normal(size=(len(race_id), n_features))
+    strength = values @ np.linspace(1.0, -0.5, n_features)
+    finish = (
+        pd.Series(strength + rng.gumbel(size=len(race_id)))
+        .groupby(race_id)
+        .rank(ascending=False, method="first")
+        .to_numpy(copy=True)
+    )
+    finish[(race_id == 100) & (finish == 2)] = 1  # a dead heat
+    market = np.exp(strength + rng.normal(scale=0.5, size=len(race_id)))
+    odds = 1.0 / (market_probabilities(1.0 / market, race_id) * 1.2)
+    values[rng.random(values.shape) < 0.05] = np.nan
+    frame = pd.DataFrame(
+        {
+            "runner_id": np.arange(len(race_id)),
+            "race_id": race_id,
+            "meeting_date": pd.Timestamp("2001-01-01") + pd.to_timedelta(day * 3, unit="D"),
+            "race_number": race_number,
+            "win_odds": odds.round(1),
+            "finish_position": finish,
+            "non_runner": False,
+        }
+    )
+    features = pd.DataFrame(values, columns=[f"feature_{i}" for i in range(n_features)])
+    return features, frame
+
+
+@pytest.fixture(scope="module")
+def races():
+    return synthetic_races()
+
+
+@pytest.fixture(scope="module")
+def fitted(races):
+    features, frame = races
+    return {
+        name: cls(seed=3, **FAST_PARAMS[name]).fit(features, frame)
+        for name, cls in ALGORITHMS.items()
+    }
+
+
+def race_sums(probs, frame):
+    return pd.Series(probs).groupby(frame["race_id"].to_numpy()).sum().to_numpy()
+
+
+def test_time_folds_cut_date_ordered_blocks_that_never_split_a_race_day():
+    # given 5 days of 4, 4, 2, 4, 2 races, rows shuffled
+    days = pd.to_datetime(["2001-01-01", "2001-01-04", "2001-01-05", "2001-01-09", "2001-02-01"])
+    races = pd.DataFrame(
+        {"race_id": np.arange(16), "date": np.repeat(days, [4, 4, 2, 4, 2])}
+    ).sample(frac=1.0, random_state=0)
+    rows = races.loc[races.index.repeat(3)]  # three runners per race
+
+    folds = time_folds(rows["race_id"], rows["date"], 4)
+
+    by_day = pd.Series(folds).groupby(rows["date"].to_numpy()).agg(["min", "max"])
+    assert (by_day["min"] == by_day["max"]).all()  # one fold per day, so per race
+    assert by_day["min"].tolist() == [0, 1, 2, 2, 3]  # in date order, dense
+    for fold in range(4):
+        held, rest = rows[folds == fold], rows[folds != fold]
+        assert not set(held["race_id"]) & set(rest["race_id"])
+    assert sorted(pd.Series(folds).groupby(rows["race_id"].to_numpy()).first().value_counts()) == [
+        2,
+        4,
+        4,
+        6,
+    ]
+
+
+def test_time_folds_return_fewer_folds_when_there_are_fewer_race_days():
+    folds = time_folds([1, 2, 3], pd.to_datetime(["2001-01-01", "2001-01-01", "2001-01-05"]), 4)
+
+    assert folds.tolist() == [0, 0, 1]
+
+
+def test_conditional_logit_recovers_known_coefficients():
+    # given 2,000 races of 6-12 runners drawn from a known softmax model
+    rng = np.random.default_rng(42)
+    true = np.array([1.0, -0.5, 0.25])
+    sizes = rng.integers(6, 13, 2000)
+    race_ids = np.repeat(np.arange(2000), sizes)
+    design = rng.normal(size=(len(race_ids), 3))
+    won = (
+        pd.Series(design @ true + rng.gumbel(size=len(race_ids)))
+        .groupby(race_ids)
+        .rank(ascending=False, method="first")
+        == 1
+    ).to_numpy(dtype=float)
+
+    # when
+    coef = fit_conditional_logit(design, race_ids, won)
+
+    # then within about three standard errors (~0.03 each)
+    np.testing.assert_allclose(coef, true, atol=0.1)
+
+
+def test_logit_algorithm_recovers_coefficients_on_the_original_scale():
+    features, frame = synthetic_races(n_races=1500, seed=7, n_features=3)
+
+    model = ALGORITHMS["logit"](l2=0.0, missing_indicators=False).fit(features, frame)
+
+    np.testing.assert_allclose(model.coef_ / model.scale_, [1.0, 0.25, -0.5], atol=0.12)
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_every_algorithm_predicts_race_probabilities(name, races, fitted):
+    features, frame = races
+
+    probs = fitted[name].predict(features, frame)
+
+    assert probs.shape == (len(frame),)
+    assert ((probs > 0) & (probs < 1)).all()
+    np.testing.assert_allclose(race_sums(probs, frame), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_every_algorithm_is_deterministic_for_a_seed_and_survives_pickling(name, races, fitted):
+    features, frame = races
+    again = ALGORITHMS[name](seed=3, **FAST_PARAMS[name]).fit(features, frame)
+
+    restored = pickle.loads(pickle.dumps(fitted[name]))
+
+    np.testing.assert_array_equal(
+        again.predict(features, frame), fitted[name].predict(features, frame)
+    )
+    np.testing.assert_array_equal(
+        restored.predict(features, frame), fitted[name].predict(features, frame)
+    )
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_contributions_have_one_column_per_feature(name, races, fitted):
+    features, frame = races
+
+    contributions = fitted[name].contributions(features, frame)
+
+    if name == "market":
+        assert contributions.shape == (len(frame), 0)
+    else:
+        assert contributions.shape == features.shape
+        assert list(contributions.columns) == list(features.columns)
+        assert contributions.notna().all().all()
+
+
+def test_logit_contributions_add_up_to_the_within_race_score(races, fitted):
+    features, frame = races
+    model = fitted["logit"]
+
+    total = model.contributions(features, frame).sum(axis=1).to_numpy()
+
+    # p is proportional to exp(sum of contributions) within each race
+    expected = np.exp(total) / pd.Series(np.exp(total)).groupby(frame["race_id"]).transform("sum")
+    np.testing.assert_allclose(model.predict(features, frame), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_params_are_json_and_rebuild_the_algorithm(name, fitted):
+    params = fitted[name].params()
+
+    rebuilt = ALGORITHMS[name](**json.loads(json.dumps(params)))
+
+    assert rebuilt.params() == params
+    assert params["seed"] == 3
+    json.dumps(fitted[name].summary(), allow_nan=False)
+
+
+def test_unknown_parameters_are_refused():
+    with pytest.raises(TypeError, match="num_leavs"):
+        ALGORITHMS["lightgbm"](num_leavs=31)
+
+
+def test_market_algorithm_is_the_normalised_implied_probability(races, fitted):
+    features, frame = races
+
+    probs = fitted["market"].predict(features, frame)
+
+    np.testing.assert_allclose(probs, market_probabilities(frame["win_odds"], frame["race_id"]))
+
+
+def test_non_runners_get_zero_and_the_rest_of_the_race_sums_to_one(races, fitted):
+    features, frame = races
+    frame = frame.assign(non_runner=frame["runner_id"] % 7 == 0)
+
+    for name, model in fitted.items():
+        probs = model.predict(features, frame)
+
+        assert (probs[frame["non_runner"]] == 0).all(), name
+        np.testing.assert_allclose(race_sums(probs, frame), 1.0, rtol=1e-12)
+
+
+def test_boosted_trees_learn_a_positive_temperature(fitted):
+    for name in ("lightgbm", "xgboost"):
+        summary = fitted[name].summary()
+
+        assert summary["beta"] > 0
+        assert summary["n_trees"] in (10, 20, 30)
+
+
+def test_boosted_trees_pinned_tuning_skips_the_search(races, fitted):
+    features, frame = races
+    tuned = fitted["lightgbm"]
+
+    pinned = ALGORITHMS["lightgbm"](seed=3, **SMALL_LIGHTGBM, **tuned.tuning()).fit(features, frame)
+
+    assert pinned.summary() == {**tuned.summary(), "oof_log_loss": None}
+    np.testing.assert_array_equal(pinned.predict(features, frame), tuned.predict(features, frame))
+
+
+def test_benter_trusts_an_informative_market(fitted):
+    summary = fitted["benter"].summary()
+
+    assert summary["b"] > 0.3
+    assert summary["second_stage_races"] == 120
+
+
+def test_benter_falls_back_to_the_first_stage_without_odds(races, fitted):
+    features, frame = races
+    unpriced = frame.assign(win_odds=np.nan)
+    model = fitted["benter"]
+
+    probs = model.predict(features, unpriced)
+
+    np.testing.assert_allclose(probs, model.first_stage_.predict(features, unpriced))
+
+
+class RecordingFirstStage(Algorithm):
+    """A first stage that notes which races it learned from and which it predicted."""
+
+    name = "recording"
+    log: list = []
+
+    def fit(self, features, frame):
+        self.fit_races = set(frame["race_id"])
+        return self
+
+    def predict(self, features, frame):
+        self.log.append((self.fit_races, set(frame["race_id"])))
+        return market_probabilities(np.ones(len(frame)), frame["race_id"])
+
+    def contributions(self, features, frame):
+        return pd.DataFrame(0.0, index=features.index, columns=features.columns)
+
+
+def test_benter_second_stage_sees_only_out_of_sample_first_stage_probabilities(races, monkeypatch):
+    features, frame = races
+    monkeypatch.setitem(ALGORITHMS, "recording", RecordingFirstStage)
+    monkeypatch.setattr(RecordingFirstStage, "log", [])
+
+    model = ALGORITHMS["benter"](first_stage="recording", folds=4).fit(features, frame)
+
+    log = RecordingFirstStage.log
+    assert len(log) == 4
+    for fit_races, predicted_races in log:
+        assert not fit_races & predicted_races
+    assert set().union(*(predicted for _, predicted in log)) == set(frame["race_id"])
+    assert model.first_stage_.fit_races == set(frame["race_id"])
+
+
+def test_benter_refuses_a_first_stage_that_reads_the_odds(races):
+    features, frame = races
+
+    with pytest.raises(ValueError, match="must not read the odds"):
+        ALGORITHMS["benter"](first_stage="market").fit(features, frame)

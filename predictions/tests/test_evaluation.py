@@ -1,0 +1,179 @@
+import json
+from math import log
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictions.ml.evaluation import evaluate
+
+DAY_1, DAY_2 = pd.Timestamp("2001-01-01"), pd.Timestamp("2001-01-04")
+
+
+def race(race_id, date, number, probs, odds, finish, non_runner=None):
+    n = len(probs)
+    return pd.DataFrame(
+        {
+            "race_id": race_id,
+            "meeting_date": date,
+            "race_number": number,
+            "prob": probs,
+            "win_odds": odds,
+            "finish_position": finish,
+            "non_runner": non_runner or [False] * n,
+        }
+    )
+
+
+@pytest.fixture
+def card():
+    """Three judged races (listed out of running order) and two that are not judged.
+
+    race 1 (day 1, race 1): the top pick A wins at 2.2.
+    race 2 (day 1, race 2): the favourite B (2.5) beats the top pick A.
+    race 3 (day 2): A (the top pick and favourite) dead-heats with B.
+    race 4 has no result yet; race 5 has a single starter.
+    """
+    races = [
+        race(3, DAY_2, 1, [0.6, 0.25, 0.15], [1.5, 5.0, 8.0], [1, 1, 3]),
+        race(1, DAY_1, 1, [0.5, 0.3, 0.2], [2.2, 4.0, 4.5], [1, 2, 3]),
+        race(2, DAY_1, 2, [0.4, 0.3, 0.2, 0.1], [3.0, 2.5, 6.0, 12.0], [3, 1, 2, 4]),
+        race(4, DAY_2, 2, [0.5, 0.5], [2.0, 2.0], [np.nan, np.nan]),
+        race(5, DAY_2, 3, [1.0, 0.0], [1.5, 3.0], [1, np.nan], non_runner=[False, True]),
+    ]
+    return pd.concat(races, ignore_index=True)
+
+
+def test_evaluate_scores_the_fit_against_results_and_market(card):
+    result = evaluate(card, card["prob"].to_numpy())
+
+    assert result["races"] == 3
+    assert result["runners"] == 10
+    log_loss = (-log(0.5) - log(0.3) - (log(0.6) + log(0.25)) / 2) / 3
+    assert result["log_loss"] == pytest.approx(log_loss)
+    uniform = (log(3) + log(4) + log(3)) / 3
+    assert result["uniform_log_loss"] == pytest.approx(uniform)
+    assert result["pseudo_r2"] == pytest.approx(1 - log_loss / uniform)
+    market = (
+        -log((1 / 2.2) / (1 / 2.2 + 1 / 4 + 1 / 4.5))
+        - log((1 / 2.5) / (1 / 3 + 1 / 2.5 + 1 / 6 + 1 / 12))
+        - (log(1 / 1.5) + log(1 / 5) - 2 * log(1 / 1.5 + 1 / 5 + 1 / 8)) / 2
+    ) / 3
+    assert result["market_log_loss"] == pytest.approx(market)
+    assert result["market_pseudo_r2"] == pytest.approx(1 - market / uniform)
+    assert result["delta_r2_vs_market"] == pytest.approx((market - log_loss) / uniform)
+    assert result["top1_accuracy"] == pytest.approx(2 / 3)
+    assert result["favourite_top1_accuracy"] == 1.0
+    # race 1: .25 + .09 + .04; race 2: .16 + .49 + .04 + .01; race 3 (shares .5, .5, 0):
+    # .01 + .0625 + .0225
+    assert result["brier"] == pytest.approx((0.38 + 0.70 + 0.095) / 3)
+    json.dumps(result, allow_nan=False)
+
+
+def test_evaluate_bets_the_top_pick_and_pays_a_dead_heat_half_the_odds(card):
+    result = evaluate(card, card["prob"].to_numpy())
+
+    # race 1 wins 2.2, race 2 loses, race 3 dead-heats at 1.5: half of it
+    assert result["returns"]["top_pick"] == pytest.approx(
+        {"bets": 3, "staked": 3.0, "returned": 2.95, "profit": -0.05, "roi": -0.05 / 3}
+    )
+
+
+def test_evaluate_bets_value_above_the_margin(card):
+    # p * odds: race 1 1.1, 1.2, 0.9; race 2 1.2, 0.75, 1.2, 1.2; race 3 0.9, 1.25, 1.2
+    no_margin = evaluate(card, card["prob"].to_numpy())["returns"]["value"]
+    margin = evaluate(card, card["prob"].to_numpy(), margin=0.22)["returns"]["value"]
+
+    # 1A wins 2.2, 3B dead-heats at 5.0: 2.5
+    assert no_margin == pytest.approx(
+        {"bets": 7, "staked": 7.0, "returned": 4.7, "profit": -2.3, "roi": -2.3 / 7, "margin": 0.0}
+    )
+    assert margin == pytest.approx(
+        {"bets": 1, "staked": 1.0, "returned": 2.5, "profit": 1.5, "roi": 1.5, "margin": 0.22}
+    )
+
+
+def test_evaluate_runs_a_fractional_kelly_bankroll_in_date_order(card):
+    result = evaluate(card, card["prob"].to_numpy(), kelly_fraction=0.5)
+
+    # stakes 0.5 * (p * odds - 1) / (odds - 1) of the bankroll, race by race:
+    race_1 = (0.5 * 0.1 / 1.2, 0.5 * 0.2 / 3.0)  # A wins at 2.2
+    race_2 = (0.5 * 0.2 / 2.0, 0.5 * 0.2 / 5.0, 0.5 * 0.2 / 11.0)  # all lose
+    race_3 = (0.5 * 0.25 / 4.0, 0.5 * 0.2 / 7.0)  # B dead-heats at 5.0
+    returns = (race_1[0] * 2.2, 0.0, race_3[0] * 5.0 / 2)
+    stakes = (sum(race_1), sum(race_2), sum(race_3))
+    bankroll = [1.0]
+    for stake, back in zip(stakes, returns, strict=True):
+        bankroll.append(bankroll[-1] * (1 - stake + back))
+    staked = sum(b * s for b, s in zip(bankroll, stakes, strict=False))
+    returned = sum(b * r for b, r in zip(bankroll, returns, strict=False))
+    assert result["returns"]["kelly"] == pytest.approx(
+        {
+            "fraction": 0.5,
+            "bets": 7,
+            "staked": staked,
+            "returned": returned,
+            "profit": returned - staked,
+            "roi": (returned - staked) / staked,
+            "final_bankroll": bankroll[-1],
+        }
+    )
+
+
+def test_evaluate_scales_kelly_stakes_down_to_the_bankroll():
+    frame = race(1, DAY_1, 1, [0.9, 0.1], [50.0, 50.0], [1, 2])
+
+    kelly = evaluate(frame, frame["prob"].to_numpy(), kelly_fraction=2.0)["returns"]["kelly"]
+
+    # asked for 2 * 44/49 and 2 * 4/49 of the bankroll: 96/49 > 1, so scaled to the bankroll
+    assert kelly["staked"] == pytest.approx(1.0)
+    assert kelly["final_bankroll"] == pytest.approx(44 / 48 * 50)
+
+
+def test_evaluate_tabulates_calibration_in_equal_count_bins(card):
+    calibration = evaluate(card, card["prob"].to_numpy())["calibration"]
+
+    # ten runners, one per bin; equal predictions keep their row order (race 1 before race 2)
+    assert [row["count"] for row in calibration] == [1] * 10
+    assert [row["mean_predicted"] for row in calibration] == pytest.approx(
+        [0.1, 0.15, 0.2, 0.2, 0.25, 0.3, 0.3, 0.4, 0.5, 0.6]
+    )
+    assert [row["observed_win_rate"] for row in calibration] == [
+        0.0,  # 2D
+        0.0,  # 3C
+        0.0,  # 1C
+        0.0,  # 2C
+        0.5,  # 3B, dead heat
+        0.0,  # 1B (earlier row than 2B)
+        1.0,  # 2B
+        0.0,  # 2A
+        1.0,  # 1A
+        0.5,  # 3A, dead heat
+    ]
+
+
+def test_evaluate_counts_calibration_bins_of_a_larger_set():
+    rng = np.random.default_rng(0)
+    frame = pd.concat(
+        [
+            race(i, DAY_1, i, list(rng.dirichlet(np.ones(5))), [5.0] * 5, [1, 2, 3, 4, 5])
+            for i in range(7)
+        ],
+        ignore_index=True,
+    )
+
+    calibration = evaluate(frame, frame["prob"].to_numpy())["calibration"]
+
+    assert [row["count"] for row in calibration] == [4, 3, 4, 3, 4, 3, 4, 3, 4, 3]
+    assert [row["bin"] for row in calibration] == list(range(1, 11))
+
+
+def test_evaluate_without_a_judged_race_returns_nothing_to_report():
+    frame = race(4, DAY_2, 2, [0.5, 0.5], [2.0, 2.0], [np.nan, np.nan])
+
+    result = evaluate(frame, frame["prob"].to_numpy(), kelly_fraction=0.25)
+
+    assert result["races"] == 0
+    assert result["log_loss"] is None
+    assert result["returns"]["kelly"]["final_bankroll"] == 1.0
+    json.dumps(result, allow_nan=False)
