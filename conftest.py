@@ -13,6 +13,12 @@ def _plain_static_storage(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    # Model artifacts and uploads land in a folder of the test's own.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user(

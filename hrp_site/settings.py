@@ -4,11 +4,17 @@ Every variable has an embedded default that runs the platform on a laptop (SQLit
 console e-mail). Production sets the same variables to other values; there is no second module.
 """
 
+import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# LightGBM's and XGBoost's OpenMP threads spin while idle; with two cores shared between a web
+# process and a worker, spinning threads slow training tenfold. Read when the libraries load.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -155,6 +161,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_BEAT_SCHEDULE = {
+    "refresh-declared-predictions": {
+        "task": "predictions.tasks.refresh_predictions_task",
+        "schedule": 5 * 60,
+    },
+    "retrain-models-weekly": {
+        "task": "predictions.tasks.retrain_models_task",
+        "schedule": crontab(minute=0, hour=4, day_of_week="monday"),
+    },
+}
 
 # Logging
 LOGGING = {

@@ -1,3 +1,127 @@
-from django.db import models  # noqa: F401
+from __future__ import annotations
 
-# The model registry and stored predictions arrive with the prediction engine.
+import datetime
+
+from django.db import models
+from django.db.models import Q
+
+
+class ModelVersionQuerySet(models.QuerySet):
+    def ready(self) -> ModelVersionQuerySet:
+        return self.filter(status=ModelVersion.Status.READY)
+
+    def active(self) -> ModelVersionQuerySet:
+        return self.filter(is_active=True)
+
+    def usable_on(self, day: datetime.date) -> ModelVersionQuerySet:
+        """Versions that saw nothing of `day`: trained only on races before it."""
+        return self.ready().filter(train_until__lt=day)
+
+
+class ModelVersion(models.Model):
+    """One trained model: its algorithm, what it was trained on, how it did, and its artifact.
+
+    At most one version per algorithm is active: the one race cards show. Versions trained up to
+    earlier dates stay, so past races can be predicted walk-forward by a version that never saw
+    them.
+    """
+
+    class Algorithm(models.TextChoices):
+        MARKET = "market", "Market (normalised odds)"
+        LOGIT = "logit", "Conditional logit"
+        LIGHTGBM = "lightgbm", "LightGBM"
+        XGBOOST = "xgboost", "XGBoost"
+        BENTER = "benter", "Benter (model + market)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    algorithm = models.CharField(max_length=16, choices=Algorithm.choices)
+    hyperparameters = models.JSONField(default=dict, blank=True)
+    features = models.JSONField(default=list, blank=True, help_text="Feature names, in order.")
+    train_from = models.DateField(null=True, blank=True)
+    train_until = models.DateField(help_text="The last race day the model may learn from.")
+    seed = models.PositiveIntegerField(default=0)
+    library_versions = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    artifact = models.FileField(upload_to="models/", blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ModelVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["algorithm"],
+                condition=Q(is_active=True),
+                name="model_version_one_active_per_algorithm",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_active=False) | Q(status="ready"),
+                name="model_version_active_is_ready",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["algorithm", "status", "train_until"], name="model_version_use_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} v{self.pk} (to {self.train_until:%Y-%m-%d})"
+
+
+class Prediction(models.Model):
+    """A model version's view of one runner: win and place chances, fair odds, value."""
+
+    runner = models.ForeignKey("races.Runner", on_delete=models.CASCADE, related_name="predictions")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="predictions"
+    )
+    win_probability = models.FloatField()
+    place_probability = models.FloatField(null=True, blank=True)
+    rank = models.PositiveSmallIntegerField(help_text="1 = the model's top pick in the race.")
+    fair_odds = models.FloatField(help_text="1 / win probability.")
+    edge = models.FloatField(
+        null=True, blank=True, help_text="Expected return of a unit win bet at the market odds."
+    )
+    explanation = models.JSONField(
+        default=list, blank=True, help_text="The largest feature contributions: [name, value]."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model_version", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["runner", "model_version"], name="prediction_unique_runner_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(win_probability__gte=0) & Q(win_probability__lte=1),
+                name="prediction_win_probability_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(place_probability__isnull=True)
+                | (Q(place_probability__gte=0) & Q(place_probability__lte=1)),
+                name="prediction_place_probability_range",
+            ),
+            models.CheckConstraint(condition=Q(rank__gte=1), name="prediction_rank_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.runner} {self.win_probability:.1%} ({self.model_version})"
+
+    @property
+    def is_value(self) -> bool:
+        return self.edge is not None and self.edge > 0

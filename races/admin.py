@@ -10,6 +10,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from predictions.services import predictions_enqueue_refresh
+
 from .forms import HkracingImportForm
 from .models import Horse, Jockey, Race, Racecourse, Runner, Trainer
 from .services import HkracingImportRejected, hkracing_import
@@ -177,6 +179,7 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
     autocomplete_fields = ("racecourse",)
     show_full_result_count = False
     inlines = (RunnerInline,)
+    actions = ("refresh_predictions",)
     readonly_fields = ("field_size", "winner", "market_overround", "is_demo")
     fieldsets = (
         (None, {"fields": ("racecourse", "meeting_date", "race_number", "post_time", "name")}),
@@ -270,6 +273,12 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
             "rejected": rejected,
         }
         return TemplateResponse(request, "admin/races/race/import_hkracing.html", context)
+
+    @admin.action(description="Refresh the predictions of the selected races")
+    def refresh_predictions(self, request, queryset):
+        race_ids = list(queryset.values_list("pk", flat=True))
+        predictions_enqueue_refresh(race_ids=race_ids)
+        self.message_user(request, f"Predictions of {len(race_ids)} race(s) are being refreshed.")
 
     @admin.display(description="field size", ordering="field_size")
     def field_size(self, race):

@@ -1,0 +1,133 @@
+from django.contrib import admin, messages
+from django.db.models import Count
+
+from .models import ModelVersion, Prediction
+from .services import (
+    PredictionError,
+    model_version_activate,
+    model_version_enqueue_training,
+    model_version_retrain,
+    predictions_enqueue_refresh,
+)
+
+
+def _metric(version: ModelVersion, name: str) -> str | None:
+    evaluations = version.metrics.get("evaluations") or {}
+    if not evaluations:
+        return None
+    latest = evaluations[sorted(evaluations)[-1]]
+    value = latest.get(name)
+    return None if value is None else f"{value:.3f}"
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "algorithm",
+        "train_until",
+        "status",
+        "progress",
+        "is_active",
+        "pseudo_r2",
+        "market_pseudo_r2",
+        "prediction_count",
+        "created_at",
+    )
+    list_filter = ("algorithm", "status", "is_active")
+    search_fields = ("=id", "algorithm")
+    date_hierarchy = "train_until"
+    actions = ("train", "retrain", "activate", "refresh_declared")
+    readonly_fields = (
+        "status",
+        "progress",
+        "error",
+        "is_active",
+        "features",
+        "library_versions",
+        "metrics",
+        "artifact",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "prediction_count",
+    )
+    fields = ("algorithm", "train_from", "train_until", "seed", "hyperparameters", *readonly_fields)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(prediction_count=Count("predictions"))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            model_version_enqueue_training(version=obj)
+            messages.info(request, f"{obj} is queued for training.")
+
+    @admin.display(description="predictions", ordering="prediction_count")
+    def prediction_count(self, version):
+        return getattr(version, "prediction_count", None)
+
+    @admin.display(description="pseudo R² (last evaluation)")
+    def pseudo_r2(self, version):
+        return _metric(version, "pseudo_r2")
+
+    @admin.display(description="market pseudo R²")
+    def market_pseudo_r2(self, version):
+        return _metric(version, "market_pseudo_r2")
+
+    @admin.action(description="Train the selected queued or failed versions")
+    def train(self, request, queryset):
+        versions = queryset.filter(
+            status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.FAILED]
+        )
+        for version in versions:
+            model_version_enqueue_training(version=version)
+        self.message_user(request, f"{len(versions)} version(s) sent to the training queue.")
+
+    @admin.action(description="Retrain: a new version on every settled race, then activate it")
+    def retrain(self, request, queryset):
+        for version in queryset:
+            try:
+                new = model_version_retrain(version=version, activate=True)
+            except PredictionError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return
+            self.message_user(request, f"{new} queued for training.")
+
+    @admin.action(description="Activate (the version race cards show)")
+    def activate(self, request, queryset):
+        for version in queryset:
+            try:
+                model_version_activate(version=version)
+            except PredictionError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{version} is active.")
+
+    @admin.action(description="Refresh the predictions of every declared race")
+    def refresh_declared(self, request, queryset):
+        predictions_enqueue_refresh()
+        self.message_user(request, "Declared races' predictions are being refreshed.")
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    list_display = (
+        "runner",
+        "model_version",
+        "win_probability",
+        "place_probability",
+        "rank",
+        "fair_odds",
+        "edge",
+        "updated_at",
+    )
+    list_filter = ("model_version__algorithm", "runner__race__status")
+    search_fields = ("runner__horse__name", "=runner__horse__external_id", "=runner__race__id")
+    raw_id_fields = ("runner", "model_version")
+    list_select_related = ("runner__race__racecourse", "runner__horse", "model_version")
+    show_full_result_count = False
+    readonly_fields = ("explanation", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False  # predictions come from the models only

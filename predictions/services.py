@@ -1,0 +1,473 @@
+"""Writes of the prediction engine: training model versions, evaluating them, storing predictions.
+
+`predictions.ml` does the numerical work on frames; these services feed it from the selectors and
+store what it returns.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import io
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from races.models import Race
+
+from . import selectors
+from .ml import algorithms, evaluation, features, probability
+from .models import ModelVersion, Prediction
+
+Progress = Callable[[str], None]
+
+LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost-cpu", "joblib")
+EXPLANATION_SIZE = 5
+# A training run that has not finished within the task's hard time limit died with its worker.
+STALE_TRAINING = datetime.timedelta(hours=1, minutes=5)
+
+
+class PredictionError(Exception):
+    """A request the engine refuses, with a reason a user can act on."""
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+# --- model versions ------------------------------------------------------------------------------
+
+
+def model_version_create(
+    *,
+    algorithm: str,
+    train_until: datetime.date,
+    train_from: datetime.date | None = None,
+    hyperparameters: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> ModelVersion:
+    if algorithm not in algorithms.ALGORITHMS:
+        known = ", ".join(sorted(algorithms.ALGORITHMS))
+        raise PredictionError(f"unknown algorithm {algorithm!r}; known: {known}")
+    if train_from is not None and train_from > train_until:
+        raise PredictionError(f"the training window starts ({train_from}) after it ends")
+    return ModelVersion.objects.create(
+        algorithm=algorithm,
+        train_until=train_until,
+        train_from=train_from,
+        hyperparameters=hyperparameters or {},
+        seed=seed,
+    )
+
+
+def model_version_claim(*, version_id: int) -> bool:
+    """Mark a version as training, unless it is ready or another worker is training it."""
+    stale = timezone.now() - STALE_TRAINING
+    claimable = Q(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.FAILED]) | Q(
+        status=ModelVersion.Status.TRAINING, started_at__lt=stale
+    )
+    claimed = ModelVersion.objects.filter(claimable, pk=version_id).update(
+        status=ModelVersion.Status.TRAINING,
+        started_at=timezone.now(),
+        finished_at=None,
+        error="",
+        progress="claimed",
+    )
+    return claimed == 1
+
+
+def model_version_train(*, version: ModelVersion, progress: Progress = _quiet) -> ModelVersion:
+    """Fit the version's algorithm on settled races in its window and store the artifact.
+
+    The caller claims the version first (`model_version_claim`). Any failure is recorded on the
+    version and raised again.
+    """
+
+    def step(message: str) -> None:
+        ModelVersion.objects.filter(pk=version.pk).update(progress=message)
+        progress(message)
+
+    try:
+        started = time.perf_counter()
+        step("reading races")
+        frame = selectors.training_frame(
+            train_until=version.train_until, train_from=version.train_from
+        )
+        if frame.empty:
+            raise PredictionError(f"no settled races up to {version.train_until}")
+        step(f"building features for {len(frame):,} runners")
+        feature_frame = features.build_features(frame)
+        step("fitting")
+        estimator = algorithms.ALGORITHMS[version.algorithm](
+            seed=version.seed, **version.hyperparameters
+        )
+        estimator.fit(feature_frame, frame)
+        fit_seconds = time.perf_counter() - started
+
+        buffer = io.BytesIO()
+        joblib.dump(estimator, buffer)
+        version.artifact.save(
+            f"{version.algorithm}-{version.pk}.joblib", ContentFile(buffer.getvalue()), save=False
+        )
+        version.features = list(features.FEATURE_COLUMNS)
+        version.hyperparameters = estimator.params()
+        version.library_versions = _library_versions()
+        version.metrics = {
+            **version.metrics,
+            "training": {
+                "races": int(frame["race_id"].nunique()),
+                "runners": len(frame),
+                "first_day": frame["meeting_date"].min().date().isoformat(),
+                "last_day": frame["meeting_date"].max().date().isoformat(),
+                "seconds": round(fit_seconds, 2),
+            },
+        }
+        version.status = ModelVersion.Status.READY
+        version.progress = "ready"
+        version.error = ""
+        version.finished_at = timezone.now()
+        version.save()
+        step("ready")
+        return version
+    except Exception as exc:
+        ModelVersion.objects.filter(pk=version.pk).update(
+            status=ModelVersion.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            progress="failed",
+            finished_at=timezone.now(),
+        )
+        raise
+
+
+@transaction.atomic
+def model_version_activate(*, version: ModelVersion) -> ModelVersion:
+    """Make the version the one race cards show for its algorithm."""
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != ModelVersion.Status.READY:
+        raise PredictionError(f"version {version.pk} is {version.status}, not ready")
+    ModelVersion.objects.filter(algorithm=version.algorithm, is_active=True).exclude(
+        pk=version.pk
+    ).update(is_active=False)
+    if not version.is_active:
+        version.is_active = True
+        version.save(update_fields=["is_active"])
+    return version
+
+
+@functools.lru_cache(maxsize=16)
+def _load_artifact(version_id: int, artifact_name: str) -> algorithms.Algorithm:
+    # Keyed by the file name too: a retrained version gets a new file.
+    version = ModelVersion.objects.get(pk=version_id)
+    with version.artifact.open("rb") as handle:
+        return joblib.load(handle)
+
+
+def model_version_load(version: ModelVersion) -> algorithms.Algorithm:
+    """The fitted algorithm, read from storage once per process."""
+    if version.status != ModelVersion.Status.READY or not version.artifact:
+        raise PredictionError(f"version {version.pk} has no trained model ({version.status})")
+    return _load_artifact(version.pk, version.artifact.name)
+
+
+def _library_versions() -> dict[str, str]:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+
+
+def model_version_evaluate(
+    *,
+    version: ModelVersion,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    margin: float = 0.0,
+    kelly_fraction: float | None = None,
+    store: bool = True,
+) -> dict[str, Any]:
+    """Score the version on settled races in [date_from, date_to] against the market.
+
+    Refuses any window that reaches into the version's training window.
+    """
+    if date_from <= version.train_until:
+        raise PredictionError(
+            f"version {version.pk} was trained on races up to {version.train_until}; "
+            f"evaluate it from {version.train_until + datetime.timedelta(days=1)} on"
+        )
+    if date_to < date_from:
+        raise PredictionError(f"the window ends ({date_to}) before it starts ({date_from})")
+    estimator = model_version_load(version)
+    race_ids = Race.objects.results().filter(meeting_date__range=(date_from, date_to))
+    race_ids = list(race_ids.values_list("pk", flat=True))
+    if not race_ids:
+        raise PredictionError(f"no settled races between {date_from} and {date_to}")
+    frame, targets = selectors.frame_with_history(race_ids=race_ids)
+    targets &= ~frame["non_runner"]
+    feature_frame = features.build_features(frame, targets=targets)
+    scored = frame[targets]
+    probs = estimator.predict(feature_frame.loc[scored.index], scored)
+    metrics = evaluation.evaluate(scored, probs, margin=margin, kelly_fraction=kelly_fraction)
+    metrics = {
+        "model_version": version.pk,
+        "algorithm": version.algorithm,
+        "from": date_from.isoformat(),
+        "to": date_to.isoformat(),
+        **metrics,
+    }
+    if store:
+        evaluations = {**version.metrics.get("evaluations", {})}
+        evaluations[f"{date_from}..{date_to}"] = metrics
+        version.metrics = {**version.metrics, "evaluations": evaluations}
+        version.save(update_fields=["metrics"])
+    return metrics
+
+
+@dataclass
+class BacktestSeason:
+    season: int
+    date_from: datetime.date
+    date_to: datetime.date
+    model_version: int
+    metrics: dict[str, Any]
+
+
+def backtest_run(
+    *,
+    algorithm: str,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    progress: Progress = _quiet,
+) -> list[BacktestSeason]:
+    """Walk forward: for each season starting in the window, train on everything before it and
+    evaluate on it. Versions are reused when one with the same window already exists, so a
+    re-run trains nothing twice; they stay for walk-forward predictions of past races."""
+    days = pd.Series(
+        pd.to_datetime(
+            Race.objects.results().values_list("meeting_date", flat=True).distinct()
+        ).sort_values(ignore_index=True)
+    )
+    if days.empty:
+        raise PredictionError("no settled races to backtest on")
+    season_of_day = probability.seasons(days)
+    rows = []
+    for season, season_days in days.groupby(season_of_day):
+        start, end = season_days.min().date(), season_days.max().date()
+        if not date_from <= start <= date_to:
+            continue
+        earlier = days[days < season_days.min()]
+        if earlier.empty:
+            progress(f"season {season}: nothing before it to train on; skipped")
+            continue
+        train_until = earlier.max().date()
+        version = _backtest_version(algorithm=algorithm, train_until=train_until, progress=progress)
+        progress(f"season {season}: evaluating version {version.pk}")
+        metrics = model_version_evaluate(
+            version=version, date_from=start, date_to=min(end, date_to)
+        )
+        rows.append(BacktestSeason(season, start, min(end, date_to), version.pk, metrics))
+    return rows
+
+
+def _backtest_version(*, algorithm: str, train_until: datetime.date, progress: Progress):
+    existing = (
+        ModelVersion.objects.ready()
+        .filter(algorithm=algorithm, train_until=train_until, train_from=None, seed=0)
+        .order_by("-pk")
+        .first()
+    )
+    if existing is not None:
+        progress(f"reusing version {existing.pk} trained up to {train_until}")
+        return existing
+    version = model_version_create(algorithm=algorithm, train_until=train_until)
+    model_version_claim(version_id=version.pk)
+    progress(f"training version {version.pk} up to {train_until}")
+    return model_version_train(version=version, progress=progress)
+
+
+# --- predictions ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RefreshReport:
+    races: int = 0
+    predictions: int = 0
+    versions: set[int] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
+
+
+def predictions_refresh(
+    *, race_ids: Iterable[int], algorithms_to_use: Iterable[str] | None = None
+) -> RefreshReport:
+    """Store each model's predictions for the races' starters, walk-forward.
+
+    A race on day D is predicted by the active version of each algorithm if it was trained
+    before D, else by the latest version that was; an algorithm with no such version is skipped
+    and said so. Re-running rewrites the same rows.
+    """
+    race_ids = list(race_ids)
+    report = RefreshReport()
+    races = list(
+        Race.objects.filter(pk__in=race_ids)
+        .exclude(status=Race.Status.ABANDONED)
+        .values_list("pk", "meeting_date")
+    )
+    if not races:
+        return report
+    frame, targets = selectors.frame_with_history(race_ids=[pk for pk, _ in races])
+    targets &= ~frame["non_runner"]
+    feature_frame = features.build_features(frame, targets=targets)
+    scored = frame[targets]
+    report.races = int(scored["race_id"].nunique())
+
+    days = sorted({day for _, day in races})
+    names = list(algorithms_to_use or algorithms.ALGORITHMS)
+    batches: list[tuple[ModelVersion, pd.DataFrame, dict[str, np.ndarray]]] = []
+    for name in names:
+        for day in days:
+            version = selectors.model_version_for_day(algorithm=name, day=day)
+            if version is None:
+                report.skipped.append(f"{name}: no ready version trained before {day}")
+                continue
+            rows = scored[scored["meeting_date"] == pd.Timestamp(day)]
+            if rows.empty:
+                continue
+            batches.append((version, rows, _predict(version, feature_frame.loc[rows.index], rows)))
+            report.versions.add(version.pk)
+
+    with transaction.atomic():
+        # Withdrawn runners keep no stale prediction.
+        Prediction.objects.filter(runner__race_id__in=race_ids, runner__non_runner=True).delete()
+        for version, rows, values in batches:
+            report.predictions += _predictions_store(version=version, rows=rows, values=values)
+    return report
+
+
+def _predict(version: ModelVersion, feature_rows: pd.DataFrame, rows: pd.DataFrame):
+    estimator = model_version_load(version)
+    win = estimator.predict(feature_rows, rows)
+    race_ids = rows["race_id"].to_numpy()
+    place = probability.place_probabilities(win, race_ids)
+    rank = (
+        pd.Series(-win, index=rows.index)
+        .groupby(rows["race_id"].to_numpy())
+        .rank(method="first")
+        .to_numpy()
+    )
+    odds = rows["win_odds"].to_numpy()
+    edge = np.where(np.isnan(odds), np.nan, win * odds - 1)
+    contributions = estimator.contributions(feature_rows, rows)
+    return {"win": win, "place": place, "rank": rank, "edge": edge, "contributions": contributions}
+
+
+def _explanations(contributions: pd.DataFrame) -> list[list[list[Any]]]:
+    if contributions.empty:
+        return [[] for _ in range(len(contributions))]
+    names = np.asarray(contributions.columns)
+    values = contributions.to_numpy()
+    order = np.argsort(-np.abs(values), axis=1)[:, :EXPLANATION_SIZE]
+    return [
+        [[str(names[j]), round(float(values[i, j]), 4)] for j in order[i]]
+        for i in range(len(values))
+    ]
+
+
+def _predictions_store(*, version: ModelVersion, rows: pd.DataFrame, values: dict[str, Any]) -> int:
+    explanations = _explanations(values["contributions"])
+    existing = {
+        p.runner_id: p
+        for p in Prediction.objects.filter(
+            model_version=version, runner_id__in=rows["runner_id"].tolist()
+        )
+    }
+    to_create, to_update = [], []
+    for i, runner_id in enumerate(rows["runner_id"].tolist()):
+        win = float(values["win"][i])
+        place = float(values["place"][i])
+        edge = float(values["edge"][i])
+        fields = {
+            "win_probability": win,
+            "place_probability": min(max(place, 0.0), 1.0),
+            "rank": int(values["rank"][i]),
+            "fair_odds": 1 / max(win, 1e-9),
+            "edge": None if np.isnan(edge) else edge,
+            "explanation": explanations[i],
+        }
+        prediction = existing.get(runner_id)
+        if prediction is None:
+            to_create.append(Prediction(runner_id=runner_id, model_version=version, **fields))
+        else:
+            for name, value in fields.items():
+                setattr(prediction, name, value)
+            prediction.updated_at = timezone.now()
+            to_update.append(prediction)
+    Prediction.objects.bulk_create(to_create, batch_size=1000)
+    Prediction.objects.bulk_update(
+        to_update,
+        [
+            "win_probability",
+            "place_probability",
+            "rank",
+            "fair_odds",
+            "edge",
+            "explanation",
+            "updated_at",
+        ],
+        batch_size=1000,
+    )
+    return len(to_create) + len(to_update)
+
+
+# --- enqueueing ----------------------------------------------------------------------------------
+
+
+def model_version_enqueue_training(*, version: ModelVersion, activate: bool = False) -> None:
+    """Send the version to the training queue once the current transaction commits."""
+    from .tasks import train_model_task  # the tasks module imports this one
+
+    version_id = version.pk
+    transaction.on_commit(lambda: train_model_task.delay(version_id, activate=activate))
+
+
+def model_version_retrain(*, version: ModelVersion, activate: bool = False) -> ModelVersion:
+    """A new version like `version`, trained on every race settled before today."""
+    last_day = (
+        Race.objects.results()
+        .filter(meeting_date__lt=timezone.localdate())
+        .order_by("-meeting_date")
+        .values_list("meeting_date", flat=True)
+        .first()
+    )
+    if last_day is None:
+        raise PredictionError("there are no settled races to train on")
+    new = model_version_create(
+        algorithm=version.algorithm,
+        train_until=last_day,
+        hyperparameters=version.hyperparameters,
+        seed=version.seed,
+    )
+    model_version_enqueue_training(version=new, activate=activate)
+    return new
+
+
+def predictions_enqueue_refresh(*, race_ids: Iterable[int] | None = None) -> None:
+    """Refresh the races' predictions (default: every declared race) after the commit."""
+    from .tasks import refresh_predictions_task
+
+    ids = None if race_ids is None else list(race_ids)
+    transaction.on_commit(lambda: refresh_predictions_task.delay(race_ids=ids))
