@@ -162,6 +162,8 @@ CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Training gets workers of its own, so a long fit never delays refreshing race cards.
+CELERY_TASK_ROUTES = {"predictions.tasks.train_model_task": {"queue": "training"}}
 CELERY_BEAT_SCHEDULE = {
     "refresh-declared-predictions": {
         "task": "predictions.tasks.refresh_predictions_task",

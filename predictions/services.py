@@ -97,6 +97,7 @@ def model_version_train(*, version: ModelVersion, progress: Progress = _quiet) -
         ModelVersion.objects.filter(pk=version.pk).update(progress=message)
         progress(message)
 
+    version.refresh_from_db()  # the claim set its status and start time
     try:
         started = time.perf_counter()
         step("reading races")
@@ -258,9 +259,8 @@ def backtest_run(
     evaluate on it. Versions are reused when one with the same window already exists, so a
     re-run trains nothing twice; they stay for walk-forward predictions of past races."""
     days = pd.Series(
-        pd.to_datetime(
-            Race.objects.results().values_list("meeting_date", flat=True).distinct()
-        ).sort_values(ignore_index=True)
+        sorted(set(Race.objects.results().values_list("meeting_date", flat=True))),
+        dtype="datetime64[ns]",
     )
     if days.empty:
         raise PredictionError("no settled races to backtest on")
@@ -471,3 +471,25 @@ def predictions_enqueue_refresh(*, race_ids: Iterable[int] | None = None) -> Non
 
     ids = None if race_ids is None else list(race_ids)
     transaction.on_commit(lambda: refresh_predictions_task.delay(race_ids=ids))
+
+
+def model_versions_ensure(
+    *, algorithms_to_train: Iterable[str], train_until: datetime.date, progress: Progress = _quiet
+) -> list[ModelVersion]:
+    """An active, ready version of each algorithm trained up to `train_until`; trains only the
+    missing ones, so calling it again the same day trains nothing."""
+    versions = []
+    for algorithm in algorithms_to_train:
+        version = (
+            ModelVersion.objects.ready()
+            .filter(algorithm=algorithm, train_until=train_until, train_from=None)
+            .order_by("-pk")
+            .first()
+        )
+        if version is None:
+            progress(f"training {algorithm} on races up to {train_until}")
+            version = model_version_create(algorithm=algorithm, train_until=train_until)
+            model_version_claim(version_id=version.pk)
+            version = model_version_train(version=version, progress=progress)
+        versions.append(model_version_activate(version=version))
+    return versions

@@ -21,7 +21,6 @@ TRANSIENT = (OperationalError, InterfaceError)
 
 
 @shared_task(
-    queue="training",
     acks_late=True,
     autoretry_for=TRANSIENT,
     retry_backoff=30,

@@ -1,0 +1,239 @@
+import datetime
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from predictions import services
+from predictions.ml import features
+from predictions.models import ModelVersion, Prediction
+from races.demo import demo_data_seed
+from races.models import Race, Runner
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 5, 20)
+YESTERDAY = TODAY - datetime.timedelta(days=1)
+
+
+@pytest.fixture
+def demo_races():
+    demo_data_seed(seed=5, today=TODAY, days_ahead=1, history_days=45)
+
+
+def trained(algorithm: str = "logit", until: datetime.date = YESTERDAY, **kwargs) -> ModelVersion:
+    version = services.model_version_create(algorithm=algorithm, train_until=until, **kwargs)
+    assert services.model_version_claim(version_id=version.pk)
+    return services.model_version_train(version=version)
+
+
+def declared_ids() -> list[int]:
+    return list(Race.objects.filter(status="declared").values_list("pk", flat=True))
+
+
+def test_training_stores_a_ready_version_with_its_provenance(demo_races):
+    version = trained("logit")
+
+    version.refresh_from_db()
+    assert (version.status, version.progress, version.error) == ("ready", "ready", "")
+    assert version.artifact.name == f"models/logit-{version.pk}.joblib"
+    assert version.features == list(features.FEATURE_COLUMNS)
+    assert {"numpy", "pandas", "scikit-learn", "lightgbm"} <= set(version.library_versions)
+    training = version.metrics["training"]
+    settled = Runner.objects.filter(race__status="result", race__meeting_date__lte=YESTERDAY)
+    assert training["runners"] == settled.count()
+    assert training["last_day"] == YESTERDAY.isoformat()
+    assert version.started_at <= version.finished_at
+
+
+def test_a_failed_training_is_recorded_on_the_version(demo_races):
+    version = services.model_version_create(
+        algorithm="logit", train_until=datetime.date(1990, 1, 1)
+    )
+    services.model_version_claim(version_id=version.pk)
+
+    with pytest.raises(services.PredictionError, match="no settled races up to 1990-01-01"):
+        services.model_version_train(version=version)
+
+    version.refresh_from_db()
+    assert version.status == "failed"
+    assert version.error == "PredictionError: no settled races up to 1990-01-01"
+    assert not version.artifact
+
+
+def test_a_version_is_claimed_once():
+    version = ModelVersion.objects.create(algorithm="logit", train_until=YESTERDAY)
+
+    assert services.model_version_claim(version_id=version.pk)
+    assert not services.model_version_claim(version_id=version.pk)
+
+
+def test_unknown_algorithms_and_backwards_windows_are_refused():
+    with pytest.raises(services.PredictionError, match="unknown algorithm 'magic'"):
+        services.model_version_create(algorithm="magic", train_until=YESTERDAY)
+    with pytest.raises(services.PredictionError, match="starts"):
+        services.model_version_create(algorithm="logit", train_until=YESTERDAY, train_from=TODAY)
+    assert not ModelVersion.objects.exists()
+
+
+def test_one_active_version_per_algorithm(demo_races):
+    first, second = trained("market"), trained("market")
+    queued = ModelVersion.objects.create(algorithm="market", train_until=YESTERDAY)
+
+    services.model_version_activate(version=first)
+    services.model_version_activate(version=second)
+    with pytest.raises(services.PredictionError, match="is queued, not ready"):
+        services.model_version_activate(version=queued)
+
+    active = ModelVersion.objects.filter(is_active=True)
+    assert list(active.values_list("pk", flat=True)) == [second.pk]
+
+
+def test_refresh_stores_coherent_predictions_and_is_idempotent(demo_races):
+    # given
+    version = trained("logit")
+    services.model_version_activate(version=version)
+    race_ids = declared_ids()
+
+    # when
+    report = services.predictions_refresh(race_ids=race_ids, algorithms_to_use=["logit"])
+    first = list(Prediction.objects.order_by("pk").values_list("pk", "runner_id"))
+    again = services.predictions_refresh(race_ids=race_ids, algorithms_to_use=["logit"])
+
+    # then
+    starters = Runner.objects.filter(race_id__in=race_ids, non_runner=False)
+    assert report.predictions == again.predictions == starters.count() > 0
+    assert report.versions == {version.pk}
+    assert list(Prediction.objects.order_by("pk").values_list("pk", "runner_id")) == first
+    for race_id in race_ids:
+        rows = list(Prediction.objects.filter(runner__race_id=race_id).select_related("runner"))
+        assert sum(p.win_probability for p in rows) == pytest.approx(1.0)
+        assert sum(p.place_probability for p in rows) == pytest.approx(min(3, len(rows)), abs=1e-6)
+        assert sorted(p.rank for p in rows) == list(range(1, len(rows) + 1))
+        top = min(rows, key=lambda p: p.rank)
+        assert top.win_probability == max(p.win_probability for p in rows)
+        for p in rows:
+            assert p.fair_odds == pytest.approx(1 / p.win_probability)
+            assert p.edge == pytest.approx(p.win_probability * float(p.runner.win_odds) - 1)
+            assert len(p.explanation) == services.EXPLANATION_SIZE
+            assert p.explanation[0][0] in version.features
+
+
+def test_refresh_is_walk_forward_and_skips_non_runners(demo_races):
+    # given: a version trained up to yesterday, and a runner withdrawn today
+    trained("logit")
+    yesterday_race = Race.objects.filter(meeting_date=YESTERDAY).first()
+    today_race = Race.objects.filter(meeting_date=TODAY).first()
+    withdrawn = today_race.runners.first()
+    Runner.objects.filter(pk=withdrawn.pk).update(non_runner=True)
+
+    # when
+    report = services.predictions_refresh(
+        race_ids=[yesterday_race.pk, today_race.pk], algorithms_to_use=["logit"]
+    )
+
+    # then: yesterday's race was in the training window, so this version never predicts it
+    assert report.skipped == [f"logit: no ready version trained before {YESTERDAY}"]
+    assert not Prediction.objects.filter(runner__race=yesterday_race).exists()
+    assert not Prediction.objects.filter(runner=withdrawn).exists()
+    assert Prediction.objects.filter(runner__race=today_race).count() == (
+        today_race.runners.count() - 1
+    )
+
+
+def test_evaluation_refuses_the_training_window_and_stores_its_metrics(demo_races):
+    version = trained("logit", until=TODAY - datetime.timedelta(days=20))
+
+    with pytest.raises(services.PredictionError, match="evaluate it from"):
+        services.model_version_evaluate(
+            version=version, date_from=TODAY - datetime.timedelta(days=25), date_to=YESTERDAY
+        )
+    metrics = services.model_version_evaluate(
+        version=version, date_from=TODAY - datetime.timedelta(days=19), date_to=YESTERDAY
+    )
+
+    settled = Race.objects.filter(
+        status="result", meeting_date__gte=TODAY - datetime.timedelta(days=19)
+    )
+    assert metrics["races"] == settled.count()
+    # A few weeks of demo data is too little to promise the model beats a uniform guess; the
+    # demo market carries information by construction.
+    assert metrics["pseudo_r2"] < 1
+    assert 0 < metrics["market_pseudo_r2"] < 1
+    assert metrics["delta_r2_vs_market"] == pytest.approx(
+        metrics["pseudo_r2"] - metrics["market_pseudo_r2"]
+    )
+    version.refresh_from_db()
+    key = f"{TODAY - datetime.timedelta(days=19)}..{YESTERDAY}"
+    assert version.metrics["evaluations"][key]["log_loss"] == metrics["log_loss"]
+
+
+def test_backtest_trains_before_each_season_and_reuses_versions():
+    # given: two demo seasons with a 60-day break between them
+    early = TODAY - datetime.timedelta(days=100)
+    demo_data_seed(seed=5, today=early, days_ahead=0, history_days=25)
+    demo_data_seed(seed=5, today=TODAY, days_ahead=0, history_days=15)
+    second_start = Race.objects.filter(meeting_date__gt=early).order_by("meeting_date").first()
+
+    # when
+    rows = services.backtest_run(algorithm="logit", date_from=early, date_to=TODAY)
+    again = services.backtest_run(algorithm="logit", date_from=early, date_to=TODAY)
+
+    # then
+    assert [row.season for row in rows] == [2]
+    assert rows[0].date_from == second_start.meeting_date
+    version = ModelVersion.objects.get(pk=rows[0].model_version)
+    assert version.train_until < second_start.meeting_date
+    assert [row.model_version for row in again] == [version.pk]
+    assert ModelVersion.objects.count() == 1
+
+
+def test_commands_train_evaluate_and_refresh(demo_races, settings):
+    out = StringIO()
+    call_command(
+        "train_model",
+        "--algorithm",
+        "logit",
+        "--train-until",
+        "2026-05-05",
+        "--activate",
+        stdout=out,
+        stderr=StringIO(),
+    )
+    version_id = int(out.getvalue())
+    assert ModelVersion.objects.get(pk=version_id).is_active
+
+    out = StringIO()
+    call_command(
+        "evaluate_model",
+        "--model",
+        str(version_id),
+        "--from",
+        "2026-05-06",
+        "--to",
+        "2026-05-19",
+        "--json",
+        stdout=out,
+    )
+    assert json.loads(out.getvalue())["model_version"] == version_id
+
+    out = StringIO()
+    call_command("refresh_predictions", "--date", "2026-05-20", stdout=out)
+    assert f"from model versions [{version_id}]" in out.getvalue()
+
+    with pytest.raises(CommandError, match="evaluate it from 2026-05-06"):
+        call_command(
+            "evaluate_model",
+            "--model",
+            str(version_id),
+            "--from",
+            "2026-05-01",
+            "--to",
+            "2026-05-19",
+            stdout=StringIO(),
+        )
+    with pytest.raises(CommandError, match="no model version 999"):
+        call_command(
+            "evaluate_model", "--model", "999", "--from", "2026-05-06", "--to", "2026-05-19"
+        )
