@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from races.models import Race, Runner
@@ -91,21 +91,48 @@ def frame_with_history(*, race_ids: Iterable[int]) -> tuple[pd.DataFrame, pd.Ser
     builder may look at; it keeps to rows before each target's own day.
     """
     race_ids = list(race_ids)
-    last_day = (
-        Race.objects.filter(pk__in=race_ids)
-        .order_by("-meeting_date")
-        .values_list("meeting_date", flat=True)[:1]
+    targets = runner_frame(Runner.objects.filter(race_id__in=race_ids))
+    if targets.empty:
+        return targets, pd.Series(dtype=bool)
+    history = settled_history()
+    history = history[
+        (history["meeting_date"] < targets["meeting_date"].max())
+        & ~history["race_id"].isin(race_ids)
+    ]
+    frame = pd.concat([history, targets], ignore_index=True).sort_values(
+        ["meeting_date", "race_id", "saddle_number"], ignore_index=True
     )
-    runners = Runner.objects.filter(
-        Q(race_id__in=race_ids)
-        | Q(
-            race__status=Race.Status.RESULT,
-            race__meeting_date__lt=last_day,
-            non_runner=False,
-        )
-    )
-    frame = runner_frame(runners)
     return frame, frame["race_id"].isin(race_ids)
+
+
+_history_cache: dict[str, tuple[tuple, pd.DataFrame]] = {}
+
+
+def settled_history() -> pd.DataFrame:
+    """Every settled starter, read once per process and again only after the data changed.
+
+    Refreshing a race card reads the whole history for its features; reading it costs most of
+    a refresh, and the beat schedule refreshes every few minutes while results change a few
+    times a day. The fingerprint (how many rows, when the last was written) is checked on every
+    call, so the database stays the source of truth.
+    """
+    fingerprint = _history_fingerprint()
+    cached = _history_cache.get(connections["default"].settings_dict["NAME"])
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    frame = runner_frame(
+        Runner.objects.filter(race__status=Race.Status.RESULT, non_runner=False)
+    )
+    _history_cache[connections["default"].settings_dict["NAME"]] = (fingerprint, frame)
+    return frame
+
+
+def _history_fingerprint() -> tuple:
+    runners = Runner.objects.filter(race__status=Race.Status.RESULT, non_runner=False)
+    stats = runners.aggregate(
+        count=Count("pk"), runner=Max("updated_at"), race=Max("race__updated_at")
+    )
+    return (stats["count"], stats["runner"], stats["race"])
 
 
 def model_version_for_day(*, algorithm: str, day: datetime.date) -> ModelVersion | None:

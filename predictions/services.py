@@ -389,37 +389,32 @@ def _explanations(contributions: pd.DataFrame) -> list[list[list[Any]]]:
 
 def _predictions_store(*, version: ModelVersion, rows: pd.DataFrame, values: dict[str, Any]) -> int:
     explanations = _explanations(values["contributions"])
-    existing = {
-        p.runner_id: p
-        for p in Prediction.objects.filter(
-            model_version=version, runner_id__in=rows["runner_id"].tolist()
-        )
-    }
-    to_create, to_update = [], []
+    now = timezone.now()
+    predictions = []
     for i, runner_id in enumerate(rows["runner_id"].tolist()):
         win = float(values["win"][i])
-        place = float(values["place"][i])
         edge = float(values["edge"][i])
-        fields = {
-            "win_probability": win,
-            "place_probability": min(max(place, 0.0), 1.0),
-            "rank": int(values["rank"][i]),
-            "fair_odds": 1 / max(win, 1e-9),
-            "edge": None if np.isnan(edge) else edge,
-            "explanation": explanations[i],
-        }
-        prediction = existing.get(runner_id)
-        if prediction is None:
-            to_create.append(Prediction(runner_id=runner_id, model_version=version, **fields))
-        else:
-            for name, value in fields.items():
-                setattr(prediction, name, value)
-            prediction.updated_at = timezone.now()
-            to_update.append(prediction)
-    Prediction.objects.bulk_create(to_create, batch_size=1000)
-    Prediction.objects.bulk_update(
-        to_update,
-        [
+        predictions.append(
+            Prediction(
+                runner_id=runner_id,
+                model_version=version,
+                win_probability=win,
+                place_probability=min(max(float(values["place"][i]), 0.0), 1.0),
+                rank=int(values["rank"][i]),
+                fair_odds=1 / max(win, 1e-9),
+                edge=None if np.isnan(edge) else edge,
+                explanation=explanations[i],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    # One INSERT ... ON CONFLICT per batch: a refresh rewrites the same rows in place.
+    Prediction.objects.bulk_create(
+        predictions,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["runner", "model_version"],
+        update_fields=[
             "win_probability",
             "place_probability",
             "rank",
@@ -428,9 +423,8 @@ def _predictions_store(*, version: ModelVersion, rows: pd.DataFrame, values: dic
             "explanation",
             "updated_at",
         ],
-        batch_size=1000,
     )
-    return len(to_create) + len(to_update)
+    return len(predictions)
 
 
 # --- enqueueing ----------------------------------------------------------------------------------

@@ -163,6 +163,7 @@ class Race(ExternalRecord):
     sectional_times = models.JSONField(
         default=list, blank=True, help_text="The leader's time for each section, in seconds."
     )
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = RaceQuerySet.as_manager()
 
@@ -237,6 +238,7 @@ class Runner(ExternalRecord):
     section_lengths_behind = models.JSONField(default=list, blank=True)
     section_times = models.JSONField(default=list, blank=True, help_text="Seconds per section.")
     non_runner = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = RunnerQuerySet.as_manager()
 

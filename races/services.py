@@ -9,6 +9,7 @@ from itertools import islice
 from typing import Any, TextIO
 
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 from tqdm import tqdm
 
 from . import hkracing
@@ -308,6 +309,10 @@ def _chunks(rows: Iterable[ParsedRow], size: int = CHUNK_SIZE) -> Iterator[list[
         yield chunk
 
 
+def _has_field(model: type[models.Model], name: str) -> bool:
+    return any(field.name == name for field in model._meta.concrete_fields)
+
+
 def records_upsert(
     model: type[models.Model],
     rows: dict[str, dict[str, Any]],
@@ -339,6 +344,8 @@ def records_upsert(
         by_natural_key = {tuple(c[name] for name in natural_key): c for c in candidates}
 
     to_create, to_update, pks = [], [], {}
+    # bulk_update skips auto_now fields; readers of changed rows rely on the stamp.
+    stamp = {"updated_at": timezone.now()} if _has_field(model, "updated_at") else {}
     for external_id, values in rows.items():
         stored = existing.get(external_id) or by_natural_key.get(
             tuple(values.get(name) for name in natural_key)
@@ -348,12 +355,12 @@ def records_upsert(
             continue
         pks[external_id] = stored["pk"]
         if any(stored[name] != value for name, value in values.items()):
-            to_update.append(model(pk=stored["pk"], **values))
+            to_update.append(model(pk=stored["pk"], **values, **stamp))
         else:
             counts.unchanged += 1
     model.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
     if to_update:
-        model.objects.bulk_update(to_update, fields, batch_size=BATCH_SIZE)
+        model.objects.bulk_update(to_update, [*fields, *stamp], batch_size=BATCH_SIZE)
     pks.update((obj.external_id, obj.pk) for obj in to_create)
     counts.created = len(to_create)
     counts.updated = len(to_update)
