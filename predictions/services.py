@@ -285,9 +285,17 @@ def backtest_run(
 
 
 def _backtest_version(*, algorithm: str, train_until: datetime.date, progress: Progress):
+    # Reuse only a version trained the way this one would be: same window, default settings.
+    defaults = algorithms.ALGORITHMS[algorithm](seed=0).params()
     existing = (
         ModelVersion.objects.ready()
-        .filter(algorithm=algorithm, train_until=train_until, train_from=None, seed=0)
+        .filter(
+            algorithm=algorithm,
+            train_until=train_until,
+            train_from=None,
+            seed=0,
+            hyperparameters=defaults,
+        )
         .order_by("-pk")
         .first()
     )

@@ -350,13 +350,17 @@ class _BoostedTrees(Algorithm):
 
 class LightGBM(_BoostedTrees):
     name = "lightgbm"
+    # Slow learning, large leaves and strong L2: a win is a rare, noisy label. Chosen on the
+    # Hong Kong seasons 2001-2004 together, not on one of them.
     defaults: ClassVar[dict[str, Any]] = {
         **_BoostedTrees.defaults,
+        "n_estimators": 800,
+        "learning_rate": 0.02,
         "num_leaves": 15,
-        "min_child_samples": 100,
-        "feature_fraction": 0.8,
+        "min_child_samples": 200,
+        "feature_fraction": 0.7,
         "bagging_fraction": 0.8,
-        "lambda_l2": 1.0,
+        "lambda_l2": 10.0,
     }
 
     def _train(self, values: np.ndarray, labels: np.ndarray, n_trees: int) -> lgb.Booster:
@@ -396,12 +400,14 @@ class XGBoost(_BoostedTrees):
     name = "xgboost"
     defaults: ClassVar[dict[str, Any]] = {
         **_BoostedTrees.defaults,
+        "n_estimators": 800,
+        "learning_rate": 0.02,
         "max_depth": 4,
-        # Hessian units: a runner with p ~ 0.08 weighs ~0.07, so 5 is roughly 70 runners.
-        "min_child_weight": 5.0,
+        # Hessian units: a runner with p ~ 0.08 weighs ~0.07, so 14 is roughly 200 runners.
+        "min_child_weight": 14.0,
         "subsample": 0.8,
-        "colsample_bytree": 0.8,
-        "reg_lambda": 1.0,
+        "colsample_bytree": 0.7,
+        "reg_lambda": 10.0,
     }
 
     def _train(self, values: np.ndarray, labels: np.ndarray, n_trees: int) -> xgb.Booster:
