@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from predictions import services
 from predictions.ml import features
@@ -237,3 +238,26 @@ def test_commands_train_evaluate_and_refresh(demo_races, settings):
         call_command(
             "evaluate_model", "--model", "999", "--from", "2026-05-06", "--to", "2026-05-19"
         )
+
+
+def test_demo_models_are_trained_once_a_day_and_predict_the_cards(settings):
+    demo_data_seed(seed=5, today=timezone.localdate(), days_ahead=1, history_days=30)
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("train_demo_models", "--algorithms", "market", "logit", stdout=out)
+    call_command("train_demo_models", "--algorithms", "market", "logit", stdout=out)
+
+    versions = ModelVersion.objects.all()
+    assert sorted(versions.values_list("algorithm", "is_active")) == [
+        ("logit", True),
+        ("market", True),
+    ]
+    starters = Runner.objects.filter(race__status="declared", non_runner=False).count()
+    assert Prediction.objects.count() == 2 * starters
+    assert f"{2 * starters} predictions for" in out.getvalue()
+
+
+def test_demo_models_need_debug(demo_races):
+    with pytest.raises(CommandError, match="DJANGO_DEBUG=true"):
+        call_command("train_demo_models", stdout=StringIO())
+    assert not ModelVersion.objects.exists()
