@@ -120,9 +120,7 @@ def settled_history() -> pd.DataFrame:
     cached = _history_cache.get(connections["default"].settings_dict["NAME"])
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
-    frame = runner_frame(
-        Runner.objects.filter(race__status=Race.Status.RESULT, non_runner=False)
-    )
+    frame = runner_frame(Runner.objects.filter(race__status=Race.Status.RESULT, non_runner=False))
     _history_cache[connections["default"].settings_dict["NAME"]] = (fingerprint, frame)
     return frame
 
