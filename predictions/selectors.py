@@ -152,3 +152,14 @@ def declared_race_ids(*, day: datetime.date | None = None) -> list[int]:
     else:
         races = races.filter(meeting_date__gte=timezone.localdate())
     return list(races.values_list("pk", flat=True))
+
+
+def last_settled_day() -> datetime.date | None:
+    """The latest race day before today with a result: what a retrain may learn up to."""
+    return (
+        Race.objects.results()
+        .filter(meeting_date__lt=timezone.localdate())
+        .order_by("-meeting_date")
+        .values_list("meeting_date", flat=True)
+        .first()
+    )

@@ -448,13 +448,7 @@ def model_version_enqueue_training(*, version: ModelVersion, activate: bool = Fa
 
 def model_version_retrain(*, version: ModelVersion, activate: bool = False) -> ModelVersion:
     """A new version like `version`, trained on every race settled before today."""
-    last_day = (
-        Race.objects.results()
-        .filter(meeting_date__lt=timezone.localdate())
-        .order_by("-meeting_date")
-        .values_list("meeting_date", flat=True)
-        .first()
-    )
+    last_day = selectors.last_settled_day()
     if last_day is None:
         raise PredictionError("there are no settled races to train on")
     new = model_version_create(

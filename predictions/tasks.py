@@ -7,7 +7,6 @@ import logging
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
-from django.utils import timezone
 
 from races.models import Race
 
@@ -70,16 +69,15 @@ def refresh_predictions_task(race_ids: list[int] | None = None, day: str | None 
 def retrain_models_task() -> list[int]:
     """The weekly retrain: a new version of each active algorithm on every settled race so far,
     activated once it is ready."""
-    last_result = (
-        Race.objects.results()
-        .filter(meeting_date__lt=timezone.localdate())
-        .order_by("-meeting_date")
-        .values_list("meeting_date", flat=True)
-        .first()
-    )
+    last_result = selectors.last_settled_day()
     if last_result is None:
         return []
-    queued = []
-    for active in ModelVersion.objects.active().filter(train_until__lt=last_result):
-        queued.append(services.model_version_retrain(version=active, activate=True).pk)
-    return queued
+    pending = ModelVersion.objects.filter(
+        train_until__gte=last_result,
+        status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING],
+    ).values_list("algorithm", flat=True)
+    stale = ModelVersion.objects.active().filter(train_until__lt=last_result)
+    return [
+        services.model_version_retrain(version=active, activate=True).pk
+        for active in stale.exclude(algorithm__in=list(pending))
+    ]

@@ -261,3 +261,21 @@ def test_demo_models_need_debug(demo_races):
     with pytest.raises(CommandError, match="DJANGO_DEBUG=true"):
         call_command("train_demo_models", stdout=StringIO())
     assert not ModelVersion.objects.exists()
+
+
+def test_weekly_retrain_queues_each_stale_active_model_once(
+    demo_races, django_capture_on_commit_callbacks
+):
+    from predictions.tasks import retrain_models_task
+
+    stale = trained("market", until=TODAY - datetime.timedelta(days=10))
+    services.model_version_activate(version=stale)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = retrain_models_task()
+        second = retrain_models_task()
+
+    new = ModelVersion.objects.get(pk__in=first)
+    assert (new.algorithm, new.status, new.train_until) == ("market", "queued", YESTERDAY)
+    assert second == []
+    assert len(callbacks) == 1
