@@ -115,11 +115,12 @@ class PredictionAdmin(admin.ModelAdmin):
     list_display = (
         "runner",
         "model_version",
-        "win_probability",
-        "place_probability",
+        "win",
+        "place",
         "rank",
-        "fair_odds",
-        "edge",
+        "fair",
+        "market_odds",
+        "value",
         "updated_at",
     )
     list_filter = ("model_version__algorithm", "runner__race__status")
@@ -131,3 +132,24 @@ class PredictionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # predictions come from the models only
+
+    @admin.display(description="win", ordering="win_probability")
+    def win(self, prediction):
+        return f"{prediction.win_probability:.1%}"
+
+    @admin.display(description="place", ordering="place_probability")
+    def place(self, prediction):
+        p = prediction.place_probability
+        return None if p is None else f"{p:.1%}"
+
+    @admin.display(description="fair odds", ordering="fair_odds")
+    def fair(self, prediction):
+        return f"{prediction.fair_odds:.2f}"
+
+    @admin.display(description="market odds", ordering="runner__win_odds")
+    def market_odds(self, prediction):
+        return prediction.runner.win_odds
+
+    @admin.display(description="edge", ordering="edge")
+    def value(self, prediction):
+        return None if prediction.edge is None else f"{prediction.edge:+.1%}"

@@ -127,3 +127,26 @@ def test_race_action_refreshes_the_selected_races(staff_client, django_capture_o
         )
 
     assert len(callbacks) == 1
+
+
+def test_prediction_list_shows_percentages_in_constant_queries(
+    staff_client, django_assert_max_num_queries
+):
+    version = ready_version()
+    for n in range(15):
+        Prediction.objects.create(
+            runner=RunnerFactory(win_odds="4.00"),
+            model_version=version,
+            win_probability=0.25,
+            place_probability=0.6,
+            rank=n % 3 + 1,
+            fair_odds=4.0,
+            edge=0.0,
+        )
+
+    with django_assert_max_num_queries(6):
+        page = staff_client.get(reverse("admin:predictions_prediction_changelist"))
+
+    assert page.status_code == 200
+    assert "25.0%" in page.content.decode()
+    assert "+0.0%" in page.content.decode()
