@@ -132,6 +132,7 @@ def model_version_train(*, version: ModelVersion, progress: Progress = _quiet) -
                 "last_day": frame["meeting_date"].max().date().isoformat(),
                 "seconds": round(fit_seconds, 2),
             },
+            "fit": estimator.summary(),
         }
         version.status = ModelVersion.Status.READY
         version.progress = "ready"
