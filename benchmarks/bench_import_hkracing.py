@@ -4,7 +4,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hrp_bench .venv/bin/python benchmarks/...
 
 The database named by DATABASE_URL is migrated and its race data deleted first: point it at a
-scratch database. Prints the first (empty database) and second (nothing changes) run.
+scratch database (an empty one, for a clean memory figure: deleting old rows loads them).
+Prints the first (empty database) and second (nothing changes) run.
 """
 
 import argparse
@@ -40,6 +41,9 @@ def main() -> None:
         model.objects.all().delete()
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     print(f"cores: {os.cpu_count()}")
+    print(
+        f"resident memory before importing (Django and the ML libraries loaded): {_rss_mib()} MiB"
+    )
     for label in ("first import (empty database)", "second import (no changes)"):
         with (
             (args.data / "races.csv").open(newline="") as races_file,
@@ -57,6 +61,14 @@ def main() -> None:
             f"{(runners.created + runners.updated + runners.unchanged) / elapsed:,.0f} runners/s, "
             f"peak RSS of the process so far {peak_mib:.0f} MiB"
         )
+
+
+def _rss_mib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    return -1
 
 
 if __name__ == "__main__":
