@@ -13,8 +13,8 @@ from django.urls import path
 from predictions.services import predictions_enqueue_refresh
 
 from .forms import HkracingImportForm
-from .models import Horse, Jockey, Race, Racecourse, Runner, Trainer
-from .services import HkracingImportRejected, hkracing_import
+from .models import Horse, Jockey, ProviderSync, Race, Racecourse, Runner, Trainer
+from .services import HkracingImportRejected, hkracing_import, provider_sync_enqueue
 
 IMPORT_PERMISSIONS = ("races.add_race", "races.add_runner")
 
@@ -448,3 +448,33 @@ class TrainerAdmin(ParticipantAdmin):
     runner_fk = "trainer"
     list_display = ("label", "external_id", "run_count", source_code)
     fields = ("name", "run_count", "source", "external_id", "is_demo")
+
+
+@admin.register(ProviderSync)
+class ProviderSyncAdmin(admin.ModelAdmin):
+    list_display = ("provider", "day", "status", "started_at", "finished_at", "counts", "error")
+    list_filter = ("provider", "status", "day")
+    date_hierarchy = "started_at"
+    actions = ("sync_now",)
+    readonly_fields = (
+        "provider",
+        "day",
+        "status",
+        "started_at",
+        "finished_at",
+        "counts",
+        "error",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Sync the selected syncs' providers and days again now")
+    def sync_now(self, request, queryset):
+        runs = set(queryset.values_list("provider", "day"))
+        for provider, day in sorted(runs):
+            provider_sync_enqueue(provider=provider, day=day)
+        self.message_user(request, f"{len(runs)} provider sync(s) queued.")

@@ -290,3 +290,31 @@ class Runner(ExternalRecord):
     def implied_probability(self) -> float | None:
         """The market's raw probability, before removing the bookmaker's or pool's margin."""
         return 1 / float(self.win_odds) if self.win_odds else None
+
+
+class ProviderSync(models.Model):
+    """One run of a provider sync: when, how it ended, what it changed, and why it failed."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    provider = models.CharField(max_length=32)
+    day = models.DateField(help_text="The racing day synced.")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    counts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Races and runners created, updated and unchanged; non-runners marked.",
+    )
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["provider", "-started_at"], name="provider_sync_last_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.day:%Y-%m-%d} ({self.status})"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -14,7 +16,19 @@ from tqdm import tqdm
 
 from . import hkracing
 from .hkracing import ErrorLog, ParsedRow, RowError
-from .models import ExternalRecord, Horse, Jockey, Race, Racecourse, Runner, Trainer
+from .models import (
+    ExternalRecord,
+    Horse,
+    Jockey,
+    ProviderSync,
+    Race,
+    Racecourse,
+    Runner,
+    Trainer,
+)
+from .providers.base import RaceCard
+from .providers.hkcsv import HkracingFileProvider
+from .providers.registry import provider_get
 
 SOURCE = ExternalRecord.Source.HKRACING
 CHUNK_SIZE = 5_000
@@ -365,3 +379,179 @@ def records_upsert(
     counts.created = len(to_create)
     counts.updated = len(to_update)
     return counts, pks
+
+
+PROVIDER_SOURCES = {
+    "theracingapi": ExternalRecord.Source.THERACINGAPI,
+    "betfair": ExternalRecord.Source.BETFAIR,
+    "hkracing": ExternalRecord.Source.HKRACING,
+}
+EXTERNAL_ID_LENGTH = 64
+
+
+def provider_sync(*, provider: str, day: datetime.date) -> ProviderSync:
+    """Fetch a provider's racecards for a day and store them; record the run either way.
+
+    The sync row is written first, outside the store's transaction, so a failed sync is recorded
+    with its error (and the error re-raised for the caller or the task's retry). A re-fetch
+    updates rows in place; a runner that left the card is marked a non-runner, never deleted.
+    """
+    source = PROVIDER_SOURCES[provider]
+    client = provider_get(provider)
+    sync = ProviderSync.objects.create(provider=provider, day=day)
+    try:
+        if isinstance(client, HkracingFileProvider):
+            report = client.file_import()
+            counts = {
+                f"{name}_{kind}": getattr(counted, kind)
+                for name, counted in report.counts.items()
+                if name in ("races", "runners")
+                for kind in ("created", "updated", "unchanged")
+            }
+            counts["non_runners_marked"] = 0
+        else:
+            cards = client.racecards(day) + client.results(day)
+            with transaction.atomic():
+                counts = _cards_store(cards, source=source)
+    except Exception as exc:
+        # Any failure is recorded; only the task decides which ones are worth a retry.
+        sync.status = ProviderSync.Status.FAILED
+        sync.error = str(exc)
+        sync.finished_at = timezone.now()
+        sync.save(update_fields=["status", "error", "finished_at"])
+        raise
+    sync.status = ProviderSync.Status.SUCCEEDED
+    sync.counts = counts
+    sync.finished_at = timezone.now()
+    sync.save(update_fields=["status", "counts", "finished_at"])
+    return sync
+
+
+def provider_sync_enqueue(*, provider: str, day: datetime.date) -> None:
+    """Sync a provider's day in the background, after the commit."""
+    from .tasks import sync_provider_task
+
+    transaction.on_commit(lambda: sync_provider_task.delay(provider, day.isoformat()))
+
+
+def _external_id(text: str) -> str:
+    """The provider's key, shortened with a digest where it would not fit the column."""
+    if len(text) <= EXTERNAL_ID_LENGTH:
+        return text
+    digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
+    return f"{text[: EXTERNAL_ID_LENGTH - 13]}:{digest}"
+
+
+def _cards_store(cards: list[RaceCard], *, source: str) -> dict[str, int]:
+    courses = {
+        _external_id(card.course_external_id): {
+            "code": card.course_code,
+            "name": card.course_name,
+            "country": card.course_country,
+        }
+        for card in cards
+    }
+    _, course_pks = records_upsert(
+        Racecourse, courses, source=source, natural_key=("code", "country")
+    )
+    runners = [runner for card in cards for runner in card.runners]
+    horses = {
+        _external_id(r.horse_external_id): {
+            "name": r.horse_name,
+            "country": r.horse_country,
+            "sex": r.horse_sex,
+        }
+        for r in runners
+    }
+    _, horse_pks = records_upsert(Horse, horses, source=source)
+    jockeys = {
+        _external_id(r.jockey_external_id): {"name": r.jockey_name}
+        for r in runners
+        if r.jockey_external_id
+    }
+    _, jockey_pks = records_upsert(Jockey, jockeys, source=source)
+    trainers = {
+        _external_id(r.trainer_external_id): {"name": r.trainer_name}
+        for r in runners
+        if r.trainer_external_id
+    }
+    _, trainer_pks = records_upsert(Trainer, trainers, source=source)
+
+    races = {
+        _external_id(card.external_id): {
+            "racecourse_id": course_pks[_external_id(card.course_external_id)],
+            "meeting_date": card.date,
+            "race_number": card.race_number,
+            "post_time": card.off_time,
+            "name": card.name,
+            "distance_m": card.distance_m,
+            "surface": card.surface,
+            "going": card.going,
+            "race_class": card.race_class,
+            "rating_band": card.rating_band,
+            "prize": card.prize,
+            "prize_currency": card.prize_currency,
+        }
+        for card in cards
+    }
+    race_counts, race_pks = records_upsert(
+        Race, races, source=source, natural_key=("meeting_date", "racecourse_id", "race_number")
+    )
+
+    stored = list(
+        Runner.objects.filter(race_id__in=race_pks.values()).values(
+            "pk", "race_id", "horse_id", "saddle_number"
+        )
+    )
+    stored_numbers = {(r["race_id"], r["horse_id"]): r["saddle_number"] for r in stored}
+    rows = {}
+    for card in cards:
+        race_pk = race_pks[_external_id(card.external_id)]
+        taken = {r["saddle_number"] for r in stored if r["race_id"] == race_pk}
+        taken |= {r.saddle_number for r in card.runners if r.saddle_number}
+        for runner in card.runners:
+            horse_pk = horse_pks[_external_id(runner.horse_external_id)]
+            number = runner.saddle_number or stored_numbers.get((race_pk, horse_pk))
+            if number is None:
+                # A non-runner the card no longer numbers: a number clear of the field's.
+                number = max(taken, default=0) + 1
+                taken.add(number)
+            key = _external_id(f"{card.external_id}:{runner.horse_external_id}")
+            rows[key] = {
+                "race_id": race_pk,
+                "horse_id": horse_pk,
+                "jockey_id": jockey_pks.get(_external_id(runner.jockey_external_id)),
+                "trainer_id": trainer_pks.get(_external_id(runner.trainer_external_id)),
+                "saddle_number": number,
+                "draw": runner.draw,
+                "carried_weight_lb": runner.weight_lb,
+                "rating": runner.rating,
+                "age": runner.age,
+                "gear": runner.gear,
+                "win_odds": runner.win_odds,
+                "non_runner": runner.non_runner,
+            }
+    runner_counts, runner_pks = records_upsert(
+        Runner, rows, source=source, natural_key=("race_id", "horse_id")
+    )
+    gone = (
+        Runner.objects.filter(race_id__in=race_pks.values(), non_runner=False)
+        .exclude(pk__in=runner_pks.values())
+        .update(
+            non_runner=True,
+            finish_position=None,
+            dead_heat=False,
+            lengths_behind=None,
+            finish_time=None,
+            updated_at=timezone.now(),
+        )
+    )
+    return {
+        "races_created": race_counts.created,
+        "races_updated": race_counts.updated,
+        "races_unchanged": race_counts.unchanged,
+        "runners_created": runner_counts.created,
+        "runners_updated": runner_counts.updated,
+        "runners_unchanged": runner_counts.unchanged,
+        "non_runners_marked": gone,
+    }

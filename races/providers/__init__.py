@@ -1,0 +1,1 @@
+"""Racing data providers: clients that turn a provider's racecards into plain `RaceCard`s."""

@@ -1,0 +1,120 @@
+"""What every provider returns: plain racecards, free of the ORM and of the provider's shapes."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import ClassVar
+
+METRES_PER_FURLONG = 201.168
+METRES_PER_YARD = 0.9144
+
+
+class ProviderError(Exception):
+    """A provider failed; the message names the provider, the request and what came back."""
+
+
+class ProviderTransientError(ProviderError):
+    """A failure worth another try later: a 5xx answer, a time-out or a refused connection."""
+
+
+@dataclass
+class RunnerCard:
+    horse_name: str
+    horse_external_id: str
+    saddle_number: int | None  # None for a non-runner the provider no longer numbers
+    jockey_name: str = ""
+    jockey_external_id: str = ""
+    trainer_name: str = ""
+    trainer_external_id: str = ""
+    horse_country: str = ""
+    horse_sex: str = ""
+    draw: int | None = None
+    weight_lb: int | None = None
+    rating: int | None = None
+    age: int | None = None
+    gear: str = ""
+    form: str = ""
+    win_odds: Decimal | None = None
+    non_runner: bool = False
+
+
+@dataclass
+class RaceCard:
+    external_id: str
+    course_name: str
+    course_country: str
+    course_external_id: str
+    course_code: str
+    date: datetime.date
+    race_number: int
+    distance_m: int
+    off_time: datetime.datetime | None = None
+    name: str = ""
+    surface: str = "turf"  # a Race.Surface value
+    going: str = ""
+    race_class: str = ""
+    rating_band: str = ""
+    prize: Decimal | None = None
+    prize_currency: str = ""
+    runners: list[RunnerCard] = field(default_factory=list)
+
+
+class Provider:
+    """A source of racecards and results for a day. `results` is empty where a provider has none."""
+
+    name: ClassVar[str]
+
+    def racecards(self, day: datetime.date) -> list[RaceCard]:
+        raise NotImplementedError
+
+    def results(self, day: datetime.date) -> list[RaceCard]:
+        return []
+
+
+def furlongs_to_metres(furlongs: float) -> int:
+    return round(furlongs * METRES_PER_FURLONG)
+
+
+def yards_to_metres(yards: float) -> int:
+    return round(yards * METRES_PER_YARD)
+
+
+def int_or_none(value: object) -> int | None:
+    """Provider numbers arrive as ints, digit strings, "" or placeholders such as "-" and "NR"."""
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+CURRENCY_SYMBOLS = {"£": "GBP", "€": "EUR"}
+DOLLARS = {"US": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "HK": "HKD"}
+
+
+def prize_parse(text: str, *, country: str) -> tuple[Decimal | None, str]:
+    """ "£4,187" -> (4187, "GBP"); "$20000.00" in Canada -> (20000.00, "CAD")."""
+    text = (text or "").strip()
+    amount = re.sub(r"[^0-9.]", "", text)
+    if not amount:
+        return None, ""
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        return None, ""
+    symbol = text[0]
+    currency = DOLLARS.get(country, "USD") if symbol == "$" else CURRENCY_SYMBOLS.get(symbol, "")
+    return value, currency
+
+
+def course_code(name: str) -> str:
+    """An 8-character code for a course named in full: "Lingfield (AW)" -> "LINGFIAW".
+
+    The suffix in brackets is kept so that a course's turf and all-weather tracks differ.
+    """
+    base, _, suffix = name.partition("(")
+    base = re.sub(r"[^A-Z0-9]", "", base.upper())
+    suffix = re.sub(r"[^A-Z0-9]", "", suffix.upper())[:3]
+    return base[: 8 - len(suffix)] + suffix

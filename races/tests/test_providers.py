@@ -1,0 +1,578 @@
+"""Provider clients against a real local HTTP server serving the recorded responses."""
+
+import base64
+import datetime
+import json
+import logging
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.urls import reverse
+
+from races.models import ExternalRecord, ProviderSync, Race, Racecourse, Runner
+from races.providers.base import ProviderError, ProviderTransientError
+from races.providers.betfair import GET_RACECARD, LIST_RACES, BetfairProvider
+from races.providers.http import JsonClient
+from races.providers.theracingapi import RACECARDS_PATH, TheRacingApiProvider
+from races.selectors import providers_status
+from races.services import provider_sync
+from races.tasks import sync_provider_task
+from races.tests.hkracing_csv import small_pair
+
+DAY = datetime.date(2025, 12, 17)
+EMPTY_DAY = datetime.date(2025, 12, 18)
+USERNAME, PASSWORD = "hrp-user", "s3cret-pa55word"
+BASIC = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self._answer()
+
+    def do_POST(self):
+        self._answer()
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.requests.append(
+            {"method": self.command, "path": self.path, "headers": dict(self.headers)}
+        )
+        route = self.server.routes.get(urllib.parse.urlsplit(self.path).path)
+        status, payload = route(self, body) if route else (404, b'{"detail": "Not found"}')
+        if status is None:
+            return
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            pass  # the client gave up waiting (the time-out tests)
+
+    def log_message(self, format, *args):
+        pass
+
+
+def scripted(*answers):
+    """A route answering in turn with each (status, body), then repeating the last; a number
+    instead of a status sleeps that many seconds before answering 200."""
+    remaining = list(answers)
+
+    def route(handler, body):
+        status, payload = remaining.pop(0) if len(remaining) > 1 else remaining[0]
+        if isinstance(status, float):
+            time.sleep(status)
+            return 200, payload
+        return status, payload
+
+    return route
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.routes = {}
+    httpd.requests = []
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def racingapi(server, shared_data_dir):
+    """The Racing API's racecards endpoint serving the recorded days."""
+    folder = shared_data_dir / "theracingapi"
+
+    def racecards(handler, body):
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(handler.path).query)
+        path = folder / f"racecards_{query['day'][0]}.json"
+        if handler.headers.get("Authorization") != BASIC:
+            return 401, b'{"detail": "Invalid credentials"}'
+        return (200, path.read_bytes()) if path.is_file() else (404, b'{"detail": "no day"}')
+
+    server.routes[RACECARDS_PATH] = racecards
+    return server
+
+
+@pytest.fixture
+def racingapi_settings(settings, racingapi):
+    settings.HRP_PROVIDERS = ["theracingapi"]
+    settings.THERACINGAPI_URL = racingapi.url
+    settings.THERACINGAPI_USERNAME = USERNAME
+    settings.THERACINGAPI_PASSWORD = PASSWORD
+    settings.PROVIDER_HTTP_RETRIES = 1
+    settings.PROVIDER_HTTP_TIMEOUT = 5
+    return settings
+
+
+def client_for(server, **options):
+    options = {"timeout": 2.0, "retries": 3, "backoff": 0, **options}
+    return JsonClient(
+        provider="testprovider",
+        base_url=server.url,
+        headers={"Authorization": BASIC},
+        **options,
+    )
+
+
+# The HTTP client
+
+
+def test_client_retries_a_500_and_returns_the_next_answer(server):
+    # given
+    server.routes["/cards"] = scripted((500, b"busy"), (200, b'{"ok": true}'))
+
+    # when
+    payload = client_for(server).get("/cards", {"day": "2025-12-17"})
+
+    # then
+    assert payload == {"ok": True}
+    assert [r["path"] for r in server.requests] == ["/cards?day=2025-12-17"] * 2
+
+
+def test_client_gives_up_after_its_tries_naming_provider_request_status_and_body(server):
+    # given
+    server.routes["/cards"] = scripted((500, b'{"error": "database is down"}' + b"x" * 500))
+
+    # when
+    with pytest.raises(ProviderTransientError) as caught:
+        client_for(server, retries=3).get("/cards", {"day": "2025-12-17"})
+
+    # then
+    message = str(caught.value)
+    assert message == (
+        f"testprovider: GET {server.url}/cards?day=2025-12-17 -> HTTP 500: "
+        '{"error": "database is down"}' + "x" * 171
+    )
+    assert len(server.requests) == 3
+
+
+def test_client_times_out_and_retries(server):
+    # given
+    server.routes["/slow"] = scripted((1.0, b"{}"))
+
+    # when
+    with pytest.raises(ProviderTransientError) as caught:
+        client_for(server, timeout=0.2, retries=2).get("/slow")
+
+    # then
+    assert str(caught.value) == f"testprovider: GET {server.url}/slow -> no answer within 0.2s"
+    assert len(server.requests) == 2
+
+
+def test_client_rejects_malformed_json_without_retrying(server):
+    # given
+    server.routes["/cards"] = scripted((200, b'{"racecards": [tru'))
+
+    # when
+    with pytest.raises(ProviderError) as caught:
+        client_for(server).get("/cards")
+
+    # then
+    assert not isinstance(caught.value, ProviderTransientError)
+    assert str(caught.value) == (
+        f'testprovider: GET {server.url}/cards -> HTTP 200, not JSON: {{"racecards": [tru'
+    )
+    assert len(server.requests) == 1
+
+
+def test_401_is_not_retried_and_the_credentials_never_show(racingapi, caplog):
+    # given
+    provider = TheRacingApiProvider(
+        base_url=racingapi.url, username=USERNAME, password="wrong", backoff=0
+    )
+    caplog.set_level(logging.DEBUG)
+
+    # when
+    with pytest.raises(ProviderError) as caught:
+        provider.racecards(DAY)
+
+    # then
+    assert not isinstance(caught.value, ProviderTransientError)
+    assert str(caught.value) == (
+        f"theracingapi: GET {racingapi.url}{RACECARDS_PATH}?day=2025-12-17 -> HTTP 401: "
+        '{"detail": "Invalid credentials"}'
+    )
+    assert len(racingapi.requests) == 1
+    wrong = base64.b64encode(f"{USERNAME}:wrong".encode()).decode()
+    assert racingapi.requests[0]["headers"]["Authorization"] == f"Basic {wrong}"
+    for secret in ("wrong", wrong, PASSWORD):
+        assert secret not in str(caught.value)
+        assert secret not in caplog.text
+
+
+def test_retries_are_logged_without_the_credentials(server, caplog):
+    # given
+    server.routes["/cards"] = scripted((503, b"unavailable"), (200, b"{}"))
+    caplog.set_level(logging.DEBUG)
+
+    # when
+    client_for(server).get("/cards")
+
+    # then
+    assert server.requests[1]["headers"]["Authorization"] == BASIC
+    assert "HTTP 503: unavailable (try 1 of 3)" in caplog.text
+    assert BASIC.split()[1] not in caplog.text
+    assert PASSWORD not in caplog.text
+
+
+# The Racing API
+
+
+def test_racingapi_maps_the_recorded_racecards(racingapi):
+    # given
+    provider = TheRacingApiProvider(base_url=racingapi.url, username=USERNAME, password=PASSWORD)
+
+    # when
+    cards = provider.racecards(DAY)
+    empty = provider.racecards(EMPTY_DAY)
+
+    # then
+    assert empty == []
+    assert len(cards) == 32
+    assert sum(len(card.runners) for card in cards) == 300
+    kempton = next(c for c in cards if c.course_name == "Kempton (AW)" and c.race_number == 1)
+    assert (kempton.course_code, kempton.course_country, kempton.date) == ("KEMPTOAW", "GB", DAY)
+    assert kempton.off_time == datetime.datetime(2025, 12, 17, 16, 5, tzinfo=datetime.UTC)
+    assert (kempton.distance_m, kempton.surface, kempton.going) == (
+        2414,
+        "all_weather",
+        "Standard To Slow",
+    )
+    assert (kempton.race_class, str(kempton.prize), kempton.prize_currency) == (
+        "Class 5",
+        "4187",
+        "GBP",
+    )
+    first = kempton.runners[0]
+    assert (first.horse_name, first.horse_external_id, first.saddle_number) == (
+        "One Cool Dreamer",
+        "One Cool Dreamer (IRE)",
+        1,
+    )
+    assert (first.jockey_name, first.trainer_name, first.draw, first.weight_lb) == (
+        "Tom Kiely-Marshall",
+        "Alan King",
+        10,
+        142,
+    )
+    assert (first.rating, first.age, first.gear, first.form, first.non_runner) == (
+        70,
+        4,
+        "p",
+        "-24534",
+        False,
+    )
+    non_runners = [r for card in cards for r in card.runners if r.non_runner]
+    assert len(non_runners) == 6
+    assert {(r.saddle_number, r.jockey_name) for r in non_runners} == {(None, "")}
+
+
+# Betfair
+
+
+@pytest.fixture
+def betfair(server, shared_data_dir):
+    """A JSON-RPC endpoint: the day's race list built from the recorded cards, then each card."""
+    cards = {}
+    for path in sorted((shared_data_dir / "betfair").glob("racecards*.json")):
+        envelope = json.loads(path.read_bytes())
+        cards[envelope["result"]["race"]["raceId"]] = path.read_bytes()
+
+    def rpc(handler, body):
+        call = json.loads(body)
+        if call["method"] == LIST_RACES:
+            races = [{"raceId": race_id, "raceStatus": "DORMANT"} for race_id in cards]
+            return 200, json.dumps({"jsonrpc": "2.0", "result": races, "id": 1}).encode()
+        if call["method"] == GET_RACECARD:
+            return 200, cards[call["params"]["raceId"]]
+        error = {"code": -32601, "message": "Method not found"}
+        return 200, json.dumps({"jsonrpc": "2.0", "error": error, "id": 1}).encode()
+
+    server.routes["/json-rpc"] = rpc
+    return server
+
+
+def test_betfair_maps_the_recorded_cards_of_a_day(betfair):
+    # given
+    provider = BetfairProvider(
+        base_url=f"{betfair.url}/json-rpc", app_key="app-key", session_token="session"
+    )
+
+    # when
+    cards = provider.racecards(datetime.date(2017, 5, 13))
+
+    # then
+    assert len(cards) == 10
+    card = next(c for c in cards if c.external_id == "2.136.1170513.3")
+    assert (card.course_name, card.course_country, card.course_code) == (
+        "Evangeline Downs",
+        "US",
+        "EVD",
+    )
+    assert (card.race_number, card.distance_m, card.surface) == (3, 1408, "dirt")
+    assert (str(card.prize), card.prize_currency, len(card.runners)) == ("15000.00", "USD", 8)
+    runner = card.runners[0]
+    assert (runner.horse_name, runner.horse_external_id, runner.saddle_number) == (
+        "Jayrew",
+        "2.14012613",
+        1,
+    )
+    assert (runner.jockey_external_id, runner.trainer_name, runner.weight_lb) == (
+        "2.00123498",
+        "Samuel Breaux",
+        118,
+    )
+    posted = betfair.requests[0]
+    assert (posted["method"], posted["headers"]["X-Application"]) == ("POST", "app-key")
+
+
+# Syncs
+
+
+def _race_runner_rows():
+    return sorted(Runner.objects.values_list("pk", "race_id", "horse_id", "jockey_id"))
+
+
+@pytest.mark.django_db
+def test_sync_creates_the_recorded_day_and_a_second_sync_changes_nothing(racingapi_settings):
+    # when
+    first = provider_sync(provider="theracingapi", day=DAY)
+    rows = _race_runner_rows()
+    second = provider_sync(provider="theracingapi", day=DAY)
+
+    # then
+    assert (first.status, first.error) == (ProviderSync.Status.SUCCEEDED, "")
+    assert first.counts == {
+        "races_created": 32,
+        "races_updated": 0,
+        "races_unchanged": 0,
+        "runners_created": 300,
+        "runners_updated": 0,
+        "runners_unchanged": 0,
+        "non_runners_marked": 0,
+    }
+    assert second.counts == {
+        "races_created": 0,
+        "races_updated": 0,
+        "races_unchanged": 32,
+        "runners_created": 0,
+        "runners_updated": 0,
+        "runners_unchanged": 300,
+        "non_runners_marked": 0,
+    }
+    assert _race_runner_rows() == rows
+    assert Race.objects.filter(source=ExternalRecord.Source.THERACINGAPI).count() == 32
+    assert Runner.objects.filter(source=ExternalRecord.Source.THERACINGAPI).count() == 300
+    assert Runner.objects.filter(non_runner=True).count() == 6
+    assert Racecourse.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_a_changed_card_updates_the_runner_and_marks_the_missing_one(
+    racingapi_settings, racingapi, shared_data_dir
+):
+    # given
+    provider_sync(provider="theracingapi", day=DAY)
+    payload = json.loads(
+        (shared_data_dir / "theracingapi" / "racecards_2025-12-17.json").read_text()
+    )
+    race = next(r for r in payload["racecards"] if r["off_dt"] == "2025-12-17T16:05:00+00:00")
+    race["runners"][0]["jockey"] = "Hollie Doyle"
+    removed = race["runners"].pop(1)
+    racingapi.routes[RACECARDS_PATH] = scripted((200, json.dumps(payload).encode()))
+    runner_count = Runner.objects.count()
+
+    # when
+    sync = provider_sync(provider="theracingapi", day=DAY)
+
+    # then
+    assert sync.counts == {
+        "races_created": 0,
+        "races_updated": 0,
+        "races_unchanged": 32,
+        "runners_created": 0,
+        "runners_updated": 1,
+        "runners_unchanged": 298,
+        "non_runners_marked": 1,
+    }
+    assert Runner.objects.count() == runner_count
+    changed = Runner.objects.get(
+        horse__name=race["runners"][0]["horse"], race__name=race["race_name"]
+    )
+    assert changed.jockey.name == "Hollie Doyle"
+    gone = Runner.objects.get(horse__name=removed["horse"], race__name=race["race_name"])
+    assert (gone.non_runner, gone.finish_position, gone.saddle_number) == (True, None, 2)
+
+
+@pytest.mark.django_db
+def test_a_failed_sync_is_recorded_with_its_error_and_writes_nothing(racingapi_settings, racingapi):
+    # given
+    racingapi.routes[RACECARDS_PATH] = scripted((500, b"upstream exploded"))
+
+    # when
+    with pytest.raises(ProviderTransientError):
+        provider_sync(provider="theracingapi", day=DAY)
+
+    # then
+    sync = ProviderSync.objects.get()
+    assert (sync.provider, sync.day, sync.status, sync.counts) == (
+        "theracingapi",
+        DAY,
+        ProviderSync.Status.FAILED,
+        {},
+    )
+    assert sync.error == (
+        f"theracingapi: GET {racingapi.url}{RACECARDS_PATH}?day=2025-12-17 -> HTTP 500: "
+        "upstream exploded"
+    )
+    assert sync.finished_at is not None
+    assert (Race.objects.count(), Runner.objects.count()) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_the_hong_kong_folder_syncs_through_the_csv_import(settings, tmp_path):
+    # given
+    races_csv, runs_csv = small_pair()
+    (tmp_path / "races.csv").write_text(races_csv)
+    (tmp_path / "runs.csv").write_text(runs_csv)
+    settings.HRP_PROVIDERS = ["hkracing"]
+    settings.HKRACING_DIR = str(tmp_path)
+
+    # when
+    first = provider_sync(provider="hkracing", day=DAY)
+    second = provider_sync(provider="hkracing", day=DAY)
+
+    # then
+    races = Race.objects.filter(source=ExternalRecord.Source.HKRACING).count()
+    runners = Runner.objects.filter(source=ExternalRecord.Source.HKRACING).count()
+    assert (first.counts["races_created"], first.counts["runners_created"]) == (races, runners)
+    assert races > 0
+    assert (second.counts["races_unchanged"], second.counts["runners_unchanged"]) == (
+        races,
+        runners,
+    )
+
+
+@pytest.mark.django_db
+def test_providers_status_lists_each_provider_with_its_last_sync(racingapi_settings):
+    # given
+    sync = provider_sync(provider="theracingapi", day=EMPTY_DAY)
+
+    # when
+    statuses = providers_status()
+
+    # then
+    assert statuses == [
+        {
+            "provider": "theracingapi",
+            "configured": True,
+            "last_sync": {
+                "day": EMPTY_DAY,
+                "status": "succeeded",
+                "started_at": sync.started_at,
+                "finished_at": sync.finished_at,
+                "counts": sync.counts,
+                "error": "",
+            },
+        },
+        {"provider": "betfair", "configured": False, "last_sync": None},
+        {"provider": "hkracing", "configured": False, "last_sync": None},
+    ]
+
+
+@pytest.mark.django_db
+def test_admin_sync_now_syncs_the_selected_provider_day_again(
+    racingapi_settings, staff_client, django_capture_on_commit_callbacks, celery_eager
+):
+    # given
+    failed = ProviderSync.objects.create(
+        provider="theracingapi", day=DAY, status=ProviderSync.Status.FAILED, error="HTTP 500"
+    )
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            reverse("admin:races_providersync_changelist"),
+            {"action": "sync_now", "_selected_action": [failed.pk]},
+        )
+
+    # then
+    assert response.status_code == 302
+    latest = ProviderSync.objects.exclude(pk=failed.pk).get()
+    assert (latest.provider, latest.day, latest.status) == (
+        "theracingapi",
+        DAY,
+        ProviderSync.Status.SUCCEEDED,
+    )
+    assert Race.objects.count() == 32
+
+
+@pytest.mark.django_db
+def test_sync_provider_task_syncs_a_day_and_returns_its_counts(racingapi_settings):
+    # when
+    result = sync_provider_task.apply(args=("theracingapi", "2025-12-18")).get()
+
+    # then
+    sync = ProviderSync.objects.get()
+    assert result == {
+        "sync": sync.pk,
+        "provider": "theracingapi",
+        "day": "2025-12-18",
+        "races_created": 0,
+        "races_updated": 0,
+        "races_unchanged": 0,
+        "runners_created": 0,
+        "runners_updated": 0,
+        "runners_unchanged": 0,
+        "non_runners_marked": 0,
+    }
+
+
+@pytest.mark.django_db
+def test_provider_sync_changelist_shows_the_syncs(staff_client):
+    # given
+    ProviderSync.objects.create(
+        provider="betfair", day=DAY, status=ProviderSync.Status.FAILED, error="HTTP 401"
+    )
+
+    # when
+    response = staff_client.get(reverse("admin:races_providersync_changelist"))
+
+    # then
+    assert response.status_code == 200
+    assert b"HTTP 401" in response.content
+
+
+@pytest.mark.django_db
+def test_betfair_sync_stores_the_day_with_betfair_ids(settings, betfair):
+    # given
+    settings.HRP_PROVIDERS = ["betfair"]
+    settings.BETFAIR_URL = f"{betfair.url}/json-rpc"
+    settings.BETFAIR_APP_KEY = "app-key"
+    settings.BETFAIR_SESSION_TOKEN = "session"
+
+    # when
+    sync = provider_sync(provider="betfair", day=datetime.date(2017, 5, 13))
+
+    # then
+    assert (sync.status, sync.counts["races_created"], sync.counts["runners_created"]) == (
+        ProviderSync.Status.SUCCEEDED,
+        10,
+        83,
+    )
+    race = Race.objects.get(external_id="2.136.1170513.3")
+    assert (race.source, race.racecourse.code, race.distance_m, race.surface) == (
+        ExternalRecord.Source.BETFAIR,
+        "EVD",
+        1408,
+        "dirt",
+    )
