@@ -1,7 +1,9 @@
 import os
+import uuid
 from pathlib import Path
 
 import pytest
+from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +35,34 @@ def staff_client(client, staff_user):
 
 
 @pytest.fixture
+def member_user(django_user_model):
+    return django_user_model.objects.create_user(
+        username="member", password="a-long-member-password"
+    )
+
+
+@pytest.fixture
+def api_client(settings):
+    """An anonymous API client. Throttle counts live in the default cache (Redis when REDIS_URL
+    is set); a key prefix of the test's own keeps other tests' requests out of its counts."""
+    default = settings.CACHES["default"]
+    settings.CACHES = {"default": {**default, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+    return APIClient()
+
+
+@pytest.fixture
+def member_api(api_client, member_user):
+    api_client.force_login(member_user)
+    return api_client
+
+
+@pytest.fixture
+def staff_api(api_client, staff_user):
+    api_client.force_login(staff_user)
+    return api_client
+
+
+@pytest.fixture
 def shared_data_dir(settings):
     """../shared/data beside the repo (HRP_SHARED_DIR overrides ../shared); skips if absent."""
     shared = Path(os.environ.get("HRP_SHARED_DIR", settings.BASE_DIR.parent / "shared"))
@@ -48,3 +78,14 @@ def pytest_report_header(config):
     database = settings.DATABASES["default"]
     broker = "eager (no broker)" if settings.CELERY_TASK_ALWAYS_EAGER else "Redis"
     return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}; celery: {broker}"
+
+
+@pytest.fixture
+def celery_eager():
+    """Run tasks in-process for this test, even where REDIS_URL points Celery at a broker."""
+    from hrp_site.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

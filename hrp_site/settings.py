@@ -5,6 +5,7 @@ console e-mail). Production sets the same variables to other values; there is no
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,6 +38,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "races",
     "predictions",
@@ -107,6 +112,54 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
+# REST API
+REST_FRAMEWORK = {
+    # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "hrp_site.api.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    # Counted in the default cache (Redis when REDIS_URL is set), so every worker shares them.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("DJANGO_API_THROTTLE_ANON", default="60/minute"),
+        "user": env("DJANGO_API_THROTTLE_USER", default="600/minute"),
+    },
+    # The client address is the X-Forwarded-For entry this many proxies from the right: what the
+    # proxy appended, not what a client wrote in. 0 (nothing in front) uses REMOTE_ADDR.
+    "NUM_PROXIES": env.int("DJANGO_API_NUM_PROXIES", default=1),
+    "DEFAULT_SCHEMA_CLASS": "hrp_site.schema.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HRP API",
+    "DESCRIPTION": "Race cards, runners, form, model versions and their predictions.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RaceStatusEnum": "races.models.Race.Status",
+        "ModelVersionStatusEnum": "predictions.models.ModelVersion.Status",
+    },
+}
+# Knox stores only a SHA-512 digest of each token.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("DJANGO_API_LOGIN_TTL_HOURS", default=24 * 30)),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 # Internationalisation
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="UTC")
@@ -173,6 +226,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "predictions.tasks.retrain_models_task",
         "schedule": crontab(minute=0, hour=4, day_of_week="monday"),
     },
+}
+
+# Providers
+# Racing data providers to sync, e.g. theracingapi,betfair,hkracing; each needs its settings below.
+HRP_PROVIDERS = env.list("HRP_PROVIDERS", default=[])
+THERACINGAPI_URL = env("THERACINGAPI_URL", default="https://api.theracingapi.com")
+THERACINGAPI_USERNAME = env("THERACINGAPI_USERNAME", default="")
+THERACINGAPI_PASSWORD = env("THERACINGAPI_PASSWORD", default="")
+BETFAIR_URL = env("BETFAIR_URL", default="")
+BETFAIR_APP_KEY = env("BETFAIR_APP_KEY", default="")
+BETFAIR_SESSION_TOKEN = env("BETFAIR_SESSION_TOKEN", default="")
+HKRACING_DIR = env("HKRACING_DIR", default="")
+PROVIDER_HTTP_TIMEOUT = env.float("PROVIDER_HTTP_TIMEOUT", default=10.0)
+PROVIDER_HTTP_RETRIES = env.int("PROVIDER_HTTP_RETRIES", default=3)
+CELERY_BEAT_SCHEDULE["sync-providers"] = {
+    "task": "races.tasks.sync_providers_task",
+    "schedule": 30 * 60,
 }
 
 # Logging

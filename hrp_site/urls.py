@@ -1,6 +1,9 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from races.api.views import ProvidersApi
 
 from . import views
 
@@ -8,8 +11,22 @@ admin.site.site_header = "HRP back office"
 admin.site.site_title = "HRP back office"
 admin.site.index_title = "Racing data and models"
 
+handler404 = "hrp_site.api.not_found"
+
+api_v1 = [
+    path("", include("races.api.urls")),
+    path("", include("predictions.api.urls")),
+    path("", include("accounts.api.urls")),
+]
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz/", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    # The providers' status before the API was versioned; kept for existing consumers.
+    path("api/providers", ProvidersApi.as_view(), name="providers-legacy"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]

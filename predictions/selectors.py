@@ -163,3 +163,8 @@ def last_settled_day() -> datetime.date | None:
         .values_list("meeting_date", flat=True)
         .first()
     )
+
+
+def active_predictions() -> QuerySet[Prediction]:
+    """Predictions by the active version of each algorithm, with the version."""
+    return Prediction.objects.filter(model_version__is_active=True).select_related("model_version")

@@ -462,12 +462,16 @@ def model_version_retrain(*, version: ModelVersion, activate: bool = False) -> M
     return new
 
 
-def predictions_enqueue_refresh(*, race_ids: Iterable[int] | None = None) -> None:
-    """Refresh the races' predictions (default: every declared race) after the commit."""
+def predictions_enqueue_refresh(
+    *, race_ids: Iterable[int] | None = None, day: datetime.date | None = None
+) -> None:
+    """Refresh the races' predictions, or a day's (default: every declared race), after the
+    commit."""
     from .tasks import refresh_predictions_task
 
     ids = None if race_ids is None else list(race_ids)
-    transaction.on_commit(lambda: refresh_predictions_task.delay(race_ids=ids))
+    on_day = None if day is None else day.isoformat()
+    transaction.on_commit(lambda: refresh_predictions_task.delay(race_ids=ids, day=on_day))
 
 
 def model_versions_ensure(

@@ -35,6 +35,10 @@ def celery_worker_process(tmp_path):
         "DJANGO_MEDIA_ROOT": str(tmp_path),
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
+    from hrp_site.celery import app
+
+    # Messages an earlier run left on the queues would name rows this database never had.
+    app.control.purge()
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     worker = subprocess.Popen(
         [
@@ -62,8 +66,6 @@ def celery_worker_process(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    from hrp_site.celery import app
-
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if worker.poll() is not None:

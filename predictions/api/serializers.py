@@ -1,0 +1,83 @@
+from rest_framework import serializers
+
+from predictions.models import ModelVersion, Prediction
+from races.models import Race
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "algorithm",
+            "status",
+            "progress",
+            "error",
+            "is_active",
+            "train_from",
+            "train_until",
+            "seed",
+            "hyperparameters",
+            "features",
+            "library_versions",
+            "metrics",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    race = serializers.IntegerField(source="runner.race_id", read_only=True)
+    meeting_date = serializers.DateField(source="runner.race.meeting_date", read_only=True)
+    saddle_number = serializers.IntegerField(source="runner.saddle_number", read_only=True)
+    horse_name = serializers.CharField(source="runner.horse.name", read_only=True)
+    algorithm = serializers.CharField(source="model_version.algorithm", read_only=True)
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "id",
+            "runner",
+            "race",
+            "meeting_date",
+            "saddle_number",
+            "horse_name",
+            "model_version",
+            "algorithm",
+            "win_probability",
+            "place_probability",
+            "rank",
+            "fair_odds",
+            "edge",
+            "explanation",
+            "updated_at",
+        ]
+
+
+class ModelVersionRetrainInputSerializer(serializers.Serializer):
+    activate = serializers.BooleanField(
+        default=False, help_text="Make the new version active once it is trained."
+    )
+
+
+class PredictionsRefreshInputSerializer(serializers.Serializer):
+    race_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        min_length=1,
+        max_length=500,
+    )
+    date = serializers.DateField(required=False, help_text="Refresh every race of this day.")
+
+    def validate_race_ids(self, value: list[int]) -> list[int]:
+        known = set(Race.objects.filter(pk__in=value).values_list("pk", flat=True))
+        missing = sorted(set(value) - known)
+        if missing:
+            raise serializers.ValidationError(f"No race with id {', '.join(map(str, missing))}.")
+        return value
+
+    def validate(self, attrs):
+        if ("race_ids" in attrs) == ("date" in attrs):
+            raise serializers.ValidationError("Give either race_ids or date, not both or neither.")
+        return attrs

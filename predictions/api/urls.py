@@ -1,0 +1,18 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("model-versions", views.ModelVersionViewSet, basename="model-version")
+router.register("predictions", views.PredictionViewSet, basename="prediction")
+
+urlpatterns = [
+    path(
+        "model-versions/<int:pk>/retrain/",
+        views.ModelVersionRetrainApi.as_view(),
+        name="model-version-retrain",
+    ),
+    path("predictions/refresh/", views.PredictionsRefreshApi.as_view(), name="predictions-refresh"),
+    *router.urls,
+]

@@ -1,0 +1,77 @@
+from urllib.parse import urlencode
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status, viewsets
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from hrp_site.api import OperationQueuedSerializer
+from predictions.models import ModelVersion, Prediction
+from predictions.services import PredictionError, model_version_retrain, predictions_enqueue_refresh
+
+from . import filters
+from .serializers import (
+    ModelVersionRetrainInputSerializer,
+    ModelVersionSerializer,
+    PredictionSerializer,
+    PredictionsRefreshInputSerializer,
+)
+
+
+class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = ModelVersion.objects.all()
+    serializer_class = ModelVersionSerializer
+    filterset_class = filters.ModelVersionFilter
+    ordering_fields = ["created_at", "train_until", "algorithm"]
+
+
+class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Prediction.objects.select_related(
+        "runner__race", "runner__horse", "model_version"
+    ).order_by("runner__race", "model_version", "rank")
+    serializer_class = PredictionSerializer
+    filterset_class = filters.PredictionFilter
+    ordering_fields = ["rank", "win_probability", "edge", "updated_at"]
+
+
+class ModelVersionRetrainApi(APIView):
+    """Queue a new version like this one, trained on every race settled so far."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(
+        request=ModelVersionRetrainInputSerializer, responses={202: OperationQueuedSerializer}
+    )
+    def post(self, request, pk: int):
+        version = get_object_or_404(ModelVersion, pk=pk)
+        data = ModelVersionRetrainInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            new = model_version_retrain(version=version, **data.validated_data)
+        except PredictionError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        body = {"status": "queued", "poll": reverse("model-version-detail", args=[new.pk])}
+        return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PredictionsRefreshApi(APIView):
+    """Queue a refresh of the predictions of some races, or of every race of a day."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(
+        request=PredictionsRefreshInputSerializer, responses={202: OperationQueuedSerializer}
+    )
+    def post(self, request):
+        data = PredictionsRefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        race_ids, day = data.validated_data.get("race_ids"), data.validated_data.get("date")
+        predictions_enqueue_refresh(race_ids=race_ids, day=day)
+        query = {"date": day.isoformat()} if day else {"race_ids": ",".join(map(str, race_ids))}
+        body = {
+            "status": "queued",
+            "poll": f"{reverse('prediction-list')}?{urlencode(query, safe=',')}",
+        }
+        return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,219 @@
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from predictions import tasks
+from predictions.models import ModelVersion
+from races.models import Race
+from races.tests.factories import RaceFactory, RunnerFactory
+
+from .factories import ModelVersionFactory, PredictionFactory
+
+DAY = datetime.date(2024, 3, 2)
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The tasks sent to the broker, as (task name, args, kwargs)."""
+    calls = []
+    for task in (tasks.train_model_task, tasks.refresh_predictions_task):
+        monkeypatch.setattr(
+            task, "delay", lambda *a, _name=task.name, **kw: calls.append((_name, a, kw))
+        )
+    return calls
+
+
+@pytest.mark.django_db
+def test_member_reads_predictions_by_race_date_and_model_version(member_api):
+    version, other_version = ModelVersionFactory(), ModelVersionFactory(algorithm="market")
+    race = RaceFactory(meeting_date=DAY)
+    wanted = PredictionFactory(runner=RunnerFactory(race=race), model_version=version)
+    same_race_other_version = PredictionFactory(runner=wanted.runner, model_version=other_version)
+    other_day = PredictionFactory(
+        runner=RunnerFactory(race=RaceFactory(meeting_date=DAY + datetime.timedelta(1))),
+        model_version=version,
+    )
+
+    def ids(query):
+        response = member_api.get("/api/v1/predictions/", query)
+        assert response.status_code == 200
+        return sorted(row["id"] for row in response.json()["results"])
+
+    assert ids({"race": race.pk, "model_version": version.pk}) == [wanted.pk]
+    assert ids({"race": race.pk}) == sorted([wanted.pk, same_race_other_version.pk])
+    assert ids({"date": "2024-03-02", "algorithm": "logit"}) == [wanted.pk]
+    assert ids({"model_version": version.pk}) == sorted([wanted.pk, other_day.pk])
+    assert ids({"race_ids": f"{race.pk},{other_day.runner.race_id}"}) == sorted(
+        [wanted.pk, same_race_other_version.pk, other_day.pk]
+    )
+    row = member_api.get(f"/api/v1/predictions/{wanted.pk}/").json()
+    assert row["race"] == race.pk
+    assert row["meeting_date"] == "2024-03-02"
+    assert row["horse_name"] == wanted.runner.horse.name
+    assert row["algorithm"] == "logit"
+    assert row["win_probability"] == 0.25
+
+
+@pytest.mark.django_db
+def test_predictions_order_by_win_probability(member_api):
+    low = PredictionFactory(win_probability=0.1)
+    high = PredictionFactory(win_probability=0.9)
+
+    response = member_api.get("/api/v1/predictions/", {"ordering": "-win_probability"})
+
+    assert [row["id"] for row in response.json()["results"]] == [high.pk, low.pk]
+
+
+@pytest.mark.django_db
+def test_member_reads_model_versions_with_metrics(member_api):
+    version = ModelVersionFactory(metrics={"log_loss": 2.05, "roi": -0.02}, is_active=True)
+    ModelVersionFactory(algorithm="market")
+
+    response = member_api.get("/api/v1/model-versions/", {"is_active": "true"})
+
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [row["id"] for row in rows] == [version.pk]
+    assert rows[0]["metrics"] == {"log_loss": 2.05, "roi": -0.02}
+    assert rows[0]["status"] == "ready"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/v1/predictions/", "/api/v1/model-versions/"])
+def test_lists_take_the_same_number_of_queries_for_3_and_30_rows(
+    member_api, django_assert_max_num_queries, url
+):
+    PredictionFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as few:
+        member_api.get(url)
+    PredictionFactory.create_batch(27)
+
+    with django_assert_max_num_queries(len(few)):
+        response = member_api.get(url)
+
+    assert response.json()["count"] == 30
+    assert len(few) <= 4
+
+
+@pytest.mark.django_db
+def test_staff_retrain_answers_202_and_queues_training_after_commit(
+    staff_api, sent, django_capture_on_commit_callbacks
+):
+    version = ModelVersionFactory(hyperparameters={"C": 1.0}, seed=7)
+    RaceFactory(meeting_date=DAY, status=Race.Status.RESULT)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = staff_api.post(
+            f"/api/v1/model-versions/{version.pk}/retrain/", {"activate": True}, format="json"
+        )
+
+    new = ModelVersion.objects.exclude(pk=version.pk).get()
+    assert response.status_code == 202
+    assert response.json() == {"status": "queued", "poll": f"/api/v1/model-versions/{new.pk}/"}
+    assert (new.algorithm, new.train_until, new.seed, new.status) == ("logit", DAY, 7, "queued")
+    assert new.hyperparameters == {"C": 1.0}
+    assert len(callbacks) == 1
+    assert sent == [("predictions.tasks.train_model_task", (new.pk,), {"activate": True})]
+
+
+@pytest.mark.django_db
+def test_retrain_without_settled_races_is_400_and_queues_nothing(
+    staff_api, sent, django_capture_on_commit_callbacks
+):
+    version = ModelVersionFactory()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = staff_api.post(f"/api/v1/model-versions/{version.pk}/retrain/")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "there are no settled races to train on"}
+    assert ModelVersion.objects.count() == 1
+    assert callbacks == []
+    assert sent == []
+
+
+@pytest.mark.django_db
+def test_members_cannot_run_operations(member_api, sent, django_capture_on_commit_callbacks):
+    version = ModelVersionFactory()
+    race = RaceFactory(meeting_date=DAY, status=Race.Status.RESULT)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        retrain = member_api.post(f"/api/v1/model-versions/{version.pk}/retrain/")
+        refresh = member_api.post(
+            "/api/v1/predictions/refresh/", {"race_ids": [race.pk]}, format="json"
+        )
+
+    assert (retrain.status_code, refresh.status_code) == (403, 403)
+    assert ModelVersion.objects.count() == 1
+    assert callbacks == []
+    assert sent == []
+
+
+@pytest.mark.django_db
+def test_refresh_by_races_answers_202_and_queues_after_commit(
+    staff_api, sent, django_capture_on_commit_callbacks
+):
+    races = RaceFactory.create_batch(2)
+    ids = [race.pk for race in races]
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = staff_api.post("/api/v1/predictions/refresh/", {"race_ids": ids}, format="json")
+
+    assert response.status_code == 202
+    assert response.json() == {
+        "status": "queued",
+        "poll": f"/api/v1/predictions/?race_ids={ids[0]},{ids[1]}",
+    }
+    assert len(callbacks) == 1
+    assert sent == [
+        ("predictions.tasks.refresh_predictions_task", (), {"race_ids": ids, "day": None})
+    ]
+
+
+@pytest.mark.django_db
+def test_refresh_by_date_answers_202(staff_api, sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_api.post(
+            "/api/v1/predictions/refresh/", {"date": "2024-03-02"}, format="json"
+        )
+
+    assert response.status_code == 202
+    assert response.json() == {"status": "queued", "poll": "/api/v1/predictions/?date=2024-03-02"}
+    assert sent == [
+        ("predictions.tasks.refresh_predictions_task", (), {"race_ids": None, "day": "2024-03-02"})
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, {"non_field_errors": ["Give either race_ids or date, not both or neither."]}),
+        (
+            {"race_ids": "the race", "date": "2024-03-02"},
+            {"non_field_errors": ["Give either race_ids or date, not both or neither."]},
+        ),
+        ({"race_ids": [999_998, 999_999]}, {"race_ids": ["No race with id 999998, 999999."]}),
+        ({"race_ids": []}, {"race_ids": ["Ensure this field has at least 1 elements."]}),
+        (
+            {"date": "soon"},
+            {"date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]},
+        ),
+    ],
+)
+def test_refresh_with_bad_input_is_400_and_queues_nothing(
+    staff_api, sent, django_capture_on_commit_callbacks, body, errors
+):
+    race = RaceFactory()
+    if body.get("race_ids") == "the race":
+        body = {**body, "race_ids": [race.pk]}
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = staff_api.post("/api/v1/predictions/refresh/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert callbacks == []
+    assert sent == []

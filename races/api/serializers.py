@@ -1,0 +1,190 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
+
+
+class RacecourseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Racecourse
+        fields = ["id", "code", "name", "country", "source"]
+
+
+class ParticipantSerializer(serializers.ModelSerializer):
+    class Meta:
+        fields = ["id", "name", "source", "external_id"]
+
+
+class JockeySerializer(ParticipantSerializer):
+    class Meta(ParticipantSerializer.Meta):
+        model = Jockey
+
+
+class TrainerSerializer(ParticipantSerializer):
+    class Meta(ParticipantSerializer.Meta):
+        model = Trainer
+
+
+class FormRunSerializer(serializers.ModelSerializer):
+    """One line of a horse's form: the race and how the horse ran in it."""
+
+    meeting_date = serializers.DateField(source="race.meeting_date", read_only=True)
+    racecourse = serializers.CharField(source="race.racecourse.code", read_only=True)
+    race_number = serializers.IntegerField(source="race.race_number", read_only=True)
+    distance_m = serializers.IntegerField(source="race.distance_m", read_only=True)
+    going = serializers.CharField(source="race.going", read_only=True)
+    jockey_name = serializers.CharField(source="jockey.name", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Runner
+        fields = [
+            "id",
+            "race",
+            "meeting_date",
+            "racecourse",
+            "race_number",
+            "distance_m",
+            "going",
+            "jockey",
+            "jockey_name",
+            "draw",
+            "carried_weight_lb",
+            "rating",
+            "win_odds",
+            "finish_position",
+            "lengths_behind",
+            "non_runner",
+        ]
+
+
+class HorseSerializer(serializers.ModelSerializer):
+    form = FormRunSerializer(source="recent_runs", many=True, read_only=True)
+
+    class Meta:
+        model = Horse
+        fields = ["id", "name", "country", "sex", "source", "external_id", "form"]
+
+
+class RunnerSerializer(serializers.ModelSerializer):
+    horse_name = serializers.CharField(source="horse.name", read_only=True)
+    jockey_name = serializers.CharField(source="jockey.name", read_only=True, allow_null=True)
+    trainer_name = serializers.CharField(source="trainer.name", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Runner
+        fields = [
+            "id",
+            "race",
+            "horse",
+            "horse_name",
+            "jockey",
+            "jockey_name",
+            "trainer",
+            "trainer_name",
+            "saddle_number",
+            "draw",
+            "carried_weight_lb",
+            "declared_weight_lb",
+            "rating",
+            "age",
+            "gear",
+            "win_odds",
+            "place_odds",
+            "finish_position",
+            "dead_heat",
+            "lengths_behind",
+            "finish_time",
+            "non_runner",
+            "source",
+            "updated_at",
+        ]
+        read_only_fields = ["source", "updated_at"]
+        # The model's check constraints, so a bad value is a 400 rather than a database error.
+        extra_kwargs = {
+            "saddle_number": {"min_value": 1},
+            "draw": {"min_value": 1},
+            "finish_position": {"min_value": 1},
+            "win_odds": {"min_value": Decimal("1.01")},
+            "place_odds": {"min_value": Decimal("1.00")},
+            "age": {"max_value": 40},
+            "rating": {"min_value": -999, "max_value": 999},
+            "carried_weight_lb": {"max_value": 999},
+            "declared_weight_lb": {"min_value": Decimal("0")},
+            "lengths_behind": {"min_value": Decimal("0")},
+            "finish_time": {"min_value": Decimal("0")},
+        }
+
+    def validate(self, attrs):
+        merged = {
+            field: attrs.get(field, getattr(self.instance, field, None))
+            for field in ("non_runner", "finish_position", "dead_heat")
+        }
+        if merged["non_runner"] and merged["finish_position"] is not None:
+            raise serializers.ValidationError(
+                {"finish_position": "A non-runner has no finishing position."}
+            )
+        if merged["dead_heat"] and merged["finish_position"] is None:
+            raise serializers.ValidationError(
+                {"dead_heat": "A dead heat needs a finishing position."}
+            )
+        return attrs
+
+
+class RacePredictionSerializer(serializers.Serializer):
+    """A runner's prediction by an active model version, as the race card shows it."""
+
+    model_version = serializers.IntegerField(source="model_version_id")
+    algorithm = serializers.CharField(source="model_version.algorithm")
+    win_probability = serializers.FloatField()
+    place_probability = serializers.FloatField(allow_null=True)
+    rank = serializers.IntegerField()
+    fair_odds = serializers.FloatField()
+    edge = serializers.FloatField(allow_null=True)
+
+
+class RaceRunnerSerializer(RunnerSerializer):
+    predictions = RacePredictionSerializer(source="active_predictions", many=True, read_only=True)
+
+    class Meta(RunnerSerializer.Meta):
+        fields = [*RunnerSerializer.Meta.fields, "predictions"]
+
+
+class RaceSerializer(serializers.ModelSerializer):
+    racecourse_code = serializers.CharField(source="racecourse.code", read_only=True)
+
+    class Meta:
+        model = Race
+        fields = [
+            "id",
+            "racecourse",
+            "racecourse_code",
+            "meeting_date",
+            "race_number",
+            "post_time",
+            "name",
+            "distance_m",
+            "surface",
+            "going",
+            "race_class",
+            "rating_band",
+            "prize",
+            "prize_currency",
+            "rail",
+            "status",
+            "source",
+            "updated_at",
+        ]
+        read_only_fields = ["source", "updated_at"]
+        extra_kwargs = {
+            "race_number": {"min_value": 1, "max_value": 99},
+            "distance_m": {"min_value": 1, "max_value": 10_000},
+            "prize": {"min_value": Decimal("0")},
+        }
+
+
+class RaceDetailSerializer(RaceSerializer):
+    runners = RaceRunnerSerializer(many=True, read_only=True)
+
+    class Meta(RaceSerializer.Meta):
+        fields = [*RaceSerializer.Meta.fields, "runners"]

@@ -1,0 +1,142 @@
+from django.db.models import Prefetch
+from django.utils.timezone import localdate
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from hrp_site.api import IsMemberReadStaffWrite, OperationQueuedSerializer
+from predictions.selectors import active_predictions
+from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
+
+from . import filters
+from .serializers import (
+    HorseSerializer,
+    JockeySerializer,
+    RacecourseSerializer,
+    RaceDetailSerializer,
+    RaceSerializer,
+    RunnerSerializer,
+    TrainerSerializer,
+)
+
+FORM_LENGTH = 6
+
+
+class RacecourseViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Racecourse.objects.all()
+    serializer_class = RacecourseSerializer
+    filterset_class = filters.RacecourseFilter
+    ordering_fields = ["name", "code", "country"]
+
+
+class RaceViewSet(viewsets.ModelViewSet):
+    queryset = Race.objects.select_related("racecourse")
+    serializer_class = RaceSerializer
+    filterset_class = filters.RaceFilter
+    permission_classes = [IsMemberReadStaffWrite]
+    ordering_fields = ["meeting_date", "race_number", "distance_m", "post_time"]
+
+    def get_queryset(self):
+        if self.action != "retrieve":
+            return super().get_queryset()
+        # The card: runners with their horse, jockey and trainer, and the active models'
+        # predictions, in three queries whatever the field size.
+        runners = (
+            Runner.objects.select_related("horse", "jockey", "trainer")
+            .prefetch_related(
+                Prefetch("predictions", queryset=active_predictions(), to_attr="active_predictions")
+            )
+            .order_by("saddle_number")
+        )
+        return super().get_queryset().prefetch_related(Prefetch("runners", queryset=runners))
+
+    def get_serializer_class(self):
+        return RaceDetailSerializer if self.action == "retrieve" else RaceSerializer
+
+
+class RunnerViewSet(viewsets.ModelViewSet):
+    queryset = Runner.objects.select_related("horse", "jockey", "trainer")
+    serializer_class = RunnerSerializer
+    filterset_class = filters.RunnerFilter
+    permission_classes = [IsMemberReadStaffWrite]
+    ordering_fields = ["race", "saddle_number", "finish_position", "win_odds"]
+
+
+class HorseViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Horse.objects.prefetch_related(
+        Prefetch("runs", queryset=Runner.objects.form()[:FORM_LENGTH], to_attr="recent_runs")
+    )
+    serializer_class = HorseSerializer
+    filterset_class = filters.HorseFilter
+    ordering_fields = ["name"]
+
+
+class JockeyViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Jockey.objects.all()
+    serializer_class = JockeySerializer
+    filterset_class = filters.JockeyFilter
+    ordering_fields = ["name"]
+
+
+class TrainerViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Trainer.objects.all()
+    serializer_class = TrainerSerializer
+    filterset_class = filters.TrainerFilter
+    ordering_fields = ["name"]
+
+
+# --- providers: their selectors and services are imported on use, as they are optional ------
+
+
+class ProviderSyncInputSerializer(serializers.Serializer):
+    day = serializers.DateField(required=False, help_text="The race day to sync; default today.")
+
+
+class ProviderLastSyncSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    counts = serializers.DictField()
+    error = serializers.CharField(allow_blank=True)
+
+
+class ProviderStatusSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    configured = serializers.BooleanField()
+    last_sync = ProviderLastSyncSerializer(allow_null=True)
+
+
+class ProvidersApi(APIView):
+    """Each racing data provider: whether it is configured and how its last sync went."""
+
+    @extend_schema(responses={200: ProviderStatusSerializer(many=True)})
+    def get(self, request):
+        from races.selectors import providers_status
+
+        return Response(ProviderStatusSerializer(providers_status(), many=True).data)
+
+
+class ProviderSyncApi(APIView):
+    """Queue a sync of one provider's race cards and results for a day."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=ProviderSyncInputSerializer, responses={202: OperationQueuedSerializer})
+    def post(self, request, name: str):
+        from races.providers.registry import PROVIDER_NAMES
+        from races.services import provider_sync_enqueue
+
+        if name not in PROVIDER_NAMES:
+            known = ", ".join(PROVIDER_NAMES)
+            return Response(
+                {"detail": f"No provider {name!r}; known: {known}."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        data = ProviderSyncInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        provider_sync_enqueue(provider=name, day=data.validated_data.get("day", localdate()))
+        body = {"status": "queued", "poll": reverse("providers")}
+        return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
