@@ -395,7 +395,10 @@ def provider_sync(*, provider: str, day: datetime.date) -> ProviderSync:
     The sync row is written first, outside the store's transaction, so a failed sync is recorded
     with its error (and the error re-raised for the caller or the task's retry). A re-fetch
     updates rows in place; a runner that left the card is marked a non-runner, never deleted.
+    The stored races' predictions are refreshed after the commit.
     """
+    from predictions.services import predictions_enqueue_refresh  # predictions imports races
+
     source = PROVIDER_SOURCES[provider]
     client = provider_get(provider)
     sync = ProviderSync.objects.create(provider=provider, day=day)
@@ -412,7 +415,9 @@ def provider_sync(*, provider: str, day: datetime.date) -> ProviderSync:
         else:
             cards = client.racecards(day) + client.results(day)
             with transaction.atomic():
-                counts = _cards_store(cards, source=source)
+                counts, race_ids = _cards_store(cards, source=source)
+                # The synced cards get every model's predictions once they are stored.
+                predictions_enqueue_refresh(race_ids=race_ids)
     except Exception as exc:
         # Any failure is recorded; only the task decides which ones are worth a retry.
         sync.status = ProviderSync.Status.FAILED
@@ -442,7 +447,7 @@ def _external_id(text: str) -> str:
     return f"{text[: EXTERNAL_ID_LENGTH - 13]}:{digest}"
 
 
-def _cards_store(cards: list[RaceCard], *, source: str) -> dict[str, int]:
+def _cards_store(cards: list[RaceCard], *, source: str) -> tuple[dict[str, int], list[int]]:
     courses = {
         _external_id(card.course_external_id): {
             "code": card.course_code,
@@ -546,7 +551,7 @@ def _cards_store(cards: list[RaceCard], *, source: str) -> dict[str, int]:
             updated_at=timezone.now(),
         )
     )
-    return {
+    counts = {
         "races_created": race_counts.created,
         "races_updated": race_counts.updated,
         "races_unchanged": race_counts.unchanged,
@@ -555,3 +560,4 @@ def _cards_store(cards: list[RaceCard], *, source: str) -> dict[str, int]:
         "runners_unchanged": runner_counts.unchanged,
         "non_runners_marked": gone,
     }
+    return counts, sorted(race_pks.values())

@@ -99,8 +99,8 @@ class ProviderLastSyncSerializer(serializers.Serializer):
     status = serializers.CharField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
-    counts = serializers.DictField()
-    error = serializers.CharField(allow_blank=True)
+    counts = serializers.DictField(required=False, help_text="Signed-in users only.")
+    error = serializers.CharField(allow_blank=True, required=False, help_text="Signed-in only.")
 
 
 class ProviderStatusSerializer(serializers.Serializer):
@@ -110,13 +110,28 @@ class ProviderStatusSerializer(serializers.Serializer):
 
 
 class ProvidersApi(APIView):
-    """Each racing data provider: whether it is configured and how its last sync went."""
+    """Each racing data provider: whether it is configured and how its last sync went.
+
+    Public, for uptime checks; the counts and errors of a sync are for signed-in users only.
+    """
+
+    permission_classes = [permissions.AllowAny]
 
     @extend_schema(responses={200: ProviderStatusSerializer(many=True)})
     def get(self, request):
         from races.selectors import providers_status
 
-        return Response(ProviderStatusSerializer(providers_status(), many=True).data)
+        rows = providers_status()
+        if not request.user.is_authenticated:
+            rows = [
+                {
+                    **row,
+                    "last_sync": row["last_sync"]
+                    and {k: v for k, v in row["last_sync"].items() if k not in ("counts", "error")},
+                }
+                for row in rows
+            ]
+        return Response(ProviderStatusSerializer(rows, many=True).data)
 
 
 class ProviderSyncApi(APIView):

@@ -38,10 +38,25 @@ def test_members_read_the_providers_status(member_api, monkeypatch, url):
 
 
 @pytest.mark.django_db
-def test_anonymous_cannot_read_the_providers_status(api_client):
-    response = api_client.get("/api/v1/providers/")
+@pytest.mark.parametrize("url", ["/api/v1/providers/", "/api/providers"])
+def test_anonymous_clients_see_the_status_without_counts_or_errors(api_client, monkeypatch, url):
+    selectors = _needs("races.selectors", "providers_status")
+    last_sync = {
+        "day": "2025-12-17",
+        "status": "failed",
+        "started_at": "2025-12-17T10:00:00Z",
+        "finished_at": "2025-12-17T10:00:05Z",
+        "counts": {},
+        "error": "theracingapi: GET http://example/v1/racecards -> HTTP 500: boom",
+    }
+    status = {"provider": "theracingapi", "configured": True, "last_sync": last_sync}
+    monkeypatch.setattr(selectors, "providers_status", lambda: [status])
 
-    assert response.status_code == 401
+    response = api_client.get(url)
+
+    assert response.status_code == 200
+    public = {k: v for k, v in last_sync.items() if k not in ("counts", "error")}
+    assert response.json() == [{**status, "last_sync": public}]
 
 
 @pytest.mark.django_db

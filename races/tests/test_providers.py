@@ -576,3 +576,34 @@ def test_betfair_sync_stores_the_day_with_betfair_ids(settings, betfair):
         1408,
         "dirt",
     )
+
+
+@pytest.mark.django_db
+def test_synced_cards_get_predictions_after_the_commit(
+    racingapi_settings, django_capture_on_commit_callbacks, celery_eager
+):
+    # given: models trained on demo results before the synced day
+    from predictions import services as prediction_services
+    from predictions.models import Prediction
+    from races.demo import demo_data_seed
+
+    demo_data_seed(seed=2, today=DAY - datetime.timedelta(days=1), days_ahead=0, history_days=20)
+    for algorithm in ("market", "logit"):
+        version = prediction_services.model_version_create(
+            algorithm=algorithm, train_until=DAY - datetime.timedelta(days=2)
+        )
+        prediction_services.model_version_claim(version_id=version.pk)
+        prediction_services.model_version_train(version=version)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        provider_sync(provider="theracingapi", day=DAY)
+
+    # then: every starter of the synced cards has a prediction from each model
+    assert len(callbacks) == 1
+    starters = Runner.objects.filter(
+        race__source="theracingapi", race__meeting_date=DAY, non_runner=False
+    )
+    predictions = Prediction.objects.filter(runner__in=starters)
+    assert starters.count() > 0
+    assert predictions.count() == 2 * starters.count()
