@@ -22,3 +22,14 @@ def test_other_paths_still_check_the_host(client, settings):
     response = client.get("/admin/login/", HTTP_HOST="10.244.3.17:8080")
 
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_providers_status_answers_the_probe_too(client, settings):
+    settings.ALLOWED_HOSTS = ["hrp.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = client.get("/api/providers", HTTP_HOST="10.244.3.17:8080")
+
+    assert response.status_code == 200
+    assert {"provider", "configured", "last_sync"} <= set(response.json()[0])
