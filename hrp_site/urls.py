@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from races.api.views import ProvidersApi
@@ -20,8 +19,11 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("", include("races.urls")),
+    path("", include("predictions.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     # The providers' status before the API was versioned; kept for existing consumers.

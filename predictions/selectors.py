@@ -168,3 +168,8 @@ def last_settled_day() -> datetime.date | None:
 def active_predictions() -> QuerySet[Prediction]:
     """Predictions by the active version of each algorithm, with the version."""
     return Prediction.objects.filter(model_version__is_active=True).select_related("model_version")
+
+
+def public_track_record() -> dict:
+    """(Placeholder: the landing page's track record is being built.)"""
+    return {}
