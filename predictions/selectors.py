@@ -170,6 +170,26 @@ def active_predictions() -> QuerySet[Prediction]:
     return Prediction.objects.filter(model_version__is_active=True).select_related("model_version")
 
 
+def card_versions(*, day: datetime.date) -> dict[str, ModelVersion]:
+    """For each algorithm, the version whose predictions a race on `day` shows, in one query:
+    the active version if it never saw the day, else the latest trained before it (the same rule
+    as `model_version_for_day`, which refreshes use)."""
+    chosen: dict[str, ModelVersion] = {}
+    usable = ModelVersion.objects.usable_on(day).order_by("-is_active", "-train_until", "-pk")
+    for version in usable:
+        chosen.setdefault(version.algorithm, version)
+    return chosen
+
+
+def card_predictions(
+    *, race_ids: Iterable[int], versions: Iterable[ModelVersion]
+) -> QuerySet[Prediction]:
+    """The stored predictions of these versions for the races' runners, in one query."""
+    return Prediction.objects.filter(
+        runner__race_id__in=list(race_ids), model_version__in=list(versions)
+    )
+
+
 def public_track_record() -> dict:
     """(Placeholder: the landing page's track record is being built.)"""
     return {}
