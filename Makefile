@@ -22,6 +22,7 @@ run: install
 	DJANGO_DEBUG=true $(BIN)/python manage.py seed_demo
 	DJANGO_DEBUG=true $(BIN)/python manage.py train_demo_models
 	@echo "HRP is serving on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "Demo member login: demo-member / hrp-demo-member (staff: demo-staff / hrp-demo-staff)"
 	DJANGO_DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
