@@ -103,3 +103,111 @@ def test_revoking_needs_a_token(api_client):
     response = api_client.post("/api/v1/tokens/revoke/")
 
     assert response.status_code == 401
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user(username="other", password="another-password")
+
+
+@pytest.mark.django_db
+def test_a_member_lists_only_their_own_live_tokens_and_never_a_token(
+    api_client, member_user, other_user
+):
+    # given: two live tokens and an expired one of the member's, and another member's token
+    older, older_token = AuthToken.objects.create(user=member_user)
+    current, current_token = AuthToken.objects.create(user=member_user)
+    AuthToken.objects.create(user=member_user, expiry=-datetime.timedelta(seconds=1))
+    AuthToken.objects.create(user=other_user)
+
+    # when
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {current_token}")
+    response = api_client.get("/api/v1/tokens/")
+
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 2
+    assert body["results"] == [
+        {
+            "digest_prefix": token.digest[:10],
+            "created": api_datetime(token.created),
+            "expiry": api_datetime(token.expiry),
+            "current": token == current,
+        }
+        for token in (current, older)
+    ]
+    for token in (older_token, current_token):
+        assert token not in response.content.decode()
+
+
+def api_datetime(value: datetime.datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.django_db
+def test_listing_tokens_needs_a_sign_in(api_client):
+    response = api_client.get("/api/v1/tokens/")
+
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_token_cannot_create_another_token(api_client, member_user):
+    # given
+    _, token = AuthToken.objects.create(user=member_user)
+
+    # when
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    response = api_client.post("/api/v1/tokens/")
+
+    # then
+    assert response.status_code == 401
+    assert AuthToken.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_revoke_all_removes_every_token_of_the_caller_and_nobody_elses(
+    api_client, member_user, other_user
+):
+    # given
+    _, token = AuthToken.objects.create(user=member_user)
+    AuthToken.objects.create(user=member_user)
+    others = {AuthToken.objects.create(user=other_user)[0].digest for _ in range(2)}
+
+    # when
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    response = api_client.post("/api/v1/tokens/revoke-all/")
+    after = api_client.get("/api/v1/tokens/")
+
+    # then
+    assert response.status_code == 204
+    assert after.status_code == 401
+    assert set(AuthToken.objects.values_list("digest", flat=True)) == others
+
+
+@pytest.mark.django_db
+def test_a_member_revokes_all_tokens_from_the_browser_session(member_api, member_user, other_user):
+    # given
+    AuthToken.objects.create(user=member_user)
+    _, other = AuthToken.objects.create(user=other_user)
+
+    # when
+    response = member_api.post("/api/v1/tokens/revoke-all/")
+
+    # then
+    assert response.status_code == 204
+    assert list(AuthToken.objects.values_list("digest", flat=True)) == [hash_token(other)]
+
+
+@pytest.mark.django_db
+def test_revoke_all_needs_a_sign_in(api_client, member_user):
+    # given
+    AuthToken.objects.create(user=member_user)
+
+    # when
+    response = api_client.post("/api/v1/tokens/revoke-all/")
+
+    # then
+    assert response.status_code == 401
+    assert AuthToken.objects.count() == 1

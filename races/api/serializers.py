@@ -132,7 +132,8 @@ class RunnerSerializer(serializers.ModelSerializer):
 
 
 class RacePredictionSerializer(serializers.Serializer):
-    """A runner's prediction by an active model version, as the race card shows it."""
+    """A runner's prediction by the model version its race's day shows: the active one, or for a
+    race the active one was trained on, the latest version trained before the race's day."""
 
     model_version = serializers.IntegerField(source="model_version_id")
     algorithm = serializers.CharField(source="model_version.algorithm")
@@ -144,7 +145,12 @@ class RacePredictionSerializer(serializers.Serializer):
 
 
 class RaceRunnerSerializer(RunnerSerializer):
-    predictions = RacePredictionSerializer(source="active_predictions", many=True, read_only=True)
+    predictions = RacePredictionSerializer(
+        source="card_predictions",
+        many=True,
+        read_only=True,
+        help_text="One per algorithm that has a version usable on the race's day.",
+    )
 
     class Meta(RunnerSerializer.Meta):
         fields = [*RunnerSerializer.Meta.fields, "predictions"]

@@ -1,13 +1,13 @@
 from django.db.models import Prefetch
 from django.utils.timezone import localdate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from hrp_site.api import IsMemberReadStaffWrite, OperationQueuedSerializer
-from predictions.selectors import active_predictions
+from predictions.selectors import card_predictions, card_versions
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
 
 from . import filters
@@ -31,6 +31,27 @@ class RacecourseViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["name", "code", "country"]
 
 
+def _card_predictions_attach(race: Race) -> None:
+    """Give each runner the predictions of the versions the race's day shows: for a past race
+    the versions trained before its day (walk-forward), never a later one. Two queries."""
+    versions = card_versions(day=race.meeting_date)
+    by_pk = {version.pk: version for version in versions.values()}
+    by_runner: dict[int, list] = {}
+    for prediction in card_predictions(race_ids=[race.pk], versions=versions.values()):
+        prediction.model_version = by_pk[prediction.model_version_id]
+        by_runner.setdefault(prediction.runner_id, []).append(prediction)
+    for runner in race.runners.all():
+        runner.card_predictions = by_runner.get(runner.pk, [])
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        description="The race with its runners. Each runner carries the predictions of the model "
+        "versions the race's day shows: per algorithm, the active version if it was trained "
+        "before that day, else the latest version that was (walk-forward), so a past race never "
+        "shows a model that saw its result."
+    )
+)
 class RaceViewSet(viewsets.ModelViewSet):
     queryset = Race.objects.select_related("racecourse")
     serializer_class = RaceSerializer
@@ -41,16 +62,16 @@ class RaceViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if self.action != "retrieve":
             return super().get_queryset()
-        # The card: runners with their horse, jockey and trainer, and the active models'
-        # predictions, in three queries whatever the field size.
-        runners = (
-            Runner.objects.select_related("horse", "jockey", "trainer")
-            .prefetch_related(
-                Prefetch("predictions", queryset=active_predictions(), to_attr="active_predictions")
-            )
-            .order_by("saddle_number")
+        runners = Runner.objects.select_related("horse", "jockey", "trainer").order_by(
+            "saddle_number"
         )
         return super().get_queryset().prefetch_related(Prefetch("runners", queryset=runners))
+
+    def get_object(self):
+        race = super().get_object()
+        if self.action == "retrieve":
+            _card_predictions_attach(race)
+        return race
 
     def get_serializer_class(self):
         return RaceDetailSerializer if self.action == "retrieve" else RaceSerializer

@@ -62,6 +62,27 @@ class RaceCard:
     runners: list[RunnerCard] = field(default_factory=list)
 
 
+@dataclass
+class RunnerResult:
+    horse_external_id: str
+    finish_position: int | None = None  # None: ran and did not finish
+    dead_heat: bool = False
+    non_runner: bool = False
+
+
+@dataclass
+class RaceResult:
+    """How a race of the provider's racecards ended, under the id its racecard carries.
+
+    `runners` holds the placings where the provider gives them and is empty where it does not;
+    a runner left out of a race's placings did not finish.
+    """
+
+    external_id: str
+    status: str  # a Race.Status value: "result" or "abandoned"
+    runners: list[RunnerResult] = field(default_factory=list)
+
+
 class Provider:
     """A source of racecards and results for a day. `results` is empty where a provider has none."""
 
@@ -70,7 +91,7 @@ class Provider:
     def racecards(self, day: datetime.date) -> list[RaceCard]:
         raise NotImplementedError
 
-    def results(self, day: datetime.date) -> list[RaceCard]:
+    def results(self, day: datetime.date) -> list[RaceResult]:
         return []
 
 

@@ -2,6 +2,10 @@
 
 The envelopes and cards are shaped like ../shared/data/betfair/ (list_race_details.json and
 racecards*.json). Distances come in yards and prizes with the course country's currency sign.
+
+Results come from the same day's race list: each race's status says whether it was run and the
+jockeys weighed in, or it was abandoned or declared void. The list names no placings, so a
+settled race's result carries none.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from .base import (
     Provider,
     ProviderError,
     RaceCard,
+    RaceResult,
     RunnerCard,
     course_code,
     int_or_none,
@@ -27,6 +32,10 @@ from .http import JsonClient
 LIST_RACES = "ScoresAPING/v1.0/listRaceDetails"
 GET_RACECARD = "RaceCardAPING/v1.0/getRaceCard"
 SURFACES = {"Turf": "turf", "Dirt": "dirt", "Synthetic": "all_weather", "AllWeather": "all_weather"}
+# Race statuses that end a race for good. RESULT and PHOTOGRAPH are not final (an enquiry can
+# still change the placings): only the weigh-in is. FINALRESULT is the greyhounds' weigh-in.
+SETTLED = {"WEIGHEDIN", "FINALRESULT"}
+ABANDONED = {"ABANDONED", "MEETINGABANDONED", "RACEVOID", "NORACE"}
 
 
 class BetfairProvider(Provider):
@@ -49,6 +58,9 @@ class BetfairProvider(Provider):
         ]
         return [card for card in cards if card.date == day]
 
+    def results(self, day: datetime.date) -> list[RaceResult]:
+        return race_statuses_parse(self._call(LIST_RACES, {"date": day.isoformat()}))
+
     def _call(self, method: str, params: dict[str, Any]) -> Any:
         envelope = self.client.post(
             "", {"jsonrpc": "2.0", "method": method, "params": params, "id": 1}
@@ -57,6 +69,20 @@ class BetfairProvider(Provider):
             error = envelope.get("error") if isinstance(envelope, dict) else envelope
             raise ProviderError(f"{self.name}: {method} {params} -> JSON-RPC error: {error!s:.200}")
         return envelope["result"]
+
+
+def race_statuses_parse(races: list[dict]) -> list[RaceResult]:
+    """The races whose status is final: settled (without placings) or abandoned."""
+    results = []
+    for race in races:
+        status = race.get("raceStatus")
+        if race.get("responseCode", "OK") != "OK":
+            continue
+        if status in SETTLED:
+            results.append(RaceResult(external_id=race["raceId"], status="result"))
+        elif status in ABANDONED:
+            results.append(RaceResult(external_id=race["raceId"], status="abandoned"))
+    return results
 
 
 def racecard_parse(card: dict) -> RaceCard:

@@ -256,6 +256,34 @@ def test_race_detail_nests_runners_and_the_active_models_predictions(member_api)
 
 
 @pytest.mark.django_db
+def test_a_past_race_shows_the_versions_trained_before_its_day_not_a_later_active_one(
+    member_api,
+):
+    # given: a race on DAY, predicted by a logit version trained before it and by an active
+    # logit version trained on DAY's results; an active market version trained before DAY
+    race = RaceFactory(meeting_date=DAY)
+    runner = RunnerFactory(race=race, saddle_number=1)
+    before = ModelVersionFactory(train_until=DAY - datetime.timedelta(days=1))
+    after = ModelVersionFactory(train_until=DAY, is_active=True)
+    market = ModelVersionFactory(
+        algorithm="market", train_until=DAY - datetime.timedelta(days=30), is_active=True
+    )
+    PredictionFactory(runner=runner, model_version=before, win_probability=0.2)
+    PredictionFactory(runner=runner, model_version=after, win_probability=0.9)
+    PredictionFactory(runner=runner, model_version=market, win_probability=0.3)
+
+    # when
+    response = member_api.get(f"/api/v1/races/{race.pk}/")
+
+    # then
+    assert response.status_code == 200
+    predictions = response.json()["runners"][0]["predictions"]
+    assert sorted(
+        (p["model_version"], p["algorithm"], p["win_probability"]) for p in predictions
+    ) == sorted([(before.pk, "logit", 0.2), (market.pk, "market", 0.3)])
+
+
+@pytest.mark.django_db
 def test_race_detail_with_fourteen_runners_takes_at_most_eight_queries(
     member_api, django_assert_max_num_queries
 ):

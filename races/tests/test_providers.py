@@ -13,12 +13,17 @@ import pytest
 from django.urls import reverse
 
 from races.models import ExternalRecord, ProviderSync, Race, Racecourse, Runner
-from races.providers.base import ProviderError, ProviderTransientError
+from races.providers.base import (
+    ProviderError,
+    ProviderTransientError,
+    RaceResult,
+    RunnerResult,
+)
 from races.providers.betfair import GET_RACECARD, LIST_RACES, BetfairProvider
 from races.providers.http import JsonClient
 from races.providers.theracingapi import RACECARDS_PATH, TheRacingApiProvider
 from races.selectors import providers_status
-from races.services import provider_sync
+from races.services import provider_sync, race_results_store
 from races.tasks import sync_provider_task
 from races.tests.hkracing_csv import small_pair
 
@@ -26,6 +31,13 @@ DAY = datetime.date(2025, 12, 17)
 EMPTY_DAY = datetime.date(2025, 12, 18)
 USERNAME, PASSWORD = "hrp-user", "s3cret-pa55word"
 BASIC = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+NO_RESULTS = {
+    "races_settled": 0,
+    "races_abandoned": 0,
+    "results_unchanged": 0,
+    "results_without_placings": 0,
+    "results_unmatched": 0,
+}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -281,24 +293,51 @@ def test_racingapi_maps_the_recorded_racecards(racingapi):
 
 @pytest.fixture
 def betfair(server, shared_data_dir):
-    """A JSON-RPC endpoint: the day's race list built from the recorded cards, then each card."""
+    """A JSON-RPC endpoint: the day's race list built from the recorded cards, then each card.
+
+    `betfair.statuses` sets a listed race's status (DORMANT unless set); `betfair.race_list`,
+    when set, is answered for the race list as it is.
+    """
     cards = {}
     for path in sorted((shared_data_dir / "betfair").glob("racecards*.json")):
         envelope = json.loads(path.read_bytes())
         cards[envelope["result"]["race"]["raceId"]] = path.read_bytes()
+    server.statuses = {}
+    server.race_list = None
 
     def rpc(handler, body):
         call = json.loads(body)
+        server.calls.append(call)
+        if call["method"] == LIST_RACES and server.race_list is not None:
+            return 200, server.race_list
         if call["method"] == LIST_RACES:
-            races = [{"raceId": race_id, "raceStatus": "DORMANT"} for race_id in cards]
+            races = [
+                {
+                    "raceId": race_id,
+                    "raceStatus": server.statuses.get(race_id, "DORMANT"),
+                    "responseCode": "OK",
+                }
+                for race_id in cards
+            ]
             return 200, json.dumps({"jsonrpc": "2.0", "result": races, "id": 1}).encode()
         if call["method"] == GET_RACECARD:
             return 200, cards[call["params"]["raceId"]]
         error = {"code": -32601, "message": "Method not found"}
         return 200, json.dumps({"jsonrpc": "2.0", "error": error, "id": 1}).encode()
 
+    server.calls = []
     server.routes["/json-rpc"] = rpc
     return server
+
+
+@pytest.fixture
+def betfair_settings(settings, betfair):
+    settings.HRP_PROVIDERS = ["betfair"]
+    settings.BETFAIR_URL = f"{betfair.url}/json-rpc"
+    settings.BETFAIR_APP_KEY = "app-key"
+    settings.BETFAIR_SESSION_TOKEN = "session"
+    settings.PROVIDER_HTTP_RETRIES = 1
+    return settings
 
 
 def test_betfair_maps_the_recorded_cards_of_a_day(betfair):
@@ -359,6 +398,7 @@ def test_sync_creates_the_recorded_day_and_a_second_sync_changes_nothing(racinga
         "runners_updated": 0,
         "runners_unchanged": 0,
         "non_runners_marked": 0,
+        **NO_RESULTS,
     }
     assert second.counts == {
         "races_created": 0,
@@ -368,6 +408,7 @@ def test_sync_creates_the_recorded_day_and_a_second_sync_changes_nothing(racinga
         "runners_updated": 0,
         "runners_unchanged": 300,
         "non_runners_marked": 0,
+        **NO_RESULTS,
     }
     assert _race_runner_rows() == rows
     assert Race.objects.filter(source=ExternalRecord.Source.THERACINGAPI).count() == 32
@@ -403,6 +444,7 @@ def test_a_changed_card_updates_the_runner_and_marks_the_missing_one(
         "runners_updated": 1,
         "runners_unchanged": 298,
         "non_runners_marked": 1,
+        **NO_RESULTS,
     }
     assert Runner.objects.count() == runner_count
     changed = Runner.objects.get(
@@ -534,6 +576,7 @@ def test_sync_provider_task_syncs_a_day_and_returns_its_counts(racingapi_setting
         "runners_updated": 0,
         "runners_unchanged": 0,
         "non_runners_marked": 0,
+        **NO_RESULTS,
     }
 
 
@@ -607,3 +650,127 @@ def test_synced_cards_get_predictions_after_the_commit(
     predictions = Prediction.objects.filter(runner__in=starters)
     assert starters.count() > 0
     assert predictions.count() == 2 * starters.count()
+
+
+# Betfair results
+
+BETFAIR_DAY = datetime.date(2017, 5, 13)
+RECORDED_STATUS_DAY = datetime.date(2016, 8, 4)
+
+
+def _result_counts(sync):
+    return {name: sync.counts[name] for name in NO_RESULTS}
+
+
+def test_betfair_results_are_the_recorded_final_statuses_without_placings(betfair, shared_data_dir):
+    # given: the recorded race status answer, as it is
+    betfair.race_list = (shared_data_dir / "betfair" / "list_race_details.json").read_bytes()
+    provider = BetfairProvider(
+        base_url=f"{betfair.url}/json-rpc", app_key="app-key", session_token="session"
+    )
+
+    # when
+    results = provider.results(RECORDED_STATUS_DAY)
+
+    # then: 466 races weighed in; the 8 dormant ones and the one going behind are not over
+    assert len(results) == 466
+    assert {(result.status, len(result.runners)) for result in results} == {("result", 0)}
+    race_ids = {result.external_id for result in results}
+    assert "27873033.1300" in race_ids
+    assert not {"27875259.1920", "27875177.1915"} & race_ids
+    assert betfair.calls == [
+        {"jsonrpc": "2.0", "method": LIST_RACES, "params": {"date": "2016-08-04"}, "id": 1}
+    ]
+
+
+@pytest.mark.django_db
+def test_a_betfair_result_sync_abandons_races_by_their_card_ids_and_settles_none_without_placings(
+    betfair_settings, betfair
+):
+    # given: the day's cards stored, then final statuses for some of them and one unknown race
+    provider_sync(provider="betfair", day=BETFAIR_DAY)
+    betfair.statuses.update(
+        {
+            "2.136.1170513.3": "WEIGHEDIN",
+            "2.136.1170513.4": "ABANDONED",
+            "2.202.1170513.4": "RACEVOID",
+            "2.514.1170513.1": "RESULT",  # announced, not yet weighed in: not final
+            "1.34.1170923.1": "ABANDONED",  # a race of another day, not stored
+        }
+    )
+    races = Race.objects.count()
+
+    # when
+    first = provider_sync(provider="betfair", day=BETFAIR_DAY)
+    second = provider_sync(provider="betfair", day=BETFAIR_DAY)
+
+    # then
+    assert _result_counts(first) == {
+        **NO_RESULTS,
+        "races_abandoned": 2,
+        "results_without_placings": 1,
+        "results_unmatched": 1,
+    }
+    assert _result_counts(second) == {
+        **NO_RESULTS,
+        "results_unchanged": 2,
+        "results_without_placings": 1,
+        "results_unmatched": 1,
+    }
+    assert (second.counts["races_unchanged"], second.counts["runners_unchanged"]) == (10, 83)
+    statuses = dict(Race.objects.values_list("external_id", "status"))
+    assert statuses["2.136.1170513.4"] == statuses["2.202.1170513.4"] == Race.Status.ABANDONED
+    assert statuses["2.136.1170513.3"] == statuses["2.514.1170513.1"] == Race.Status.DECLARED
+    assert list(statuses.values()).count(Race.Status.ABANDONED) == 2
+    assert Race.objects.count() == races
+    assert not Runner.objects.filter(finish_position__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_results_with_placings_settle_the_race_and_a_second_store_changes_nothing(
+    betfair_settings,
+):
+    # given: the recorded cards stored, and a result naming a winner, a dead heat for second
+    # and a non-runner; the other runners did not finish
+    provider_sync(provider="betfair", day=BETFAIR_DAY)
+    race = Race.objects.get(external_id="2.136.1170513.3")
+    horses = [r.horse.external_id for r in race.runners.select_related("horse")]
+    result = RaceResult(
+        external_id="2.136.1170513.3",
+        status="result",
+        runners=[
+            RunnerResult(horses[2], finish_position=1),
+            RunnerResult(horses[0], finish_position=2, dead_heat=True),
+            RunnerResult(horses[5], finish_position=2, dead_heat=True),
+            RunnerResult(horses[7], non_runner=True),
+        ],
+    )
+    other_races = list(Race.objects.exclude(pk=race.pk).values_list("pk", "status", "updated_at"))
+
+    # when
+    first = race_results_store(results=[result], source=ExternalRecord.Source.BETFAIR)
+    second = race_results_store(results=[result], source=ExternalRecord.Source.BETFAIR)
+
+    # then
+    assert first == {**NO_RESULTS, "races_settled": 1}
+    assert second == {**NO_RESULTS, "results_unchanged": 1}
+    race.refresh_from_db()
+    assert race.status == Race.Status.RESULT
+    placings = {
+        runner.horse.external_id: (runner.finish_position, runner.dead_heat, runner.non_runner)
+        for runner in race.runners.select_related("horse")
+    }
+    assert placings == {
+        horses[0]: (2, True, False),
+        horses[1]: (None, False, False),
+        horses[2]: (1, False, False),
+        horses[3]: (None, False, False),
+        horses[4]: (None, False, False),
+        horses[5]: (2, True, False),
+        horses[6]: (None, False, False),
+        horses[7]: (None, False, True),
+    }
+    assert (
+        list(Race.objects.exclude(pk=race.pk).values_list("pk", "status", "updated_at"))
+        == other_races
+    )
