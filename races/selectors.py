@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from .models import ProviderSync
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
+from django.db.models.functions import ExtractYear, RowNumber
+
+from predictions.models import ModelVersion, Prediction
+from predictions.selectors import card_predictions
+
+from .models import Participant, ProviderSync, Race, Runner
 from .providers.registry import PROVIDER_NAMES, provider_is_configured
 
 
@@ -30,3 +39,237 @@ def providers_status() -> list[dict[str, Any]]:
             }
         )
     return statuses
+
+
+# --- member pages --------------------------------------------------------------------------------
+
+FORM_FIGURES_RUNS = 6
+
+
+def race_day(*, day: datetime.date) -> QuerySet[Race]:
+    """The day's races with their racecourse and field size, grouped by course (one query)."""
+    return (
+        Race.objects.on_date(day)
+        .with_field_size()
+        .select_related("racecourse")
+        .order_by("racecourse__name", "racecourse_id", "race_number")
+    )
+
+
+def race_day_neighbours(*, day: datetime.date) -> tuple[datetime.date | None, datetime.date | None]:
+    """The closest days before and after `day` that have races (one query)."""
+    days = Race.objects.aggregate(
+        previous=Max("meeting_date", filter=Q(meeting_date__lt=day)),
+        next=Min("meeting_date", filter=Q(meeting_date__gt=day)),
+    )
+    return days["previous"], days["next"]
+
+
+def race_card(*, race_id: int) -> QuerySet[Race]:
+    """The race with its racecourse and runners (horse, jockey, trainer): two queries."""
+    return Race.objects.with_card().filter(pk=race_id)
+
+
+def race_neighbours(*, race: Race) -> tuple[Race | None, Race | None]:
+    """The races before and after `race` on its day across all courses, in running order
+    (post time, course name, race number), in one query."""
+    races = list(
+        Race.objects.on_date(race.meeting_date)
+        .select_related("racecourse")
+        .order_by(F("post_time").asc(nulls_last=True), "racecourse__name", "race_number", "pk")
+    )
+    index = next(i for i, other in enumerate(races) if other.pk == race.pk)
+    previous = races[index - 1] if index > 0 else None
+    following = races[index + 1] if index + 1 < len(races) else None
+    return previous, following
+
+
+def recent_form_figures(
+    *, horse_ids: Iterable[int], before: datetime.date, runs: int = FORM_FIGURES_RUNS
+) -> dict[int, str]:
+    """Each horse's last `runs` finishing positions in settled races before `before`, oldest
+    first, as "3-1-5-0" (0: ran but did not finish); "-" for a horse with none. One query."""
+    horse_ids = list(horse_ids)
+    recent = (
+        Runner.objects.filter(
+            horse_id__in=horse_ids,
+            non_runner=False,
+            race__status=Race.Status.RESULT,
+            race__meeting_date__lt=before,
+        )
+        .annotate(
+            recency=Window(
+                RowNumber(),
+                partition_by=F("horse_id"),
+                order_by=[F("race__meeting_date").desc(), F("race__race_number").desc()],
+            )
+        )
+        .filter(recency__lte=runs)
+        .order_by("horse_id", "-recency")
+        .values_list("horse_id", "finish_position")
+    )
+    figures: dict[int, list[str]] = {horse_id: [] for horse_id in horse_ids}
+    for horse_id, position in recent:
+        figures[horse_id].append(str(position or 0))
+    return {horse_id: "-".join(done) or "-" for horse_id, done in figures.items()}
+
+
+def participant_search(*, model: type[Participant], query: str, limit: int = 25) -> list:
+    """Horses, jockeys or trainers whose name contains `query` or whose provider id is exactly
+    `query`, by name, at most `limit`; each carries `total`, the count of all matches. One query."""
+    return list(
+        model.objects.filter(Q(name__icontains=query) | Q(external_id=query))
+        .annotate(total=Window(Count("pk")))
+        .order_by("name", "external_id", "pk")[:limit]
+    )
+
+
+def horse_form(*, horse_id: int) -> QuerySet[Runner]:
+    """The horse's runs in races already run or abandoned, newest first."""
+    return (
+        Runner.objects.form().filter(horse_id=horse_id).exclude(race__status=Race.Status.DECLARED)
+    )
+
+
+def participant_runs(*, kind: str, participant_id: int) -> QuerySet[Runner]:
+    """A horse's, jockey's or trainer's runs (`kind` "horse", "jockey", "trainer")."""
+    return Runner.objects.filter(**{f"{kind}_id": participant_id})
+
+
+def participant_recent_runs(*, kind: str, participant_id: int) -> QuerySet[Runner]:
+    """Runs in races already run or abandoned, newest first, with what a form table shows."""
+    return (
+        participant_runs(kind=kind, participant_id=participant_id)
+        .exclude(race__status=Race.Status.DECLARED)
+        .select_related("race__racecourse", "horse", "jockey", "trainer")
+        .order_by("-race__meeting_date", "-race__race_number")
+    )
+
+
+def participant_next_runs(
+    *, kind: str, participant_id: int, today: datetime.date
+) -> QuerySet[Runner]:
+    """Declared runs from `today` on, soonest first."""
+    return (
+        participant_runs(kind=kind, participant_id=participant_id)
+        .filter(race__status=Race.Status.DECLARED, race__meeting_date__gte=today, non_runner=False)
+        .select_related("race__racecourse", "horse", "jockey", "trainer")
+        .order_by(
+            "race__meeting_date", F("race__post_time").asc(nulls_last=True), "race__race_number"
+        )
+    )
+
+
+def _strike_rate(rides: int, wins: int, places: int) -> dict[str, Any]:
+    return {
+        "rides": rides,
+        "wins": wins,
+        "places": places,
+        "win_rate": 100 * wins / rides if rides else None,
+        "place_rate": 100 * places / rides if rides else None,
+    }
+
+
+def _strike_counts(window: Q | None = None) -> tuple[Count, Count, Count]:
+    window = window or Q()
+    return (
+        Count("pk", filter=window),
+        Count("pk", filter=window & Q(finish_position=1)),
+        Count("pk", filter=window & Q(finish_position__lte=3)),
+    )
+
+
+def participant_strike_rates(
+    *, kind: str, participant_id: int, today: datetime.date
+) -> dict[str, dict[str, Any]]:
+    """Rides, wins, places (top 3) and their rates in settled races: all time, the last 365 days
+    and the last 30 days up to `today` (keys "all", "365", "30"). One query.
+
+    A ride is a start (non-runners excluded) in a race with a result.
+    """
+    counts: dict[str, Any] = {}
+    windows = {"all": None}
+    for days in (365, 30):
+        windows[str(days)] = Q(
+            race__meeting_date__gt=today - datetime.timedelta(days=days),
+            race__meeting_date__lte=today,
+        )
+    for key, window in windows.items():
+        rides, wins, places = _strike_counts(window)
+        counts |= {f"{key}_rides": rides, f"{key}_wins": wins, f"{key}_places": places}
+    totals = _settled_starts(kind, participant_id).aggregate(**counts)
+    return {
+        key: _strike_rate(totals[f"{key}_rides"], totals[f"{key}_wins"], totals[f"{key}_places"])
+        for key in windows
+    }
+
+
+def participant_strike_rates_by_year(*, kind: str, participant_id: int) -> list[dict[str, Any]]:
+    """The same counts and rates per calendar year, newest first. One query."""
+    rides, wins, places = _strike_counts()
+    years = (
+        _settled_starts(kind, participant_id)
+        .annotate(year=ExtractYear("race__meeting_date"))
+        .values("year")
+        .annotate(rides=rides, wins=wins, places=places)
+        .order_by("-year")
+    )
+    return [
+        {"year": row["year"], **_strike_rate(row["rides"], row["wins"], row["places"])}
+        for row in years
+    ]
+
+
+def _settled_starts(kind: str, participant_id: int) -> QuerySet[Runner]:
+    return participant_runs(kind=kind, participant_id=participant_id).filter(
+        non_runner=False, race__status=Race.Status.RESULT
+    )
+
+
+@dataclass
+class CardRow:
+    """One line of a race card: the runner, the chosen model's prediction, its form figures."""
+
+    runner: Runner
+    prediction: Prediction | None
+    form: str
+    following: bool = False
+
+
+def race_card_rows(
+    *, race: Race, version: ModelVersion | None, followed_horse_ids: Iterable[int] = ()
+) -> list[CardRow]:
+    """The card's runners (prefetched by `race_card`) with the version's predictions and the
+    horses' form figures before the race's day: two queries. Non-runners get no prediction."""
+    runners = list(race.runners.all())
+    predictions = {}
+    if version is not None:
+        predictions = {
+            p.runner_id: p for p in card_predictions(race_ids=[race.pk], versions=[version])
+        }
+    form = recent_form_figures(horse_ids=[r.horse_id for r in runners], before=race.meeting_date)
+    followed = set(followed_horse_ids)
+    return [
+        CardRow(
+            runner=runner,
+            prediction=None if runner.non_runner else predictions.get(runner.pk),
+            form=form[runner.horse_id],
+            following=runner.horse_id in followed,
+        )
+        for runner in runners
+    ]
+
+
+def race_result_summary(rows: list[CardRow]) -> dict[str, Any] | None:
+    """For a settled card: our top pick's and the favourite's rows and the winners' rows
+    (dead heats give several), from rows already read. None when nothing finished first."""
+    starters = [row for row in rows if not row.runner.non_runner]
+    winners = [row for row in starters if row.runner.finish_position == 1]
+    if not winners:
+        return None
+    top_pick = next((row for row in starters if row.prediction and row.prediction.rank == 1), None)
+    priced = [row for row in starters if row.runner.win_odds is not None]
+    favourite = min(
+        priced, key=lambda row: (row.runner.win_odds, row.runner.saddle_number), default=None
+    )
+    return {"top_pick": top_pick, "favourite": favourite, "winners": winners}

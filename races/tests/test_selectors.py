@@ -1,0 +1,270 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from predictions.tests.factories import ModelVersionFactory, PredictionFactory
+from races import selectors
+from races.models import Horse, Jockey, Race
+from races.tests.factories import (
+    HorseFactory,
+    JockeyFactory,
+    RacecourseFactory,
+    RaceFactory,
+    RunnerFactory,
+    TrainerFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+DAY = datetime.date(2024, 3, 10)
+
+
+def _at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    return datetime.datetime(day.year, day.month, day.day, hour, minute, tzinfo=datetime.UTC)
+
+
+def test_race_day_lists_the_days_races_by_course_with_starters_counted():
+    # given
+    sha_tin = RacecourseFactory(name="Sha Tin")
+    happy_valley = RacecourseFactory(name="Happy Valley")
+    st2 = RaceFactory(racecourse=sha_tin, meeting_date=DAY, race_number=2)
+    st1 = RaceFactory(racecourse=sha_tin, meeting_date=DAY, race_number=1)
+    hv1 = RaceFactory(racecourse=happy_valley, meeting_date=DAY, race_number=1)
+    RaceFactory(racecourse=sha_tin, meeting_date=DAY + datetime.timedelta(1), race_number=1)
+    RunnerFactory.create_batch(3, race=st1)
+    RunnerFactory(race=st1, non_runner=True)
+
+    # when
+    races = list(selectors.race_day(day=DAY))
+
+    # then
+    assert races == [hv1, st1, st2]
+    assert [race.field_size for race in races] == [0, 3, 0]
+
+
+def test_race_day_neighbours_are_the_closest_days_with_races():
+    RaceFactory(meeting_date=DAY - datetime.timedelta(9))
+    RaceFactory(meeting_date=DAY - datetime.timedelta(4))
+    RaceFactory(meeting_date=DAY)
+    RaceFactory(meeting_date=DAY + datetime.timedelta(6))
+
+    assert selectors.race_day_neighbours(day=DAY) == (
+        DAY - datetime.timedelta(4),
+        DAY + datetime.timedelta(6),
+    )
+    assert selectors.race_day_neighbours(day=DAY + datetime.timedelta(1)) == (
+        DAY,
+        DAY + datetime.timedelta(6),
+    )
+    assert selectors.race_day_neighbours(day=DAY + datetime.timedelta(6)) == (DAY, None)
+
+
+def test_race_neighbours_run_in_post_time_then_course_then_number_order():
+    # given
+    alpha, beta = RacecourseFactory(name="Alpha"), RacecourseFactory(name="Beta")
+    b1 = RaceFactory(racecourse=beta, meeting_date=DAY, race_number=1, post_time=_at(DAY, 12))
+    a1 = RaceFactory(racecourse=alpha, meeting_date=DAY, race_number=1, post_time=_at(DAY, 12))
+    a2 = RaceFactory(racecourse=alpha, meeting_date=DAY, race_number=2, post_time=_at(DAY, 13))
+    untimed = RaceFactory(racecourse=alpha, meeting_date=DAY, race_number=3, post_time=None)
+    RaceFactory(racecourse=alpha, meeting_date=DAY + datetime.timedelta(1), race_number=1)
+
+    # then: a1 and b1 share a post time, Alpha first; a race without a time runs last
+    assert selectors.race_neighbours(race=a1) == (None, b1)
+    assert selectors.race_neighbours(race=b1) == (a1, a2)
+    assert selectors.race_neighbours(race=a2) == (b1, untimed)
+    assert selectors.race_neighbours(race=untimed) == (a2, None)
+
+
+def _run(horse, day, position, *, status=Race.Status.RESULT, race_number=1, **fields):
+    race = RaceFactory(meeting_date=day, race_number=race_number, status=status)
+    return RunnerFactory(race=race, horse=horse, finish_position=position, **fields)
+
+
+def test_recent_form_figures_are_the_last_six_before_the_day_oldest_first():
+    # given
+    horse, debutant = HorseFactory(), HorseFactory()
+    for days_before, position in [(80, 9), (70, 3), (60, 1), (50, 5), (40, 2), (30, None), (20, 4)]:
+        _run(horse, DAY - datetime.timedelta(days_before), position)
+    _run(horse, DAY - datetime.timedelta(25), None, non_runner=True)
+    _run(horse, DAY - datetime.timedelta(10), None, status=Race.Status.DECLARED)
+    _run(horse, DAY, 1)  # the race day itself, even an earlier race on it, does not count
+    _run(horse, DAY + datetime.timedelta(5), 7)
+
+    # when
+    figures = selectors.recent_form_figures(horse_ids=[horse.pk, debutant.pk], before=DAY)
+
+    # then
+    assert figures == {horse.pk: "3-1-5-2-0-4", debutant.pk: "-"}
+
+
+def test_recent_form_figures_order_two_races_on_one_day_by_race_number():
+    horse = HorseFactory()
+    _run(horse, DAY - datetime.timedelta(3), 2, race_number=5)
+    _run(horse, DAY - datetime.timedelta(3), 6, race_number=1)
+
+    assert selectors.recent_form_figures(horse_ids=[horse.pk], before=DAY) == {horse.pk: "6-2"}
+
+
+def test_participant_search_matches_name_or_exact_external_id():
+    # given
+    storm = HorseFactory(name="Storm Chaser", external_id="H100")
+    calm = HorseFactory(name="Calm Before The Storm", external_id="H200")
+    nameless = HorseFactory(name="", external_id="K123")
+    HorseFactory(name="Other", external_id="K1234")
+
+    # then
+    by_name = selectors.participant_search(model=Horse, query="storm")
+    assert by_name == [calm, storm]
+    assert [h.total for h in by_name] == [2, 2]
+    assert selectors.participant_search(model=Horse, query="K123") == [nameless]
+    assert selectors.participant_search(model=Jockey, query="storm") == []
+
+
+def test_participant_search_returns_at_most_the_limit_with_the_full_count():
+    HorseFactory.create_batch(4, name=factory_name("Lucky"))
+
+    results = selectors.participant_search(model=Horse, query="lucky", limit=3)
+
+    assert len(results) == 3
+    assert results[0].total == 4
+
+
+def factory_name(prefix: str):
+    import factory
+
+    return factory.Sequence(lambda n: f"{prefix} {n}")
+
+
+@pytest.fixture
+def jockey_record():
+    """A jockey with known results relative to DAY (as "today")."""
+    jockey = JockeyFactory()
+    rows = [
+        # (days before today, finishing position)
+        (0, 1),  # today: in all windows
+        (10, 2),
+        (29, None),  # ran, did not finish
+        (30, 1),  # 30 days ago: outside the 30-day window (today - 30 excluded)
+        (200, 4),
+        (364, 3),
+        (365, 1),  # outside 365
+        (800, 1),
+    ]
+    for days_before, position in rows:
+        _run(HorseFactory(), DAY - datetime.timedelta(days_before), position, jockey=jockey)
+    _run(HorseFactory(), DAY - datetime.timedelta(5), None, jockey=jockey, non_runner=True)
+    _run(HorseFactory(), DAY + datetime.timedelta(2), None, jockey=jockey, status="declared")
+    _run(HorseFactory(), DAY - datetime.timedelta(3), 1)  # another jockey
+    return jockey
+
+
+def test_participant_strike_rates_count_settled_starts_per_window(jockey_record):
+    rates = selectors.participant_strike_rates(
+        kind="jockey", participant_id=jockey_record.pk, today=DAY
+    )
+
+    assert rates == {
+        "all": {"rides": 8, "wins": 4, "places": 6, "win_rate": 50.0, "place_rate": 75.0},
+        "365": {
+            "rides": 6,
+            "wins": 2,
+            "places": 4,
+            "win_rate": 100 * 2 / 6,
+            "place_rate": 100 * 4 / 6,
+        },
+        "30": {"rides": 3, "wins": 1, "places": 2, "win_rate": 100 / 3, "place_rate": 200 / 3},
+    }
+
+
+def test_participant_strike_rates_by_year(jockey_record):
+    # DAY is 2024-03-10: 2024 has 0, -10, -29, -30 days; 2023 -200, -364, -365; 2021 -800
+    years = selectors.participant_strike_rates_by_year(
+        kind="jockey", participant_id=jockey_record.pk
+    )
+
+    assert years == [
+        {"year": 2024, "rides": 4, "wins": 2, "places": 3, "win_rate": 50.0, "place_rate": 75.0},
+        {
+            "year": 2023,
+            "rides": 3,
+            "wins": 1,
+            "places": 2,
+            "win_rate": 100 / 3,
+            "place_rate": 200 / 3,
+        },
+        {"year": 2021, "rides": 1, "wins": 1, "places": 1, "win_rate": 100.0, "place_rate": 100.0},
+    ]
+
+
+def test_participant_strike_rates_with_no_rides():
+    trainer = TrainerFactory()
+
+    rates = selectors.participant_strike_rates(kind="trainer", participant_id=trainer.pk, today=DAY)
+
+    assert rates["all"] == {
+        "rides": 0,
+        "wins": 0,
+        "places": 0,
+        "win_rate": None,
+        "place_rate": None,
+    }
+
+
+def test_horse_form_is_newest_first_without_declared_runs():
+    horse = HorseFactory()
+    old = _run(horse, DAY - datetime.timedelta(20), 3)
+    new = _run(horse, DAY - datetime.timedelta(5), 1)
+    _run(horse, DAY + datetime.timedelta(5), None, status=Race.Status.DECLARED)
+
+    assert list(selectors.horse_form(horse_id=horse.pk)) == [new, old]
+
+
+def test_participant_next_runs_are_declared_from_today_soonest_first():
+    horse = HorseFactory()
+    later = _run(horse, DAY + datetime.timedelta(9), None, status=Race.Status.DECLARED)
+    sooner = _run(horse, DAY, None, status=Race.Status.DECLARED)
+    _run(horse, DAY - datetime.timedelta(1), None, status=Race.Status.DECLARED)  # stale
+    _run(horse, DAY + datetime.timedelta(3), None, status=Race.Status.DECLARED, non_runner=True)
+
+    runs = selectors.participant_next_runs(kind="horse", participant_id=horse.pk, today=DAY)
+
+    assert list(runs) == [sooner, later]
+
+
+def test_race_card_rows_and_result_summary():
+    # given: a settled race, a version, and predictions for the starters
+    race = RaceFactory(meeting_date=DAY, status=Race.Status.RESULT)
+    first = RunnerFactory(race=race, saddle_number=1, win_odds=Decimal("6.0"), finish_position=2)
+    second = RunnerFactory(race=race, saddle_number=2, win_odds=Decimal("2.5"), finish_position=1)
+    scratched = RunnerFactory(race=race, saddle_number=3, non_runner=True, win_odds=None)
+    version = ModelVersionFactory(train_until=DAY - datetime.timedelta(1))
+    PredictionFactory(runner=first, model_version=version, rank=1, win_probability=0.4)
+    PredictionFactory(runner=second, model_version=version, rank=2, win_probability=0.3)
+    PredictionFactory(runner=scratched, model_version=version, rank=3, win_probability=0.3)
+    _run(first.horse, DAY - datetime.timedelta(7), 4)
+
+    # when
+    race = selectors.race_card(race_id=race.pk).get()
+    rows = selectors.race_card_rows(
+        race=race, version=version, followed_horse_ids={second.horse_id}
+    )
+    summary = selectors.race_result_summary(rows)
+
+    # then
+    assert [(r.runner, r.form, r.following) for r in rows] == [
+        (first, "4", False),
+        (second, "-", True),
+        (scratched, "-", False),
+    ]
+    assert [r.prediction and r.prediction.rank for r in rows] == [1, 2, None]
+    assert summary == {"top_pick": rows[0], "favourite": rows[1], "winners": [rows[1]]}
+
+
+def test_race_result_summary_is_none_before_a_winner_is_known():
+    race = RaceFactory(meeting_date=DAY)
+    RunnerFactory(race=race)
+    rows = selectors.race_card_rows(race=selectors.race_card(race_id=race.pk).get(), version=None)
+
+    assert rows[0].prediction is None
+    assert selectors.race_result_summary(rows) is None
