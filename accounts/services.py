@@ -1,5 +1,9 @@
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
+
+from races.models import Horse, Jockey, Trainer
+
+from .models import User, WatchlistEntry
 
 # (username, password, staff): published in the README and printed by seed_demo, so never use
 # these accounts anywhere but a local demo.
@@ -31,3 +35,42 @@ def demo_users_ensure() -> list[tuple[str, str]]:
             user.save(update_fields=changed)
         logins.append((username, password))
     return logins
+
+
+WATCHLIST_MODELS: dict[str, type[models.Model]] = {
+    "horse": Horse,
+    "jockey": Jockey,
+    "trainer": Trainer,
+}
+
+
+class WatchlistTargetError(ValueError):
+    """The kind is not one that can be followed, or no such horse, jockey or trainer exists."""
+
+
+def watchlist_target(*, kind: str, pk: int) -> Horse | Jockey | Trainer:
+    model = WATCHLIST_MODELS.get(kind)
+    if model is None:
+        raise WatchlistTargetError(
+            f"Cannot follow a {kind!r}: choose one of {', '.join(WATCHLIST_MODELS)}."
+        )
+    try:
+        return model.objects.get(pk=pk)
+    except model.DoesNotExist:
+        raise WatchlistTargetError(f"There is no {kind} with id {pk}.") from None
+
+
+@transaction.atomic
+def watchlist_follow(*, user: User, kind: str, pk: int) -> WatchlistEntry:
+    """Follow a horse, jockey or trainer; following it again keeps the one entry."""
+    target = watchlist_target(kind=kind, pk=pk)
+    entry, _created = WatchlistEntry.objects.get_or_create(user=user, **{kind: target})
+    return entry
+
+
+@transaction.atomic
+def watchlist_unfollow(*, user: User, kind: str, pk: int) -> bool:
+    """Stop following; True when there was an entry to remove, False when it was not followed."""
+    watchlist_target(kind=kind, pk=pk)
+    deleted, _per_model = WatchlistEntry.objects.filter(user=user, **{f"{kind}_id": pk}).delete()
+    return deleted > 0
