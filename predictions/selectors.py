@@ -190,6 +190,111 @@ def card_predictions(
     )
 
 
+def model_performance(*, window: str | None = None) -> dict:
+    """What the stored held-out evaluations say, per algorithm, in one query.
+
+    Returns "algorithms": for each algorithm with an active version or an evaluation, in the
+    choices' order, its active version (or None) and its evaluation rows (`_evaluation_rows`,
+    latest window first); "windows": every evaluated window, latest first; "window": the chosen
+    one (`window` if it was evaluated, else the latest); "chosen": the evaluation of each
+    algorithm on that window (by its newest version), as [label, metrics] pairs.
+    """
+    versions = list(
+        ModelVersion.objects.only(
+            "pk", "algorithm", "train_until", "is_active", "status", "finished_at", "metrics"
+        ).order_by("-pk")
+    )
+    rows = _evaluation_rows(versions)
+    labels = dict(ModelVersion.Algorithm.choices)
+    active = {v.algorithm: v for v in versions if v.is_active}
+    windows = []
+    for row in rows:
+        if row["window"] not in windows:
+            windows.append(row["window"])
+    if window not in windows:
+        window = windows[0] if windows else None
+    algorithms = []
+    chosen = []
+    for name, label in labels.items():
+        own = [row for row in rows if row["algorithm"] == name]
+        if own or name in active:
+            algorithms.append(
+                {"algorithm": name, "label": label, "active": active.get(name), "evaluations": own}
+            )
+        on_window = [row for row in own if row["window"] == window]
+        if on_window:
+            chosen.append([label, on_window[0]["metrics"]])
+    return {"algorithms": algorithms, "windows": windows, "window": window, "chosen": chosen}
+
+
 def public_track_record() -> dict:
-    """(Placeholder: the landing page's track record is being built.)"""
-    return {}
+    """The landing page's track record: each algorithm's latest held-out evaluation, as
+    `_evaluation_rows` rows under "rows", and whether any of them scored synthetic demo races
+    ("demo")."""
+    versions = ModelVersion.objects.only("pk", "algorithm", "train_until", "metrics").order_by(
+        "-pk"
+    )
+    latest = {}
+    for row in _evaluation_rows(list(versions)):
+        latest.setdefault(row["algorithm"], row)
+    order = list(ModelVersion.Algorithm.values)
+    rows = sorted(latest.values(), key=lambda row: order.index(row["algorithm"]))
+    for row in rows:
+        if "sources" not in row["metrics"]:  # stored before evaluations recorded their sources
+            demo = Race.objects.filter(source=Race.Source.DEMO)
+            row["demo"] = demo.filter(
+                meeting_date__range=(row["date_from"], row["date_to"])
+            ).exists()
+    return {"rows": rows, "demo": any(row["demo"] for row in rows)}
+
+
+def _evaluation_rows(versions: list[ModelVersion]) -> list[dict]:
+    """The walk-forward evaluations stored on the versions (window strictly after the training
+    window), flattened for tables: latest window first, then the newest version."""
+    labels = dict(ModelVersion.Algorithm.choices)
+    rows = []
+    for version in versions:
+        evaluations = (version.metrics or {}).get("evaluations", {})
+        for window, metrics in evaluations.items():
+            if metrics.get("from", "") <= version.train_until.isoformat():
+                continue
+            returns = metrics.get("returns", {})
+            top_pick, value = returns.get("top_pick", {}), returns.get("value", {})
+            log_loss, market = metrics.get("log_loss"), metrics.get("market_log_loss")
+            rows.append(
+                {
+                    "algorithm": version.algorithm,
+                    "label": labels.get(version.algorithm, version.algorithm),
+                    "version": version.pk,
+                    "train_until": version.train_until,
+                    "window": window,
+                    "date_from": datetime.date.fromisoformat(metrics["from"]),
+                    "date_to": datetime.date.fromisoformat(metrics["to"]),
+                    "races": metrics.get("races"),
+                    "log_loss": log_loss,
+                    "market_log_loss": market,
+                    "pseudo_r2": metrics.get("pseudo_r2"),
+                    "market_pseudo_r2": metrics.get("market_pseudo_r2"),
+                    "delta_r2_vs_market": metrics.get("delta_r2_vs_market"),
+                    "top1_accuracy": metrics.get("top1_accuracy"),
+                    "favourite_top1_accuracy": metrics.get("favourite_top1_accuracy"),
+                    "top_pick_roi": top_pick.get("roi"),
+                    "value_roi": value.get("roi"),
+                    "value_bets": value.get("bets"),
+                    "verdict": _verdict(log_loss, market),
+                    "demo": Race.Source.DEMO in metrics.get("sources", []),
+                    "metrics": metrics,
+                }
+            )
+    rows.sort(key=lambda row: (row["date_to"], row["date_from"], row["version"]), reverse=True)
+    return rows
+
+
+def _verdict(log_loss: float | None, market_log_loss: float | None) -> str:
+    """ "beats", "trails" or "level with" the market (lower log loss is better; level when the
+    two agree to the four places pages show); "" when the races had no prices."""
+    if log_loss is None or market_log_loss is None:
+        return ""
+    if abs(log_loss - market_log_loss) < 0.00005:
+        return "level with"
+    return "beats" if log_loss < market_log_loss else "trails"

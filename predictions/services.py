@@ -215,10 +215,11 @@ def model_version_evaluate(
     if date_to < date_from:
         raise PredictionError(f"the window ends ({date_to}) before it starts ({date_from})")
     estimator = model_version_load(version)
-    race_ids = Race.objects.results().filter(meeting_date__range=(date_from, date_to))
-    race_ids = list(race_ids.values_list("pk", flat=True))
-    if not race_ids:
+    races = Race.objects.results().filter(meeting_date__range=(date_from, date_to))
+    races = list(races.values_list("pk", "source"))
+    if not races:
         raise PredictionError(f"no settled races between {date_from} and {date_to}")
+    race_ids = [pk for pk, _ in races]
     frame, targets = selectors.frame_with_history(race_ids=race_ids)
     targets &= ~frame["non_runner"]
     feature_frame = features.build_features(frame, targets=targets)
@@ -230,6 +231,8 @@ def model_version_evaluate(
         "algorithm": version.algorithm,
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
+        # Where the races came from: pages must say so when the figures are the synthetic demo's.
+        "sources": sorted({source for _, source in races}),
         **metrics,
     }
     if store:
@@ -309,6 +312,73 @@ def _backtest_version(*, algorithm: str, train_until: datetime.date, progress: P
     return model_version_train(version=version, progress=progress)
 
 
+@dataclass
+class Holdout:
+    versions: list[ModelVersion]
+    date_from: datetime.date
+    date_to: datetime.date
+    refresh: RefreshReport
+
+
+def model_versions_holdout_ensure(
+    *,
+    algorithms_to_use: Iterable[str],
+    train_until: datetime.date,
+    date_to: datetime.date,
+    progress: Progress = _quiet,
+) -> Holdout:
+    """For each algorithm, a version trained on results up to `train_until`, evaluated on the
+    settled races after it up to `date_to`, and those races' walk-forward predictions.
+
+    Versions are reused like the backtest's, a stored evaluation of the same window is kept and
+    only race days lacking a walk-forward version's predictions are refreshed, so calling it
+    again trains, evaluates and predicts nothing.
+    """
+    date_from = train_until + datetime.timedelta(days=1)
+    if date_to < date_from:
+        raise PredictionError(f"the held-out window ends ({date_to}) before it starts")
+    window = f"{date_from}..{date_to}"
+    versions = []
+    for algorithm in algorithms_to_use:
+        version = _backtest_version(algorithm=algorithm, train_until=train_until, progress=progress)
+        if window not in version.metrics.get("evaluations", {}):
+            progress(f"evaluating {version} on held-out races {date_from} to {date_to}")
+            model_version_evaluate(version=version, date_from=date_from, date_to=date_to)
+        versions.append(version)
+    names = [version.algorithm for version in versions]
+    missing = _days_without_predictions(
+        date_from=date_from, date_to=date_to, algorithms_to_use=names
+    )
+    refresh = RefreshReport()
+    if missing:
+        refresh = predictions_refresh_range(
+            date_from=min(missing), date_to=max(missing), algorithms_to_use=names
+        )
+    return Holdout(versions=versions, date_from=date_from, date_to=date_to, refresh=refresh)
+
+
+def _days_without_predictions(
+    *, date_from: datetime.date, date_to: datetime.date, algorithms_to_use: list[str]
+) -> list[datetime.date]:
+    """Race days in the window lacking the predictions of a version a refresh would use."""
+    races = Race.objects.filter(meeting_date__range=(date_from, date_to)).exclude(
+        status=Race.Status.ABANDONED
+    )
+    stored = set(
+        Prediction.objects.filter(runner__race__in=races)
+        .values_list("runner__race__meeting_date", "model_version_id")
+        .distinct()
+    )
+    missing = []
+    for day in sorted(set(races.values_list("meeting_date", flat=True))):
+        for name in algorithms_to_use:
+            version = selectors.model_version_for_day(algorithm=name, day=day)
+            if version is not None and (day, version.pk) not in stored:
+                missing.append(day)
+                break
+    return missing
+
+
 # --- predictions ---------------------------------------------------------------------------------
 
 
@@ -318,6 +388,8 @@ class RefreshReport:
     predictions: int = 0
     versions: set[int] = field(default_factory=set)
     skipped: list[str] = field(default_factory=list)
+    # Per algorithm, the race days it had no version for (`skipped` says the same in words).
+    skipped_days: dict[str, list[datetime.date]] = field(default_factory=dict)
 
 
 def predictions_refresh(
@@ -352,6 +424,7 @@ def predictions_refresh(
             version = selectors.model_version_for_day(algorithm=name, day=day)
             if version is None:
                 report.skipped.append(f"{name}: no ready version trained before {day}")
+                report.skipped_days.setdefault(name, []).append(day)
                 continue
             rows = scored[scored["meeting_date"] == pd.Timestamp(day)]
             if rows.empty:
@@ -365,6 +438,49 @@ def predictions_refresh(
         for version, rows, values in batches:
             report.predictions += _predictions_store(version=version, rows=rows, values=values)
     return report
+
+
+def predictions_refresh_range(
+    *,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    chunk_days: int = 31,
+    algorithms_to_use: Iterable[str] | None = None,
+    progress: Progress = _quiet,
+) -> RefreshReport:
+    """`predictions_refresh` for every race that was not abandoned in [date_from, date_to],
+    `chunk_days` at a time so that one chunk's frame is in memory at once; one progress line a
+    chunk. Days without a usable version are summed up per algorithm in `skipped`."""
+    if date_to < date_from:
+        raise PredictionError(f"the range ends ({date_to}) before it starts ({date_from})")
+    if chunk_days < 1:
+        raise PredictionError("a chunk is at least one day")
+    names = list(algorithms_to_use) if algorithms_to_use is not None else None
+    total = RefreshReport()
+    start = date_from
+    while start <= date_to:
+        end = min(start + datetime.timedelta(days=chunk_days - 1), date_to)
+        race_ids = list(
+            Race.objects.filter(meeting_date__range=(start, end))
+            .exclude(status=Race.Status.ABANDONED)
+            .values_list("pk", flat=True)
+        )
+        report = predictions_refresh(race_ids=race_ids, algorithms_to_use=names)
+        total.races += report.races
+        total.predictions += report.predictions
+        total.versions |= report.versions
+        for name, days in report.skipped_days.items():
+            total.skipped_days.setdefault(name, []).extend(days)
+        progress(
+            f"{start} to {end}: {report.predictions} predictions for {report.races} races"
+            + (f" (no version for {', '.join(report.skipped_days)})" if report.skipped_days else "")
+        )
+        start = end + datetime.timedelta(days=1)
+    total.skipped = [
+        f"{name}: no ready version trained before {len(days)} race days ({days[0]} to {days[-1]})"
+        for name, days in total.skipped_days.items()
+    ]
+    return total
 
 
 def _predict(version: ModelVersion, feature_rows: pd.DataFrame, rows: pd.DataFrame):

@@ -1,7 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from . import views  # noqa: F401
+from . import views
 
 app_name = "predictions"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("models/", views.PerformanceView.as_view(), name="performance"),
+]

@@ -47,7 +47,9 @@ def evaluate(
       on every runner with p * odds > 1 + margin ("value"); with `kelly_fraction`, "kelly": a
       bankroll of 1.0 run in date order, staking kelly_fraction * (p * odds - 1) / (odds - 1)
       of the bankroll on each such runner (odds above 1), a race's bets sized on the same
-      bankroll and settled together, scaled down if they would exceed it.
+      bankroll and settled together, scaled down if they would exceed it. The flat bets also
+      have "by_day": one row per judged race day in date order (days without a bet included),
+      with that day's bets, staked, returned and profit, and the cumulative profit in units.
 
     `probs` are renormalised over each race's starters (they should already sum to 1). Runners
     without a price are never bet on; the market gives them the race's smallest implied
@@ -86,9 +88,13 @@ def evaluate(
         favourite_top1 = float((share[favourite] > 0)[any_price].mean())
 
     value = priced & (p * odds > 1.0 + margin)
+    day_codes, days = _day_codes(runners)
     returns: dict[str, Any] = {
-        "top_pick": _flat_bets(top[priced[top]], odds, share),
-        "value": {**_flat_bets(np.flatnonzero(value), odds, share), "margin": float(margin)},
+        "top_pick": _flat_bets(top[priced[top]], odds, share, day_codes, days),
+        "value": {
+            **_flat_bets(np.flatnonzero(value), odds, share, day_codes, days),
+            "margin": float(margin),
+        },
         "kelly": None,
     }
     if kelly_fraction is not None:
@@ -123,17 +129,52 @@ def _first_per_race(codes: np.ndarray, keys: tuple[np.ndarray, ...]) -> np.ndarr
     return order[first]
 
 
-def _flat_bets(bets: np.ndarray, odds: np.ndarray, share: np.ndarray) -> dict[str, Any]:
+def _flat_bets(
+    bets: np.ndarray,
+    odds: np.ndarray,
+    share: np.ndarray,
+    day_codes: np.ndarray | None,
+    days: list[str],
+) -> dict[str, Any]:
     """One unit on each row in `bets`; a winner returns odds times its win share."""
     staked = float(len(bets))
-    returned = float((odds[bets] * share[bets]).sum())
+    payouts = odds[bets] * share[bets]
+    returned = float(payouts.sum())
+    by_day = []
+    if day_codes is not None:
+        day_bets = np.bincount(day_codes[bets], minlength=len(days))
+        day_returned = np.bincount(day_codes[bets], weights=payouts, minlength=len(days))
+        cumulative = 0.0
+        for day, count, back in zip(days, day_bets, day_returned, strict=True):
+            profit = float(back) - float(count)
+            cumulative += profit
+            by_day.append(
+                {
+                    "day": day,
+                    "bets": int(count),
+                    "staked": float(count),
+                    "returned": float(back),
+                    "profit": profit,
+                    "cumulative_profit": cumulative,
+                }
+            )
     return {
         "bets": int(len(bets)),
         "staked": staked,
         "returned": returned,
         "profit": returned - staked,
         "roi": (returned - staked) / staked if staked else None,
+        "by_day": by_day,
     }
+
+
+def _day_codes(runners: pd.DataFrame) -> tuple[np.ndarray | None, list[str]]:
+    """Each row's race day as an index into the sorted days (ISO dates); None without dates."""
+    if "meeting_date" not in runners:
+        return None, []
+    dates = pd.to_datetime(runners["meeting_date"]).dt.strftime("%Y-%m-%d").to_numpy()
+    days, codes = np.unique(dates, return_inverse=True)
+    return codes, [str(day) for day in days]
 
 
 def _kelly(
@@ -210,6 +251,7 @@ def _empty(margin: float, kelly_fraction: float | None) -> dict[str, Any]:
     kelly = None
     if kelly_fraction is not None:
         kelly = {**no_bets, "fraction": float(kelly_fraction), "final_bankroll": 1.0}
+    no_bets = {**no_bets, "by_day": []}
     return {
         "races": 0,
         "runners": 0,

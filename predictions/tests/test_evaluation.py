@@ -74,7 +74,9 @@ def test_evaluate_bets_the_top_pick_and_pays_a_dead_heat_half_the_odds(card):
     result = evaluate(card, card["prob"].to_numpy())
 
     # race 1 wins 2.2, race 2 loses, race 3 dead-heats at 1.5: half of it
-    assert result["returns"]["top_pick"] == pytest.approx(
+    top_pick = result["returns"]["top_pick"]
+    top_pick.pop("by_day")
+    assert top_pick == pytest.approx(
         {"bets": 3, "staked": 3.0, "returned": 2.95, "profit": -0.05, "roi": -0.05 / 3}
     )
 
@@ -83,6 +85,8 @@ def test_evaluate_bets_value_above_the_margin(card):
     # p * odds: race 1 1.1, 1.2, 0.9; race 2 1.2, 0.75, 1.2, 1.2; race 3 0.9, 1.25, 1.2
     no_margin = evaluate(card, card["prob"].to_numpy())["returns"]["value"]
     margin = evaluate(card, card["prob"].to_numpy(), margin=0.22)["returns"]["value"]
+    no_margin.pop("by_day")
+    margin.pop("by_day")
 
     # 1A wins 2.2, 3B dead-heats at 5.0: 2.5
     assert no_margin == pytest.approx(
@@ -91,6 +95,44 @@ def test_evaluate_bets_value_above_the_margin(card):
     assert margin == pytest.approx(
         {"bets": 1, "staked": 1.0, "returned": 2.5, "profit": 1.5, "roi": 1.5, "margin": 0.22}
     )
+
+
+def day_row(day, bets, returned, cumulative_profit):
+    return pytest.approx(
+        {
+            "day": day,
+            "bets": bets,
+            "staked": float(bets),
+            "returned": returned,
+            "profit": returned - bets,
+            "cumulative_profit": cumulative_profit,
+        }
+    )
+
+
+def test_evaluate_adds_up_the_flat_bets_day_by_day(card):
+    returns = evaluate(card, card["prob"].to_numpy())["returns"]
+
+    # day 1: race 1's top pick wins 2.2, race 2's loses; day 2: race 3's dead-heats at 1.5
+    assert returns["top_pick"]["by_day"] == [
+        day_row("2001-01-01", 2, 2.2, 0.2),
+        day_row("2001-01-04", 1, 0.75, -0.05),
+    ]
+    # day 1: 1A (wins 2.2), 1B, 2A, 2C, 2D; day 2: 3B (dead heat at 5.0) and 3C
+    assert returns["value"]["by_day"] == [
+        day_row("2001-01-01", 5, 2.2, -2.8),
+        day_row("2001-01-04", 2, 2.5, -2.3),
+    ]
+
+
+def test_evaluate_keeps_race_days_without_a_bet_in_the_daily_returns(card):
+    value = evaluate(card, card["prob"].to_numpy(), margin=0.22)["returns"]["value"]
+
+    assert [(row["day"], row["bets"]) for row in value["by_day"]] == [
+        ("2001-01-01", 0),
+        ("2001-01-04", 1),
+    ]
+    assert [row["cumulative_profit"] for row in value["by_day"]] == pytest.approx([0.0, 1.5])
 
 
 def test_evaluate_runs_a_fractional_kelly_bankroll_in_date_order(card):
@@ -176,4 +218,5 @@ def test_evaluate_without_a_judged_race_returns_nothing_to_report():
     assert result["races"] == 0
     assert result["log_loss"] is None
     assert result["returns"]["kelly"]["final_bankroll"] == 1.0
+    assert result["returns"]["value"]["by_day"] == []
     json.dumps(result, allow_nan=False)

@@ -241,20 +241,185 @@ def test_commands_train_evaluate_and_refresh(demo_races, settings):
 
 
 def test_demo_models_are_trained_once_a_day_and_predict_the_cards(settings):
-    demo_data_seed(seed=5, today=timezone.localdate(), days_ahead=1, history_days=30)
+    today = timezone.localdate()
+    demo_data_seed(seed=5, today=today, days_ahead=1, history_days=30)
     settings.DEBUG = True
     out = StringIO()
-    call_command("train_demo_models", "--algorithms", "market", "logit", stdout=out)
-    call_command("train_demo_models", "--algorithms", "market", "logit", stdout=out)
+    args = ("train_demo_models", "--algorithms", "market", "logit", "--holdout-days", "10")
+    call_command(*args, stdout=out)
+    call_command(*args, stdout=out)
 
     versions = ModelVersion.objects.all()
-    assert sorted(versions.values_list("algorithm", "is_active")) == [
-        ("logit", True),
-        ("market", True),
+    holdout_until = today - datetime.timedelta(days=11)
+    assert sorted(versions.values_list("algorithm", "is_active", "train_until")) == [
+        ("logit", False, holdout_until),
+        ("logit", True, today - datetime.timedelta(days=1)),
+        ("market", False, holdout_until),
+        ("market", True, today - datetime.timedelta(days=1)),
     ]
+    window = f"{holdout_until + datetime.timedelta(days=1)}..{today - datetime.timedelta(days=1)}"
+    for version in versions.filter(is_active=False):
+        assert list(version.metrics["evaluations"]) == [window]
+        assert version.metrics["evaluations"][window]["sources"] == ["demo"]
     starters = Runner.objects.filter(race__status="declared", non_runner=False).count()
-    assert Prediction.objects.count() == 2 * starters
+    held_out = Runner.objects.filter(
+        race__meeting_date__gt=holdout_until, race__status="result", non_runner=False
+    ).count()
+    assert Prediction.objects.filter(model_version__is_active=True).count() == 2 * starters
+    assert Prediction.objects.filter(model_version__is_active=False).count() == 2 * held_out
     assert f"{2 * starters} predictions for" in out.getvalue()
+    assert f"{2 * held_out} walk-forward predictions" in out.getvalue()
+    assert "0 walk-forward predictions for 0 past races" in out.getvalue()  # the second run
+
+
+def test_demo_models_can_skip_the_held_out_models(settings):
+    demo_data_seed(seed=5, today=timezone.localdate(), days_ahead=1, history_days=30)
+    settings.DEBUG = True
+
+    call_command(
+        "train_demo_models", "--algorithms", "market", "--holdout-days", "0", stdout=StringIO()
+    )
+
+    assert list(ModelVersion.objects.values_list("algorithm", "is_active")) == [("market", True)]
+
+
+def test_held_out_versions_are_trained_scored_and_predict_their_window_once(demo_races):
+    # given
+    train_until = TODAY - datetime.timedelta(days=15)
+    names = ["market", "logit"]
+
+    # when
+    holdout = services.model_versions_holdout_ensure(
+        algorithms_to_use=names, train_until=train_until, date_to=YESTERDAY
+    )
+    stored = {v.pk: v.metrics for v in ModelVersion.objects.all()}
+    again = services.model_versions_holdout_ensure(
+        algorithms_to_use=names, train_until=train_until, date_to=YESTERDAY
+    )
+
+    # then
+    window = f"{train_until + datetime.timedelta(days=1)}..{YESTERDAY}"
+    assert [v.algorithm for v in holdout.versions] == names
+    assert [v.train_until for v in holdout.versions] == [train_until, train_until]
+    settled = Race.objects.filter(status="result", meeting_date__gt=train_until)
+    for version in ModelVersion.objects.all():
+        evaluation = version.metrics["evaluations"][window]
+        assert evaluation["races"] == settled.count()
+        assert evaluation["sources"] == ["demo"]
+    starters = Runner.objects.filter(race__in=settled, non_runner=False).count()
+    assert holdout.refresh.races == settled.count()
+    assert holdout.refresh.predictions == 2 * starters
+    assert Prediction.objects.count() == 2 * starters
+    # the second call trains, scores and predicts nothing
+    assert [v.pk for v in again.versions] == [v.pk for v in holdout.versions]
+    assert ModelVersion.objects.count() == 2
+    assert {v.pk: v.metrics for v in ModelVersion.objects.all()} == stored
+    assert again.refresh.predictions == 0
+    assert Prediction.objects.count() == 2 * starters
+
+
+def test_held_out_window_must_follow_the_training_window(demo_races):
+    with pytest.raises(services.PredictionError, match="before it starts"):
+        services.model_versions_holdout_ensure(
+            algorithms_to_use=["market"], train_until=YESTERDAY, date_to=YESTERDAY
+        )
+    assert not ModelVersion.objects.exists()
+
+
+def test_a_range_is_refreshed_walk_forward_a_chunk_at_a_time(demo_races):
+    # given: one version, trained before the last ten days
+    version = trained("logit", until=TODAY - datetime.timedelta(days=11))
+    date_from = TODAY - datetime.timedelta(days=20)
+    lines = []
+
+    # when
+    report = services.predictions_refresh_range(
+        date_from=date_from,
+        date_to=YESTERDAY,
+        chunk_days=7,
+        algorithms_to_use=["logit"],
+        progress=lines.append,
+    )
+
+    # then: the days up to the training window's end have no usable version
+    predicted = Race.objects.filter(
+        meeting_date__range=(TODAY - datetime.timedelta(days=10), YESTERDAY)
+    )
+    starters = Runner.objects.filter(race__in=predicted, non_runner=False)
+    in_range = Race.objects.filter(meeting_date__range=(date_from, YESTERDAY))
+    assert report.races == in_range.exclude(status="abandoned").count()
+    assert report.predictions == starters.count()
+    assert report.versions == {version.pk}
+    assert set(Prediction.objects.values_list("runner_id", flat=True)) == set(
+        starters.values_list("pk", flat=True)
+    )
+    assert [line.split(":")[0] for line in lines] == [
+        f"{date_from} to {date_from + datetime.timedelta(days=6)}",
+        f"{date_from + datetime.timedelta(days=7)} to {date_from + datetime.timedelta(days=13)}",
+        f"{date_from + datetime.timedelta(days=14)} to {YESTERDAY}",
+    ]
+    skipped_days = sorted(
+        set(
+            Race.objects.filter(
+                meeting_date__range=(date_from, TODAY - datetime.timedelta(days=11))
+            ).values_list("meeting_date", flat=True)
+        )
+    )
+    assert report.skipped_days == {"logit": skipped_days}
+    assert report.skipped == [
+        f"logit: no ready version trained before {len(skipped_days)} race days "
+        f"({skipped_days[0]} to {skipped_days[-1]})"
+    ]
+
+
+def test_refresh_command_takes_a_date_range(demo_races):
+    version = trained("logit", until=TODAY - datetime.timedelta(days=11))
+    out = StringIO()
+
+    call_command(
+        "refresh_predictions",
+        "--from",
+        str(TODAY - datetime.timedelta(days=10)),
+        "--to",
+        str(TODAY),
+        "--chunk-days",
+        "30",
+        stdout=out,
+    )
+
+    races = Race.objects.filter(meeting_date__range=(TODAY - datetime.timedelta(days=10), TODAY))
+    starters = Runner.objects.filter(race__in=races, non_runner=False).count()
+    lines = out.getvalue().splitlines()
+    assert lines[0] == (
+        f"{TODAY - datetime.timedelta(days=10)} to {TODAY}: {starters} predictions for "
+        f"{races.count()} races (no version for market, lightgbm, xgboost, benter)"
+    )
+    assert lines[1] == (
+        f"{starters} predictions for {races.count()} races from model versions [{version.pk}]"
+    )
+    assert Prediction.objects.count() == starters
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--from", "2026-05-01", "--to", "2026-05-02", "--date", "2026-05-01"],
+            "cannot be combined",
+        ),
+        (["--from", "2026-05-01", "--to", "2026-05-02", "--race", "1"], "cannot be combined"),
+        (["--from", "2026-05-01"], "--from and --to go together"),
+        (["--from", "2026-05-02", "--to", "2026-05-01"], "ends \\(2026-05-01\\) before it starts"),
+        (
+            ["--from", "2030-01-01", "--to", "2030-01-31"],
+            "no races between 2030-01-01 and 2030-01-31",
+        ),
+    ],
+)
+def test_refresh_command_refuses_a_bad_range(demo_races, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("refresh_predictions", *args, stdout=StringIO())
+    assert not Prediction.objects.exists()
 
 
 def test_demo_models_need_debug(demo_races):
