@@ -1,0 +1,173 @@
+"""The member journey in a real browser: Playwright driving the system Chromium against a live
+server. Skipped where Chromium is not installed, unless HRP_REQUIRE_BROWSER is set (CI sets it,
+so a missing browser fails there instead of passing quietly)."""
+
+import datetime
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from predictions.models import ModelVersion
+from predictions.tests.factories import ModelVersionFactory, PredictionFactory
+from races.models import Race
+from races.tests.factories import RaceFactory, RunnerFactory
+
+CHROMIUM = Path(os.environ.get("HRP_CHROMIUM", "/usr/bin/chromium"))
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        message = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+        if os.environ.get("HRP_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the tests
+    # make between page actions are plain synchronous ones and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, settings):
+    settings.DEBUG = False
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def todays_card():
+    """Today's race with six runners, each with a prediction from an active version trained
+    before today, explained by two features."""
+    today = timezone.localdate()
+    race = RaceFactory(
+        meeting_date=today,
+        race_number=1,
+        name="Browser Test Handicap",
+        status=Race.Status.DECLARED,
+    )
+    version = ModelVersionFactory(
+        algorithm=ModelVersion.Algorithm.BENTER,
+        train_until=today - datetime.timedelta(days=1),
+        is_active=True,
+    )
+    probabilities = [0.31, 0.22, 0.17, 0.13, 0.10, 0.07]
+    runners = []
+    for number, probability in enumerate(probabilities, start=1):
+        runner = RunnerFactory(
+            race=race, saddle_number=number, horse__name=f"Browser Horse {number}"
+        )
+        runner.win_odds = Decimal("4.00") if number == 1 else Decimal("6.00")
+        runner.save()
+        PredictionFactory(
+            runner=runner,
+            model_version=version,
+            win_probability=probability,
+            place_probability=min(1.0, probability * 2.5),
+            rank=number,
+            fair_odds=1 / probability,
+            edge=probability * float(runner.win_odds) - 1,
+            explanation=[["market_log_odds", 0.84], ["rating", -0.12]],
+        )
+        runners.append(runner)
+    return race, runners
+
+
+def _sign_up(page, username: str, password: str) -> None:
+    page.goto("/accounts/signup/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email address").fill(f"{username}@example.com")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Password confirmation").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+
+
+def _log_in(page, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(page, todays_card):
+    # given
+    race, _ = todays_card
+
+    # when
+    page.goto(f"/racing/race/{race.pk}/")
+
+    # then
+    assert re.search(r"/accounts/login/\?next=/racing/race/\d+/", page.url)
+    assert page.get_by_role("heading", name="Log in").is_visible()
+    assert page.get_by_text("Browser Horse 1").count() == 0
+
+
+def test_a_new_member_signs_up_reads_a_card_follows_a_horse_and_logs_out(page, todays_card):
+    race, runners = todays_card
+    password = "correct-horse-battery-stable"
+
+    # sign up: logged in straight away
+    _sign_up(page, "newmember", password)
+    assert page.get_by_role("button", name="Log out").is_visible()
+
+    # today's cards, then the race
+    page.get_by_role("link", name="Race cards").click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Race cards")
+    page.get_by_role("link", name=re.compile("Browser Test Handicap")).click()
+    assert page.url.endswith(f"/racing/race/{race.pk}/")
+
+    # our probabilities beside the market
+    row = page.get_by_role("row", name=re.compile("Browser Horse 1"))
+    assert "31.0%" in row.inner_text()
+    assert row.get_by_text("Value").is_visible()  # 0.31 x 4.00 - 1 = +24%
+
+    # the explanation on demand
+    explanation = row.locator("details")
+    assert not explanation.get_by_text("+0.84").is_visible()
+    explanation.locator("summary").click()
+    assert explanation.get_by_text("+0.84").is_visible()
+
+    # follow the horse; the home page lists its next run
+    follow = page.get_by_role("button", name="Follow Browser Horse 1")
+    assert follow.get_attribute("aria-pressed") == "false"
+    follow.click()
+    assert page.get_by_role("button", name="Follow Browser Horse 1", pressed=True).is_visible()
+    page.get_by_role("link", name="HRP", exact=True).click()
+    next_runs = page.get_by_role("table", name=re.compile("next runners", re.IGNORECASE))
+    assert next_runs.get_by_role("link", name="Browser Horse 1").is_visible()
+    assert next_runs.get_by_text("Browser Horse 2").count() == 0
+
+    # log out: back to the public landing page
+    page.get_by_role("button", name="Log out").click()
+    assert (
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in").is_visible()
+    )
+    page.goto(f"/racing/race/{race.pk}/")
+    assert "/accounts/login/" in page.url
+
+
+def test_five_wrong_passwords_lock_the_account(page, django_user_model):
+    django_user_model.objects.create_user(username="lockme", password="the-right-password-1")
+
+    for _ in range(5):
+        _log_in(page, "lockme", "a-wrong-password-123")
+    assert page.get_by_text(re.compile("locked", re.IGNORECASE)).first.is_visible()
+
+    # the right password no longer gets in
+    _log_in(page, "lockme", "the-right-password-1")
+    assert page.get_by_text(re.compile("locked", re.IGNORECASE)).first.is_visible()
+    assert page.get_by_role("button", name="Log out").count() == 0
