@@ -366,8 +366,8 @@ def test_member_home_shows_next_runners_and_results(client):
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "<h2>Your next runners</h2>" in html
-    assert "<h2>Latest results</h2>" in html
+    assert '<h2 id="next-runners">Your next runners</h2>' in html
+    assert '<h2 id="latest-results">Latest results</h2>' in html
     assert (
         f'href="/racing/race/{runner.race.pk}/">R{runner.race.race_number} Sha Tin Mile</a>' in html
     )
