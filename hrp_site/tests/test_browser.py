@@ -124,6 +124,11 @@ def test_a_new_member_signs_up_reads_a_card_follows_a_horse_and_logs_out(page, t
     _sign_up(page, "newmember", password)
     assert page.get_by_role("button", name="Log out").is_visible()
 
+    # log out, and back in with the new account
+    page.get_by_role("button", name="Log out").click()
+    _log_in(page, "newmember", password)
+    assert page.get_by_role("heading", level=1).inner_text() == "Welcome, newmember"
+
     # today's cards, then the race
     page.get_by_role("link", name="Race cards").click()
     assert page.get_by_role("heading", level=1).inner_text().startswith("Race cards")
@@ -135,10 +140,11 @@ def test_a_new_member_signs_up_reads_a_card_follows_a_horse_and_logs_out(page, t
     assert "31.0%" in row.inner_text()
     assert row.get_by_text("Value").is_visible()  # 0.31 x 4.00 - 1 = +24%
 
-    # the explanation on demand
+    # the explanation on demand, opened from the keyboard
     explanation = row.locator("details")
     assert not explanation.get_by_text("+0.84").is_visible()
-    explanation.locator("summary").click()
+    explanation.locator("summary").focus()
+    page.keyboard.press("Enter")
     assert explanation.get_by_text("+0.84").is_visible()
 
     # follow the horse; the home page lists its next run
