@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TextIO
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -116,7 +116,7 @@ def hkracing_import(
     runs_file.seek(0)
     try:
         with transaction.atomic():
-            return _hkracing_write(
+            report = _hkracing_write(
                 checked=checked,
                 races_file=races_file,
                 runs_file=runs_file,
@@ -124,11 +124,27 @@ def hkracing_import(
                 runs_name=runs_name,
                 progress=progress,
             )
+            transaction.on_commit(race_tables_analyze)
     except IntegrityError as exc:
         # Validation covers the files themselves; this is a clash with rows already stored
         # under other sources (e.g. a race slot entered by hand).
         error = RowError(runs_name, None, None, f"the database refused the import: {exc}")
         raise HkracingImportRejected([error], 1) from exc
+    return report
+
+
+def race_tables_analyze() -> None:
+    """Refresh PostgreSQL's planner statistics of the race tables.
+
+    After a bulk import they are stale until autovacuum gets to them (never, where it is off):
+    the planner then takes the 5,324 settled races for 5 and a jockey page's strike rates go from
+    ~20 ms to ~800 ms a query. Other databases need nothing.
+    """
+    if connection.vendor != "postgresql":
+        return
+    tables = ", ".join(model._meta.db_table for model in (Race, Runner, Horse, Jockey, Trainer))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")
 
 
 def _hkracing_check(

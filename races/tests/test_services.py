@@ -253,3 +253,35 @@ def test_a_database_refusal_rolls_everything_back():
     assert race.runners.count() == 1
     assert Race.objects.count() == 1
     assert Horse.objects.count() == 1
+
+
+def test_import_refreshes_the_planner_statistics_after_the_commit(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import connection
+
+    from races.services import race_tables_analyze
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        run_import(*small_pair())
+
+    # then
+    assert callbacks == [race_tables_analyze]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'races_runner'")
+            assert cursor.fetchone()[0] == 6
+
+
+def test_a_rejected_import_analyzes_nothing(django_capture_on_commit_callbacks):
+    races_csv, runs_csv = small_pair()
+
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(HkracingImportRejected),
+    ):
+        run_import(races_csv, runs_csv.replace("\n", "\nnot,a,row\n", 1))
+
+    assert callbacks == []
+    assert Runner.objects.count() == 0
