@@ -177,3 +177,42 @@ def test_five_wrong_passwords_lock_the_account(page, django_user_model):
     _log_in(page, "lockme", "the-right-password-1")
     assert page.get_by_text(re.compile("locked", re.IGNORECASE)).first.is_visible()
     assert page.get_by_role("button", name="Log out").count() == 0
+
+
+def test_every_page_fits_a_phone_and_has_a_title_and_one_heading(
+    browser, live_server, settings, todays_card, django_user_model
+):
+    settings.DEBUG = False
+    race, runners = todays_card
+    runner = runners[0]
+    django_user_model.objects.create_user(username="phone", password="a-phone-password-12")
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    public = ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
+    members = [
+        "/",
+        "/racing/",
+        f"/racing/race/{race.pk}/",
+        f"/racing/race/{race.pk}/?sort=-edge",
+        f"/horses/{runner.horse.pk}/",
+        f"/jockeys/{runner.jockey.pk}/",
+        f"/trainers/{runner.trainer.pk}/",
+        "/search/?q=Browser",
+        "/models/",
+        "/accounts/profile/",
+    ]
+
+    titles = {}
+    for signed_in, paths in ((False, public), (True, members)):
+        if signed_in:
+            _log_in(page, "phone", "a-phone-password-12")
+        for path in paths:
+            response = page.goto(path)
+            assert response.status == 200, path
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} is {width}px wide on a 390px screen"
+            assert page.locator("h1").count() == 1, path
+            assert page.title().endswith(" · HRP"), path
+            titles[(signed_in, path)] = page.title()
+    context.close()
+    assert len(set(titles.values())) >= len(titles) - 1  # the sorted card shares its title
