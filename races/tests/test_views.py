@@ -609,3 +609,53 @@ def test_model_version_labels_are_known():
     from races.views import MODEL_PREFERENCE
 
     assert set(MODEL_PREFERENCE) == set(ModelVersion.Algorithm.values)
+
+
+# --- edge cases ----------------------------------------------------------------------------------
+
+
+def test_an_abandoned_race_without_runners_renders_its_card(member):
+    race = RaceFactory(meeting_date=DAY, status=Race.Status.ABANDONED, name="Washed Out Stakes")
+
+    response = member.get(reverse("races:race", kwargs={"pk": race.pk}))
+
+    assert response.status_code == 200
+    text = _text(response)
+    assert "Washed Out Stakes" in text
+    assert "Abandoned" in text
+    assert _horse_names_in_order(response) == []
+
+
+def test_a_settled_race_without_predictions_shows_the_result_only(member):
+    race = RaceFactory(meeting_date=DAY, status=Race.Status.RESULT)
+    winner = RunnerFactory(race=race, saddle_number=1, finish_position=1, horse__name="Alone")
+
+    response = member.get(reverse("races:race", kwargs={"pk": race.pk}))
+
+    assert response.status_code == 200
+    assert _horse_names_in_order(response) == [winner.horse.name]
+    assert "badge value" not in response.content.decode()
+    assert "no predictions" in _text(response).lower()
+
+
+@pytest.mark.parametrize(
+    ("name", "factory"),
+    [
+        ("races:horse", HorseFactory),
+        ("races:jockey", JockeyFactory),
+        ("races:trainer", TrainerFactory),
+    ],
+)
+def test_a_profile_without_any_runs_renders(member, name, factory):
+    participant = factory(name="Newcomer")
+
+    response = member.get(reverse(name, kwargs={"pk": participant.pk}))
+
+    assert response.status_code == 200
+    assert "Newcomer" in _text(response)
+
+
+def test_unknown_pages_are_404(member):
+    assert member.get("/racing/race/999999/").status_code == 404
+    assert member.get("/horses/999999/").status_code == 404
+    assert member.get("/racing/2026-02-30/").status_code == 404
