@@ -126,9 +126,7 @@ def participant_search(*, model: type[Participant], query: str, limit: int = 25)
 
 def horse_form(*, horse_id: int) -> QuerySet[Runner]:
     """The horse's runs in races already run or abandoned, newest first."""
-    return (
-        Runner.objects.form().filter(horse_id=horse_id).exclude(race__status=Race.Status.DECLARED)
-    )
+    return participant_recent_runs(kind="horse", participant_id=horse_id)
 
 
 def participant_runs(*, kind: str, participant_id: int) -> QuerySet[Runner]:
@@ -139,10 +137,9 @@ def participant_runs(*, kind: str, participant_id: int) -> QuerySet[Runner]:
 def participant_recent_runs(*, kind: str, participant_id: int) -> QuerySet[Runner]:
     """Runs in races already run or abandoned, newest first, with what a form table shows."""
     return (
-        participant_runs(kind=kind, participant_id=participant_id)
+        Runner.objects.form()
+        .filter(**{f"{kind}_id": participant_id})
         .exclude(race__status=Race.Status.DECLARED)
-        .select_related("race__racecourse", "horse", "jockey", "trainer")
-        .order_by("-race__meeting_date", "-race__race_number")
     )
 
 
