@@ -2,26 +2,22 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .views import healthz
+from .views import health_live, health_ready
 
-
-def _providers(request: HttpRequest) -> HttpResponse:
-    from races.api.views import ProvidersApi
-
-    response = ProvidersApi.as_view()(request)
-    response.render()  # views' responses are rendered by the handler, not ours
-    return response
-
-
-HEALTH_CHECKS = {"/healthz/": healthz, "/api/providers": _providers}
+# `/healthz/`, the original database ping, is kept as an alias of readiness.
+HEALTH_CHECKS = {
+    "/health/live/": health_live,
+    "/health/ready/": health_ready,
+    "/healthz/": health_ready,
+}
 
 
 class HealthCheckMiddleware:
     """Answer the platform's health checks before host validation and the HTTPS redirect.
 
     The probe comes from inside the platform, over plain HTTP and addressed to the container's IP,
-    which ALLOWED_HOSTS and SECURE_SSL_REDIRECT would otherwise turn away. App Platform's check
-    reads `/api/providers` (the providers' public status); `/healthz/` is the bare database ping.
+    which ALLOWED_HOSTS and SECURE_SSL_REDIRECT would otherwise turn away. App Platform restarts a
+    container that fails liveness and sends traffic only to one that passes readiness.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -20,7 +20,9 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz/", views.healthz, name="healthz"),
+    path("health/live/", views.health_live, name="health-live"),
+    path("health/ready/", views.health_ready, name="health-ready"),
+    path("healthz/", views.health_ready, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("", include("races.urls")),
     path("", include("predictions.urls")),

@@ -25,11 +25,13 @@ def test_other_paths_still_check_the_host(client, settings):
 
 
 @pytest.mark.django_db
-def test_the_providers_status_answers_the_probe_too(client, settings):
+def test_the_providers_status_is_an_ordinary_page_not_a_probe(client, settings):
+    # It no longer decides whether a container is restarted, so it checks the host like any page.
     settings.ALLOWED_HOSTS = ["hrp.example.com"]
-    settings.SECURE_SSL_REDIRECT = True
 
-    response = client.get("/api/providers", HTTP_HOST="10.244.3.17:8080")
+    probed = client.get("/api/providers", HTTP_HOST="10.244.3.17:8080")
+    visited = client.get("/api/providers", HTTP_HOST="hrp.example.com")
 
-    assert response.status_code == 200
-    assert {"provider", "configured", "last_sync"} <= set(response.json()[0])
+    assert probed.status_code == 400
+    assert visited.status_code == 200
+    assert {"provider", "configured", "last_sync"} <= set(visited.json()[0])
