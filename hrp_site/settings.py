@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: it times and logs the whole request, health probes included when they fail.
+    "hrp_site.logs.RequestLogMiddleware",
     "hrp_site.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -253,6 +255,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Training gets workers of its own, so a long fit never delays refreshing race cards.
 CELERY_TASK_ROUTES = {"predictions.tasks.train_model_task": {"queue": "training"}}
+# The worker logs through LOGGING below (JSON lines with request ids), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The worker's liveness endpoint (hrp_site/worker_health.py); 0 serves none.
+HRP_WORKER_HEALTH_PORT = env.int("HRP_WORKER_HEALTH_PORT", default=0)
+HRP_WORKER_HEALTH_STALE_SECONDS = 60.0
 CELERY_BEAT_SCHEDULE = {
     "refresh-declared-predictions": {
         "task": "predictions.tasks.refresh_predictions_task",
@@ -282,12 +289,43 @@ CELERY_BEAT_SCHEDULE["sync-providers"] = {
 }
 
 # Logging
+# json: one object per line on stdout, for App Platform's log viewer and forwarding; plain: for
+# reading in a terminal (`make run` sets DJANGO_DEBUG=true, which makes plain the default).
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "hrp_site.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "hrp_site.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     # Axes logs every start and successful log-in at INFO; failures and lock-outs are WARNING.
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Error reporting
+# Sentry, only when a DSN is set; nothing is sent otherwise.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        # Member names and e-mail addresses stay out of the reports.
+        send_default_pii=False,
+    )

@@ -1,0 +1,61 @@
+"""The worker's liveness endpoint answers from its heartbeat (a real worker: test_logs.py)."""
+
+import json
+import time
+import urllib.error
+import urllib.request
+from types import SimpleNamespace
+
+import pytest
+
+from hrp_site.tests.test_logs import free_port
+from hrp_site.worker_health import WorkerLiveness
+
+
+class ManualTimer:
+    """The worker's timer, minus the event loop: the test fires the heartbeat itself."""
+
+    def call_repeatedly(self, seconds, function, priority=0):
+        return SimpleNamespace(cancel=lambda: None)
+
+
+@pytest.fixture
+def liveness(settings):
+    settings.HRP_WORKER_HEALTH_PORT = free_port()
+    settings.HRP_WORKER_HEALTH_STALE_SECONDS = 30.0
+    worker = SimpleNamespace(timer=ManualTimer())
+    step = WorkerLiveness(worker)
+    step.start(worker)
+    yield step
+    step.stop(worker)
+
+
+def probe(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live/", timeout=5) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_a_fresh_heartbeat_is_alive(liveness):
+    assert probe(liveness.port) == (200, {"status": "ok"})
+
+
+def test_a_stale_heartbeat_is_503_until_the_loop_beats_again(liveness):
+    # given: the worker's loop has not run for 45 s
+    liveness.last_beat = time.monotonic() - 45
+
+    stale = probe(liveness.port)
+    liveness.beat()
+
+    assert stale == (503, {"status": "unavailable", "reason": "no heartbeat for 45 s"})
+    assert probe(liveness.port) == (200, {"status": "ok"})
+
+
+def test_the_endpoint_is_off_without_a_port(settings):
+    settings.HRP_WORKER_HEALTH_PORT = 0
+
+    step = WorkerLiveness(SimpleNamespace(timer=ManualTimer()))
+
+    assert step.include_if(None) is False
