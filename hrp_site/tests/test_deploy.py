@@ -83,18 +83,50 @@ def test_dockerfile_serves_on_the_web_service_http_port():
     assert "--bind 0.0.0.0:${PORT}" in dockerfile
 
 
+def worker(spec, name):
+    (component,) = [w for w in spec["workers"] if w["name"] == name]
+    return component
+
+
 @pytest.mark.django_db
-def test_health_check_path_answers_200(client):
-    # given
+def test_readiness_check_path_answers_the_probe(client, settings):
+    # given: production switches, and the probe addressed to the container's IP over HTTP
+    settings.ALLOWED_HOSTS = ["hrp.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
     path = web_service(load_spec())["health_check"]["http_path"]
 
     # when
-    response = client.get(path)
+    response = client.get(path, HTTP_HOST="10.244.3.17:8080")
 
-    # then: the providers' public status, as the original application's check read it
-    assert resolve(path).url_name == "providers-legacy"
-    assert response.status_code == 200
-    assert [row["provider"] for row in response.json()] == ["theracingapi", "betfair", "hkracing"]
+    # then
+    assert resolve(path).url_name == "health-ready"
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+# No database: liveness must answer while PostgreSQL is down.
+def test_liveness_check_path_answers_the_probe_without_the_database(client, settings):
+    settings.ALLOWED_HOSTS = ["hrp.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    path = web_service(load_spec())["liveness_health_check"]["http_path"]
+
+    response = client.get(path, HTTP_HOST="10.244.3.17:8080")
+
+    assert resolve(path).url_name == "health-live"
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_worker_liveness_check_probes_the_port_the_worker_serves():
+    component = worker(load_spec(), "worker")
+    check = component["liveness_health_check"]
+    envs = {env["key"]: env["value"] for env in component["envs"]}
+
+    assert check["http_path"] == "/health/live/"
+    assert str(check["port"]) == envs["HRP_WORKER_HEALTH_PORT"]
+
+
+def test_gunicorn_leaves_request_lines_to_the_application():
+    # RequestLogMiddleware logs each request with its id and user; gunicorn's line would repeat it.
+    assert "--access-logfile" not in (REPO_ROOT / "Dockerfile").read_text()
 
 
 @pytest.mark.skipif(
