@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import sentry_sdk
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
@@ -99,6 +100,8 @@ class RequestLogMiddleware:
 
         request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         token = request_id_var.set(request_id)
+        # Ties a Sentry report to the log lines (a no-op while Sentry is off).
+        sentry_sdk.set_tag("request_id", request_id)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -138,6 +141,7 @@ def task_started(task_id: str, task, **kwargs) -> None:
     # (periodic tasks from beat have no request).
     request_id = getattr(task.request, TASK_HEADER, None) or request_id_var.get() or task_id
     token = request_id_var.set(request_id)
+    sentry_sdk.set_tag("request_id", request_id)
     _task_runs[task_id] = (time.perf_counter(), token)
     task_logger.info(
         "task %s started",

@@ -320,6 +320,7 @@ if SENTRY_DSN:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.logging import ignore_logger
 
     sentry_sdk.init(
         dsn=SENTRY_DSN,
@@ -329,3 +330,5 @@ if SENTRY_DSN:
         # Member names and e-mail addresses stay out of the reports.
         send_default_pii=False,
     )
+    # The Celery integration reports a failed task's exception; its log line would repeat it.
+    ignore_logger("hrp.task")

@@ -1,0 +1,132 @@
+"""Error reporting: a view's exception reaches Sentry when SENTRY_DSN is set, and nothing leaves
+otherwise. A local HTTP server stands in for Sentry's ingest endpoint."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import threading
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.conf import settings
+
+from hrp_site.tests.test_logs import free_port
+
+# A view that fails, called through the WSGI application gunicorn serves (whole middleware stack).
+FAILING_REQUEST = """
+import sys, types, wsgiref.util
+from django.core.wsgi import get_wsgi_application
+from django.test import override_settings
+from django.urls import path
+
+application = get_wsgi_application()
+import sentry_sdk
+
+def boom(request):
+    raise RuntimeError("the odds table is upside down")
+
+urls = types.ModuleType("failing_urls")
+urls.urlpatterns = [path("boom/", boom)]
+sys.modules["failing_urls"] = urls
+environ = {"PATH_INFO": "/boom/", "HTTP_HOST": "localhost", "HTTP_X_REQUEST_ID": "req-sentry-1"}
+wsgiref.util.setup_testing_defaults(environ)
+statuses = []
+with override_settings(ROOT_URLCONF="failing_urls"):
+    b"".join(application(environ, lambda status, headers: statuses.append(status[:3])))
+sentry_sdk.flush(timeout=10)
+print(statuses[0], sentry_sdk.get_client().is_active())
+"""
+
+
+class IngestHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        encoding = self.headers.get("Content-Encoding", "")
+        if encoding == "gzip":
+            body = gzip.decompress(body)
+        elif encoding == "deflate":
+            body = zlib.decompress(body)
+        elif encoding == "br":
+            import brotli
+
+            body = brotli.decompress(body)
+        self.server.received.append((self.path, body.decode()))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def sentry_ingest():
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), IngestHandler)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def run_failing_request(environment_overrides):
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "hrp_site.settings"}
+    environment.pop("SENTRY_DSN", None)
+    environment.update(environment_overrides)
+    result = subprocess.run(
+        [sys.executable, "-c", FAILING_REQUEST],
+        env=environment,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def envelope_events(received):
+    events = []
+    for _path, body in received:
+        lines = body.splitlines()
+        for item_header, payload in zip(lines[1::2], lines[2::2], strict=False):
+            if json.loads(item_header).get("type") == "event":
+                events.append(json.loads(payload))
+    return events
+
+
+def test_an_error_in_a_view_reaches_sentry_when_a_dsn_is_set(sentry_ingest):
+    # given
+    port = sentry_ingest.server_address[1]
+
+    # when
+    outcome = run_failing_request(
+        {"SENTRY_DSN": f"http://publickey@127.0.0.1:{port}/1", "SENTRY_ENVIRONMENT": "ci"}
+    )
+
+    # then
+    assert outcome == "500 True"
+    assert {path for path, _body in sentry_ingest.received} == {"/api/1/envelope/"}
+    (event,) = envelope_events(sentry_ingest.received)
+    (exception,) = event["exception"]["values"]
+    assert (exception["type"], exception["value"]) == (
+        "RuntimeError",
+        "the odds table is upside down",
+    )
+    assert event["environment"] == "ci"
+    assert event["request"]["url"] == "http://localhost/boom/"
+    assert event["tags"]["request_id"] == "req-sentry-1"
+    assert {integration for integration in event["sdk"]["integrations"]} >= {"django", "celery"}
+
+
+def test_nothing_is_sent_without_a_dsn(sentry_ingest):
+    outcome = run_failing_request({"SENTRY_ENVIRONMENT": "ci"})
+
+    assert outcome == "500 False"
+    assert sentry_ingest.received == []
