@@ -14,6 +14,7 @@ from predictions.services import predictions_enqueue_refresh
 
 from .forms import HkracingImportForm
 from .models import Horse, Jockey, ProviderSync, Race, Racecourse, Runner, Trainer
+from .providers.registry import ProviderNotConfigured
 from .services import HkracingImportRejected, hkracing_import, provider_sync_enqueue
 
 IMPORT_PERMISSIONS = ("races.add_race", "races.add_runner")
@@ -474,7 +475,17 @@ class ProviderSyncAdmin(admin.ModelAdmin):
 
     @admin.action(description="Sync the selected syncs' providers and days again now")
     def sync_now(self, request, queryset):
-        runs = set(queryset.values_list("provider", "day"))
-        for provider, day in sorted(runs):
-            provider_sync_enqueue(provider=provider, day=day)
-        self.message_user(request, f"{len(runs)} provider sync(s) queued.")
+        queued = 0
+        for provider, day in sorted(set(queryset.values_list("provider", "day"))):
+            try:
+                sync = provider_sync_enqueue(provider=provider, day=day)
+            except ProviderNotConfigured as exc:
+                self.message_user(request, f"Not queued: {exc}.", messages.ERROR)
+                continue
+            if sync.status == ProviderSync.Status.FAILED:
+                message = f"The sync of {provider} on {day:%Y-%m-%d} {sync.error}."
+                self.message_user(request, message, messages.ERROR)
+                continue
+            queued += 1
+        if queued:
+            self.message_user(request, f"{queued} provider sync(s) queued.")

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TextIO
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    models,
+    transaction,
+)
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tqdm import tqdm
 
 from . import hkracing
@@ -26,9 +37,11 @@ from .models import (
     Runner,
     Trainer,
 )
-from .providers.base import RaceCard, RaceResult
+from .providers.base import ProviderTransientError, RaceCard, RaceResult
 from .providers.hkcsv import HkracingFileProvider
-from .providers.registry import provider_get
+from .providers.registry import ProviderNotConfigured, provider_get, provider_missing_settings
+
+logger = logging.getLogger(__name__)
 
 SOURCE = ExternalRecord.Source.HKRACING
 CHUNK_SIZE = 5_000
@@ -405,21 +418,37 @@ PROVIDER_SOURCES = {
 EXTERNAL_ID_LENGTH = 64
 
 
-def provider_sync(*, provider: str, day: datetime.date) -> ProviderSync:
+# A provider's 5xx or time-out (after the client's own retries) and a lost database connection
+# are worth another try later; a 4xx, bad JSON or bad data is not.
+SYNC_TRANSIENT = (ProviderTransientError, OperationalError, InterfaceError)
+# A sync row still queued or running this long after it was written has no worker left to end
+# it (its message was lost, or the worker died and the message with it): longer than the four
+# attempts of 10 minutes at most and their back-off (1 + 2 + 4 minutes), plus time in the queue.
+SYNC_STALE_AFTER = datetime.timedelta(hours=2)
+
+
+def provider_sync(
+    *, provider: str, day: datetime.date, sync_id: int | None = None, will_retry: bool = False
+) -> ProviderSync:
     """Fetch a provider's racecards and results for a day and store them; record the run either
     way.
 
-    The sync row is written first, outside the store's transaction, so a failed sync is recorded
-    with its error (and the error re-raised for the caller or the task's retry). A re-fetch
-    updates rows in place; a runner that left the card is marked a non-runner, never deleted.
-    The stored races' predictions are refreshed after the commit.
+    The sync row (the queued one `sync_id` names, or a new one) is marked running before any work
+    and outside the store's transaction, so every failure is recorded with its error and
+    re-raised for the caller or the task's retry. When `will_retry` and the error is transient
+    the row stays running, its error saying that another attempt follows; otherwise it ends
+    failed. A re-fetch updates rows in place; a runner that left the card is marked a
+    non-runner, never deleted. The stored races' predictions are refreshed after the commit.
     """
     from predictions.services import predictions_enqueue_refresh  # predictions imports races
 
-    source = PROVIDER_SOURCES[provider]
-    client = provider_get(provider)
-    sync = ProviderSync.objects.create(provider=provider, day=day)
+    sync = _provider_sync_start(provider=provider, day=day, sync_id=sync_id)
+    if sync.status != ProviderSync.Status.RUNNING:
+        return sync  # a redelivery of a sync that already ended
     try:
+        # Inside the try: a provider unconfigured since the sync was queued fails the row.
+        client = provider_get(provider)
+        source = PROVIDER_SOURCES[provider]
         if isinstance(client, HkracingFileProvider):
             report = client.file_import()
             counts = {
@@ -441,23 +470,106 @@ def provider_sync(*, provider: str, day: datetime.date) -> ProviderSync:
                 predictions_enqueue_refresh(race_ids=race_ids)
     except Exception as exc:
         # Any failure is recorded; only the task decides which ones are worth a retry.
-        sync.status = ProviderSync.Status.FAILED
-        sync.error = str(exc)
-        sync.finished_at = timezone.now()
-        sync.save(update_fields=["status", "error", "finished_at"])
+        if will_retry and isinstance(exc, SYNC_TRANSIENT):
+            sync.error = f"this attempt failed and will be retried: {exc}"
+            sync.save(update_fields=["error"])
+        else:
+            sync.status = ProviderSync.Status.FAILED
+            sync.error = str(exc) or type(exc).__name__
+            sync.finished_at = timezone.now()
+            sync.save(update_fields=["status", "error", "finished_at"])
         raise
     sync.status = ProviderSync.Status.SUCCEEDED
     sync.counts = counts
+    sync.error = ""
     sync.finished_at = timezone.now()
-    sync.save(update_fields=["status", "counts", "finished_at"])
+    sync.save(update_fields=["status", "counts", "error", "finished_at"])
     return sync
 
 
-def provider_sync_enqueue(*, provider: str, day: datetime.date) -> None:
-    """Sync a provider's day in the background, after the commit."""
-    from .tasks import sync_provider_task
+def _provider_sync_start(*, provider: str, day: datetime.date, sync_id: int | None) -> ProviderSync:
+    """The sync's row, marked running; an ended row is returned as it is, for an early return."""
+    if sync_id is None:
+        return ProviderSync.objects.create(provider=provider, day=day)
+    with transaction.atomic():
+        sync = ProviderSync.objects.select_for_update().get(pk=sync_id)
+        if sync.status in (ProviderSync.Status.QUEUED, ProviderSync.Status.RUNNING):
+            sync.status = ProviderSync.Status.RUNNING
+            sync.started_at = timezone.now()
+            sync.save(update_fields=["status", "started_at"])
+    return sync
 
-    transaction.on_commit(lambda: sync_provider_task.delay(provider, day.isoformat()))
+
+def provider_sync_enqueue(*, provider: str, day: datetime.date) -> ProviderSync:
+    """Sync a provider's day in the background, after the commit.
+
+    Refused up front (`ProviderNotConfigured`, nothing written) when the provider is not
+    configured. Otherwise the sync is written "queued" for whoever polls; if the broker cannot
+    take the task, the row is failed at once with the reason ("could not be queued: ...").
+    Outside a transaction the task is sent before this returns, so the caller can read the
+    outcome of the send on the returned row.
+    """
+    from .tasks import sync_provider_task  # the task calls these services
+
+    missing = provider_missing_settings(provider)
+    if missing:
+        raise ProviderNotConfigured(provider, missing)
+    sync = provider_sync_create(provider=provider, day=day)
+    transaction.on_commit(
+        lambda: task_send(
+            sync_provider_task,
+            kwargs={"provider": provider, "day": day.isoformat(), "sync_id": sync.pk},
+            on_failure=lambda reason: _provider_sync_not_queued(sync=sync, reason=reason),
+        )
+    )
+    return sync
+
+
+def provider_sync_create(*, provider: str, day: datetime.date) -> ProviderSync:
+    """A queued sync's row, written before its task is sent."""
+    return ProviderSync.objects.create(
+        provider=provider, day=day, status=ProviderSync.Status.QUEUED
+    )
+
+
+def _provider_sync_not_queued(*, sync: ProviderSync, reason: str) -> None:
+    sync.status = ProviderSync.Status.FAILED
+    sync.error = reason
+    sync.finished_at = timezone.now()
+    sync.save(update_fields=["status", "error", "finished_at"])
+
+
+def provider_syncs_expire(*, now: datetime.datetime | None = None) -> int:
+    """Fail the syncs that no worker will end (see SYNC_STALE_AFTER), so their poll ends."""
+    now = now or timezone.now()
+    return ProviderSync.objects.filter(
+        status__in=[ProviderSync.Status.QUEUED, ProviderSync.Status.RUNNING],
+        started_at__lt=now - SYNC_STALE_AFTER,
+    ).update(
+        status=ProviderSync.Status.FAILED,
+        error=f"no worker ended this sync within {SYNC_STALE_AFTER}; it was given up",
+        finished_at=now,
+    )
+
+
+# What publishing a task raises when the broker cannot be reached.
+BROKER_ERRORS = (KombuOperationalError, RedisConnectionError, RedisTimeoutError)
+
+
+def task_send(task, *, kwargs: dict[str, Any], on_failure: Callable[[str], None]) -> bool:
+    """Publish a task once, without Celery's retries (which would hold a request for as long as
+    the broker is down); on a broker error call `on_failure` with the reason and return False.
+
+    The row the task will work on is written first, so it must say why no worker will pick it
+    up: a row left queued for a message never sent would be polled forever.
+    """
+    try:
+        task.apply_async(kwargs=kwargs, retry=False)
+    except BROKER_ERRORS as exc:
+        logger.error("%s could not be queued: %s", task.name, exc)
+        on_failure(f"could not be queued: {exc}")
+        return False
+    return True
 
 
 def _external_id(text: str) -> str:

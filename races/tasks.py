@@ -5,36 +5,55 @@ from __future__ import annotations
 import datetime
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from . import services
-from .providers.base import ProviderTransientError
 from .providers.registry import providers_configured
 
-# A provider's 5xx or time-out (after the client's own retries) and a lost database connection
-# are worth another try later; a 4xx, bad JSON or bad data is not.
-TRANSIENT = (ProviderTransientError, OperationalError, InterfaceError)
+SYNC_RETRY_BACKOFF = 60  # seconds before the first retry; doubled for each one after
 
 
 @shared_task(
+    bind=True,
     acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=60,
+    ignore_result=True,
     max_retries=3,
     soft_time_limit=9 * 60,
     time_limit=10 * 60,
 )
-def sync_provider_task(provider: str, day: str | None = None) -> dict:
-    """Sync a provider's racecards for a day (default: today). Re-runs update rows in place."""
+def sync_provider_task(
+    self, provider: str, day: str | None = None, sync_id: int | None = None
+) -> dict:
+    """Sync a provider's racecards for a day (default: today). Re-runs update rows in place.
+
+    Transient errors (services.SYNC_TRANSIENT) are retried on the same sync row, which stays
+    running until the last attempt; so the row ends within SYNC_STALE_AFTER whatever happens.
+    """
     on_day = datetime.date.fromisoformat(day) if day else timezone.localdate()
-    sync = services.provider_sync(provider=provider, day=on_day)
+    if sync_id is None:  # the beat's syncs and messages sent before syncs were queued as rows
+        sync_id = services.provider_sync_create(provider=provider, day=on_day).pk
+    will_retry = self.request.retries < self.max_retries
+    try:
+        sync = services.provider_sync(
+            provider=provider, day=on_day, sync_id=sync_id, will_retry=will_retry
+        )
+    except services.SYNC_TRANSIENT as exc:
+        if not will_retry:
+            raise
+        raise self.retry(
+            exc=exc,
+            args=(),
+            kwargs={"provider": provider, "day": on_day.isoformat(), "sync_id": sync_id},
+            countdown=SYNC_RETRY_BACKOFF * 2**self.request.retries,
+        ) from exc
     return {"sync": sync.pk, "provider": provider, "day": on_day.isoformat(), **sync.counts}
 
 
 @shared_task(soft_time_limit=60, time_limit=90)
 def sync_providers_task() -> list[str]:
-    """The beat's entry: queue today's sync of every configured provider, one task each."""
+    """The beat's entry: fail the syncs no worker will end, then queue today's sync of every
+    configured provider, one task each."""
+    services.provider_syncs_expire()
     names = providers_configured()
     for name in names:
         sync_provider_task.delay(name)
