@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import io
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TextIO
@@ -29,6 +31,7 @@ from . import hkracing
 from .hkracing import ErrorLog, ParsedRow, RowError
 from .models import (
     ExternalRecord,
+    HkracingUpload,
     Horse,
     Jockey,
     ProviderSync,
@@ -101,6 +104,7 @@ class _Checked:
     trainers: set[int] = field(default_factory=set)
     races_with_runners: set[int] = field(default_factory=set)
     dead_heats: set[tuple[int, int]] = field(default_factory=set)
+    races: int = 0
     runs: int = 0
 
 
@@ -111,24 +115,35 @@ def hkracing_import(
     races_name: str = "races.csv",
     runs_name: str = "runs.csv",
     progress: bool = False,
+    on_progress: Callable[[str], None] | None = None,
 ) -> HkracingImportReport:
     """Import a Hong Kong results pair, all or nothing, idempotently.
 
     The first pass reads every row and checks it; any error rejects the whole pair before a single
     write. The second pass re-reads the files (so memory stays bounded by a chunk, not the file)
     and upserts on (source, external id) inside one transaction, counting what really changed.
+    Imports take turns (`hkracing_import_lock`): two at once would each miss the rows the other
+    is creating. `progress` draws bars on a terminal; `on_progress` is told each stage in words.
     """
+    on_progress = on_progress or (lambda text: None)
     checked = _hkracing_check(
         races_file=races_file,
         runs_file=runs_file,
         races_name=races_name,
         runs_name=runs_name,
         progress=progress,
+        on_progress=on_progress,
     )
     races_file.seek(0)
     runs_file.seek(0)
+    # Said before the transaction: what is written inside it shows to no one until the commit.
+    on_progress(
+        f"checked {checked.races:,} races and {checked.runs:,} runners without an error; "
+        "writing them in one transaction (after any other import ends)"
+    )
     try:
         with transaction.atomic():
+            hkracing_import_lock()
             report = _hkracing_write(
                 checked=checked,
                 races_file=races_file,
@@ -146,6 +161,179 @@ def hkracing_import(
     return report
 
 
+# pg_advisory_xact_lock's key for "a Hong Kong import is writing"; any number no other lock uses.
+HKRACING_IMPORT_LOCK = 4_807_301
+
+
+def hkracing_import_lock() -> None:
+    """Wait until no other Hong Kong import is writing, then hold that turn until this
+    transaction ends (commit, rollback, or a lost connection).
+
+    PostgreSQL only: SQLite lets a single writer in at a time anyway.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [HKRACING_IMPORT_LOCK])
+
+
+# --- staff uploads of the Hong Kong pair, imported by a worker -----------------------------------
+
+# pg_try_advisory_lock's key space for "a worker is running upload n": the session holding it
+# is alive, since PostgreSQL drops a session's locks when its connection goes.
+HKRACING_UPLOAD_LOCK = 4_807_302
+# A job whose worker was lost this many times (killed mid-import, say by the OOM killer) is
+# failed rather than handed to yet another worker.
+HKRACING_UPLOAD_MAX_ATTEMPTS = 3
+UPLOAD_TRANSIENT = (OperationalError, InterfaceError)
+
+
+def hkracing_upload_create(
+    *,
+    races_name: str,
+    races_data: bytes,
+    runs_name: str,
+    runs_data: bytes,
+    uploaded_by: Any = None,
+) -> HkracingUpload:
+    """Store a staff upload of the pair and import it in the background, after the commit.
+
+    If the broker cannot take the task the job is failed at once with the reason; outside a
+    transaction that is known when this returns (see the returned row's status).
+    """
+    from .tasks import import_hkracing_upload_task  # the task calls these services
+
+    upload = HkracingUpload.objects.create(
+        races_name=races_name,
+        races_data=races_data,
+        runs_name=runs_name,
+        runs_data=runs_data,
+        uploaded_by=uploaded_by,
+    )
+    transaction.on_commit(
+        lambda: task_send(
+            import_hkracing_upload_task,
+            kwargs={"upload_id": upload.pk},
+            on_failure=lambda reason: _hkracing_upload_end(
+                upload, status=HkracingUpload.Status.FAILED, error=reason
+            ),
+        )
+    )
+    return upload
+
+
+def hkracing_upload_import(*, upload_id: int, will_retry: bool = False) -> HkracingUpload:
+    """Import a stored upload: the job's one run, whoever delivers its task.
+
+    A job that already ended, or that a live worker is importing, is returned as it is. A job
+    left running by a lost worker is taken over (the import is all or nothing, so its first
+    attempt wrote nothing), up to HKRACING_UPLOAD_MAX_ATTEMPTS. Rejected files end the job failed
+    with their errors; any other error too, unless it is transient and `will_retry`.
+    """
+    with _hkracing_upload_claim(upload_id=upload_id) as upload:
+        if upload is None:
+            return HkracingUpload.objects.defer("races_data", "runs_data").get(pk=upload_id)
+        data = HkracingUpload.objects.values("races_data", "runs_data").get(pk=upload_id)
+        try:
+            report = hkracing_import(
+                races_file=_text(data["races_data"]),
+                runs_file=_text(data["runs_data"]),
+                races_name=upload.races_name,
+                runs_name=upload.runs_name,
+                on_progress=lambda text: _hkracing_upload_progress(upload, text),
+            )
+        except HkracingImportRejected as exc:
+            _hkracing_upload_end(
+                upload,
+                status=HkracingUpload.Status.FAILED,
+                error=f"Nothing was imported: {exc}",
+                errors=[str(error) for error in exc.errors],
+            )
+            return upload
+        except Exception as exc:
+            if will_retry and isinstance(exc, UPLOAD_TRANSIENT):
+                _hkracing_upload_progress(upload, f"this attempt failed and will be retried: {exc}")
+            else:
+                error = f"Nothing was imported: {str(exc) or type(exc).__name__}"
+                _hkracing_upload_end(upload, status=HkracingUpload.Status.FAILED, error=error)
+            raise
+        _hkracing_upload_end(
+            upload, status=HkracingUpload.Status.SUCCEEDED, summary=report.summary_lines()
+        )
+        return upload
+
+
+@contextmanager
+def _hkracing_upload_claim(*, upload_id: int) -> Iterator[HkracingUpload | None]:
+    """Claim an upload for this worker: yields the job, marked running, or None when there is
+    nothing to do; on PostgreSQL holds the job's session lock until the block ends."""
+    locked = False
+    try:
+        upload = HkracingUpload.objects.defer("races_data", "runs_data").get(pk=upload_id)
+        if upload.is_finished:
+            yield None  # a redelivery of a job that ended
+            return
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s)", [HKRACING_UPLOAD_LOCK, upload_id]
+                )
+                locked = cursor.fetchone()[0]
+            if not locked:
+                yield None  # a live worker is importing it (a duplicate delivery)
+                return
+            upload.refresh_from_db(fields=["status", "attempts"])
+            if upload.is_finished:
+                yield None
+                return
+        yield _hkracing_upload_start(upload)
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [HKRACING_UPLOAD_LOCK, upload_id]
+                )
+
+
+def _hkracing_upload_start(upload: HkracingUpload) -> HkracingUpload | None:
+    unfinished = upload.status == HkracingUpload.Status.RUNNING  # a lost worker, or a retry
+    if unfinished and upload.attempts >= HKRACING_UPLOAD_MAX_ATTEMPTS:
+        error = (
+            f"Nothing was imported: none of its {upload.attempts} attempts finished (was the "
+            "worker killed? the files may need more memory or time than a worker has)"
+        )
+        _hkracing_upload_end(upload, status=HkracingUpload.Status.FAILED, error=error)
+        return None
+    upload.status = HkracingUpload.Status.RUNNING
+    upload.attempts += 1
+    upload.started_at = timezone.now()
+    upload.progress = f"attempt {upload.attempts}: reading the files"
+    upload.save(update_fields=["status", "attempts", "started_at", "progress"])
+    return upload
+
+
+def _text(data: bytes | memoryview) -> TextIO:
+    # The form checked the bytes decode; utf-8-sig also drops the mark spreadsheets save first.
+    return io.TextIOWrapper(io.BytesIO(bytes(data)), encoding="utf-8-sig", newline="")
+
+
+def _hkracing_upload_progress(upload: HkracingUpload, text: str) -> None:
+    upload.progress = text[:200]
+    HkracingUpload.objects.filter(pk=upload.pk).update(progress=upload.progress)
+
+
+def _hkracing_upload_end(
+    upload: HkracingUpload, *, status: str, error: str = "", **outcome: Any
+) -> None:
+    upload.status = status
+    upload.error = error
+    upload.progress = ""
+    upload.finished_at = timezone.now()
+    for name, value in outcome.items():
+        setattr(upload, name, value)
+    upload.save(update_fields=["status", "error", "progress", "finished_at", *outcome])
+
+
 def race_tables_analyze() -> None:
     """Refresh PostgreSQL's planner statistics of the race tables.
 
@@ -160,8 +348,17 @@ def race_tables_analyze() -> None:
         cursor.execute(f"ANALYZE {tables}")
 
 
+PROGRESS_EVERY = 20_000  # rows between two progress reports
+
+
 def _hkracing_check(
-    *, races_file: TextIO, runs_file: TextIO, races_name: str, runs_name: str, progress: bool
+    *,
+    races_file: TextIO,
+    runs_file: TextIO,
+    races_name: str,
+    runs_name: str,
+    progress: bool,
+    on_progress: Callable[[str], None],
 ) -> _Checked:
     errors = ErrorLog()
     checked = _Checked()
@@ -187,6 +384,8 @@ def _hkracing_check(
         slot_lines[slot] = row.line
     # With no readable race at all (a broken header), every run would be "unknown": say it once.
     races_readable = bool(race_lines) or not errors
+    checked.races = len(race_lines)
+    on_progress(f"checking {runs_name}: {checked.races:,} races read")
 
     horse_lines: dict[tuple[int, int], int] = {}
     saddle_lines: dict[tuple[int, int], int] = {}
@@ -194,7 +393,11 @@ def _hkracing_check(
     rows = hkracing.read_rows(
         runs_file, file=runs_name, columns=hkracing.RUN_COLUMNS, errors=errors
     )
-    for row in tqdm(rows, desc="checking runs", unit=" rows", disable=not progress):
+    for read, row in enumerate(
+        tqdm(rows, desc="checking runs", unit=" rows", disable=not progress), start=1
+    ):
+        if read % PROGRESS_EVERY == 0:
+            on_progress(f"checking {runs_name}: {read:,} rows read")
         values = row.values
         race_id = values["race_id"]
         if races_readable and race_id not in race_lines:

@@ -58,3 +58,28 @@ def sync_providers_task() -> list[str]:
     for name in names:
         sync_provider_task.delay(name)
     return names
+
+
+UPLOAD_RETRY_BACKOFF = 30  # seconds before retrying an import after a database blip
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    # Handed back when its worker dies: the job's lock tells a live import from a lost one.
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    max_retries=services.HKRACING_UPLOAD_MAX_ATTEMPTS - 1,
+    soft_time_limit=9 * 60,
+    time_limit=10 * 60,
+)
+def import_hkracing_upload_task(self, upload_id: int) -> dict:
+    """Import a staff upload of the Hong Kong pair; a redelivery of a finished job does nothing."""
+    will_retry = self.request.retries < self.max_retries
+    try:
+        upload = services.hkracing_upload_import(upload_id=upload_id, will_retry=will_retry)
+    except services.UPLOAD_TRANSIENT as exc:
+        if not will_retry:
+            raise
+        raise self.retry(exc=exc, countdown=UPLOAD_RETRY_BACKOFF) from exc
+    return {"upload": upload.pk, "status": upload.status}
