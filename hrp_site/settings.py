@@ -280,6 +280,10 @@ CELERY_BEAT_SCHEDULE["sync-providers"] = {
     "task": "races.tasks.sync_providers_task",
     "schedule": 30 * 60,
 }
+CELERY_BEAT_SCHEDULE["expire-hkracing-uploads"] = {
+    "task": "races.tasks.expire_hkracing_uploads_task",
+    "schedule": 30 * 60,
+}
 
 # Logging
 LOGGING = {

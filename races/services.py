@@ -186,6 +186,10 @@ HKRACING_UPLOAD_LOCK = 4_807_302
 # failed rather than handed to yet another worker.
 HKRACING_UPLOAD_MAX_ATTEMPTS = 3
 UPLOAD_TRANSIENT = (OperationalError, InterfaceError)
+# A job still queued or running this long after it was uploaded has no worker left to end it:
+# its message was lost, or a hard time limit killed its last attempt (Celery acks that one).
+# Three attempts take 10 minutes each at most (the task's time limit) and 30 s between them.
+UPLOAD_STALE_AFTER = datetime.timedelta(hours=2)
 
 
 def hkracing_upload_create(
@@ -310,6 +314,20 @@ def _hkracing_upload_start(upload: HkracingUpload) -> HkracingUpload | None:
     upload.progress = f"attempt {upload.attempts}: reading the files"
     upload.save(update_fields=["status", "attempts", "started_at", "progress"])
     return upload
+
+
+def hkracing_uploads_expire(*, now: datetime.datetime | None = None) -> int:
+    """Fail the uploads that no worker will end (see UPLOAD_STALE_AFTER)."""
+    now = now or timezone.now()
+    return HkracingUpload.objects.filter(
+        status__in=[HkracingUpload.Status.QUEUED, HkracingUpload.Status.RUNNING],
+        uploaded_at__lt=now - UPLOAD_STALE_AFTER,
+    ).update(
+        status=HkracingUpload.Status.FAILED,
+        error=f"Nothing was imported: no worker ended the import within {UPLOAD_STALE_AFTER}",
+        progress="",
+        finished_at=now,
+    )
 
 
 def _text(data: bytes | memoryview) -> TextIO:

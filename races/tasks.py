@@ -83,3 +83,9 @@ def import_hkracing_upload_task(self, upload_id: int) -> dict:
             raise
         raise self.retry(exc=exc, countdown=UPLOAD_RETRY_BACKOFF) from exc
     return {"upload": upload.pk, "status": upload.status}
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def expire_hkracing_uploads_task() -> int:
+    """The beat's entry: fail the uploads no worker will end, so their page says so."""
+    return services.hkracing_uploads_expire()

@@ -1,5 +1,6 @@
 """Staff uploads of the Hong Kong pair: stored in the database, imported by a task."""
 
+import datetime
 import threading
 import time
 
@@ -7,6 +8,7 @@ import psycopg2
 import pytest
 from django.db import connection, connections
 from django.urls import reverse
+from django.utils import timezone
 
 from races.models import HkracingUpload, Race, Runner
 from races.services import (
@@ -14,7 +16,7 @@ from races.services import (
     HKRACING_UPLOAD_LOCK,
     hkracing_upload_create,
 )
-from races.tasks import import_hkracing_upload_task
+from races.tasks import expire_hkracing_uploads_task, import_hkracing_upload_task
 from races.tests.hkracing_csv import RUN_HEADER, run_row, small_pair, to_csv
 
 RACES_CSV, RUNS_CSV = small_pair()
@@ -394,3 +396,25 @@ def test_the_shared_data_set_imports_through_a_stored_upload(shared_data_dir):
         f"runners: {runners} created, 0 updated, 0 unchanged",
     ]
     assert (Race.objects.count(), Runner.objects.count()) == (races, runners)
+
+
+@pytest.mark.django_db
+def test_uploads_no_worker_will_end_are_failed_by_the_beat():
+    # given: a job queued 3 hours ago whose message was lost, one whose last worker was killed,
+    # and a fresh one
+    old = timezone.now() - datetime.timedelta(hours=3)
+    lost = _stored(uploaded_at=old)
+    killed = _stored(uploaded_at=old, status=HkracingUpload.Status.RUNNING, attempts=1)
+    fresh = _stored()
+
+    # when
+    expire_hkracing_uploads_task.apply()
+
+    # then
+    for upload in (lost, killed):
+        job = _job(upload)
+        assert (job.status, job.error) == (
+            HkracingUpload.Status.FAILED,
+            "Nothing was imported: no worker ended the import within 2:00:00",
+        )
+    assert _job(fresh).status == HkracingUpload.Status.QUEUED
