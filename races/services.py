@@ -169,7 +169,8 @@ def hkracing_import_lock() -> None:
     """Wait until no other Hong Kong import is writing, then hold that turn until this
     transaction ends (commit, rollback, or a lost connection).
 
-    PostgreSQL only: SQLite lets a single writer in at a time anyway.
+    PostgreSQL only: SQLite has one writer at a time anyway (a second import waits, or fails with
+    "database is locked" and writes nothing; it never interleaves).
     """
     if connection.vendor != "postgresql":
         return
@@ -293,10 +294,13 @@ def _hkracing_upload_claim(*, upload_id: int) -> Iterator[HkracingUpload | None]
         yield _hkracing_upload_start(upload)
     finally:
         if locked:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_unlock(%s, %s)", [HKRACING_UPLOAD_LOCK, upload_id]
-                )
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_unlock(%s, %s)", [HKRACING_UPLOAD_LOCK, upload_id]
+                    )
+            except UPLOAD_TRANSIENT:
+                pass  # the connection is gone, and the session's locks with it
 
 
 def _hkracing_upload_start(upload: HkracingUpload) -> HkracingUpload | None:
