@@ -1,5 +1,3 @@
-import io
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
@@ -9,12 +7,24 @@ from django.db.models.functions import Coalesce, Concat
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from predictions.services import predictions_enqueue_refresh
 
 from .forms import HkracingImportForm
-from .models import Horse, Jockey, ProviderSync, Race, Racecourse, Runner, Trainer
-from .services import HkracingImportRejected, hkracing_import, provider_sync_enqueue
+from .models import (
+    HkracingUpload,
+    Horse,
+    Jockey,
+    ProviderSync,
+    Race,
+    Racecourse,
+    Runner,
+    Trainer,
+)
+from .providers.registry import ProviderNotConfigured
+from .services import hkracing_upload_create, provider_sync_enqueue
 
 IMPORT_PERMISSIONS = ("races.add_race", "races.add_runner")
 
@@ -244,25 +254,28 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
     def import_hkracing_view(self, request):
         if not self.has_import_permission(request):
             raise PermissionDenied
-        rejected = None
         if request.method == "POST":
             form = HkracingImportForm(request.POST, request.FILES)
             if form.is_valid():
                 races_upload = form.cleaned_data["races_file"]
                 runs_upload = form.cleaned_data["runs_file"]
-                try:
-                    report = hkracing_import(
-                        races_file=_as_text(races_upload),
-                        runs_file=_as_text(runs_upload),
-                        races_name=races_upload.name,
-                        runs_name=runs_upload.name,
-                    )
-                except HkracingImportRejected as exc:
-                    rejected = exc
+                upload = hkracing_upload_create(
+                    races_name=races_upload.name,
+                    races_data=races_upload.read(),
+                    runs_name=runs_upload.name,
+                    runs_data=runs_upload.read(),
+                    uploaded_by=request.user,
+                )
+                if upload.status == HkracingUpload.Status.FAILED:
+                    message = f"The upload was stored but {upload.error}; nothing was imported."
+                    messages.error(request, message)
                 else:
-                    for line in report.summary_lines():
-                        messages.success(request, line)
-                    return redirect("admin:races_race_changelist")
+                    messages.success(
+                        request,
+                        "The files are stored and queued for import; this page shows how it "
+                        "goes (reload it).",
+                    )
+                return redirect("admin:races_hkracingupload_change", upload.pk)
         else:
             form = HkracingImportForm()
         context = {
@@ -270,7 +283,6 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
             "opts": self.opts,
             "title": "Import Hong Kong results",
             "form": form,
-            "rejected": rejected,
         }
         return TemplateResponse(request, "admin/races/race/import_hkracing.html", context)
 
@@ -304,12 +316,6 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
     @admin.display(description="demo data", boolean=True)
     def is_demo(self, race):
         return race.is_demo
-
-
-def _as_text(upload):
-    # The form checked the bytes decode; utf-8-sig also drops the mark spreadsheets save first.
-    upload.seek(0)
-    return io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
 
 
 @admin.register(Runner)
@@ -474,7 +480,90 @@ class ProviderSyncAdmin(admin.ModelAdmin):
 
     @admin.action(description="Sync the selected syncs' providers and days again now")
     def sync_now(self, request, queryset):
-        runs = set(queryset.values_list("provider", "day"))
-        for provider, day in sorted(runs):
-            provider_sync_enqueue(provider=provider, day=day)
-        self.message_user(request, f"{len(runs)} provider sync(s) queued.")
+        queued = 0
+        for provider, day in sorted(set(queryset.values_list("provider", "day"))):
+            try:
+                sync = provider_sync_enqueue(provider=provider, day=day)
+            except ProviderNotConfigured as exc:
+                self.message_user(request, f"Not queued: {exc}.", messages.ERROR)
+                continue
+            if sync.status == ProviderSync.Status.FAILED:
+                message = f"The sync of {provider} on {day:%Y-%m-%d} {sync.error}."
+                self.message_user(request, message, messages.ERROR)
+                continue
+            queued += 1
+        if queued:
+            self.message_user(request, f"{queued} provider sync(s) queued.")
+
+
+@admin.register(HkracingUpload)
+class HkracingUploadAdmin(admin.ModelAdmin):
+    """Staff uploads of the Hong Kong pair and how their import went; made by the race list's
+    import page, read-only here."""
+
+    list_display = (
+        "uploaded_at",
+        "files",
+        "uploaded_by",
+        "status",
+        "progress",
+        "finished_at",
+        "outcome",
+    )
+    list_filter = ("status",)
+    list_select_related = ("uploaded_by",)
+    date_hierarchy = "uploaded_at"
+    fields = (
+        "status",
+        "progress",
+        "files",
+        "uploaded_by",
+        "uploaded_at",
+        "started_at",
+        "finished_at",
+        "attempts",
+        "outcome",
+        "summary_lines",
+        "error_lines",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The files stay in the database: no page shows them.
+        return super().get_queryset(request).defer("races_data", "runs_data")
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever may import follows their uploads.
+        return super().has_view_permission(request, obj) or request.user.has_perms(
+            IMPORT_PERMISSIONS
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="files")
+    def files(self, upload):
+        return f"{upload.races_name}, {upload.runs_name}"
+
+    @admin.display(description="outcome")
+    def outcome(self, upload):
+        if upload.error:
+            return upload.error
+        return upload.summary[0] if upload.summary else _shown(self, None)
+
+    @admin.display(description="what was imported")
+    def summary_lines(self, upload):
+        return _lines(self, upload.summary)
+
+    @admin.display(description="errors in the files")
+    def error_lines(self, upload):
+        return _lines(self, upload.errors)
+
+
+def _lines(model_admin, lines: list[str]):
+    if not lines:
+        return _shown(model_admin, None)
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))

@@ -3,6 +3,9 @@ import codecs
 from django import forms
 from django.core.exceptions import ValidationError
 
+# Per file. The full data set is 9 MB; both files are held in memory and stored in the database.
+MAX_UPLOAD_MB = 32
+
 
 class HkracingImportForm(forms.Form):
     """A staff upload of the Hong Kong results data set: its races file and its runs file."""
@@ -28,6 +31,12 @@ class HkracingImportForm(forms.Form):
 
 
 def _utf8_upload(upload):
+    if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+        raise ValidationError(
+            "%(name)s is %(size).1f MB; the limit is %(limit)d MB a file.",
+            code="size",
+            params={"name": upload.name, "size": upload.size / 1024 / 1024, "limit": MAX_UPLOAD_MB},
+        )
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         for chunk in upload.chunks():

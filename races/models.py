@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -293,9 +294,14 @@ class Runner(ExternalRecord):
 
 
 class ProviderSync(models.Model):
-    """One run of a provider sync: when, how it ended, what it changed, and why it failed."""
+    """One run of a provider sync: when, how it ended, what it changed, and why it failed.
+
+    A sync asked for by staff is written "queued" before its task is sent, so whoever polls sees
+    it at once; every attempt that fails for good leaves it "failed" with the error.
+    """
 
     class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
@@ -318,3 +324,48 @@ class ProviderSync(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.day:%Y-%m-%d} ({self.status})"
+
+
+class HkracingUpload(models.Model):
+    """A staff upload of the Hong Kong results pair, imported by a worker.
+
+    Both files are stored here, in the database, because the worker runs on another machine than
+    the web process that received them (App Platform gives each component its own disk).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    races_name = models.CharField(max_length=255)
+    races_data = models.BinaryField()
+    runs_name = models.CharField(max_length=255)
+    runs_data = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    summary = models.JSONField(
+        default=list, blank=True, help_text="What the import created, updated and left unchanged."
+    )
+    errors = models.JSONField(
+        default=list, blank=True, help_text="Why the files were rejected, by file and line."
+    )
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.races_name} + {self.runs_name} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

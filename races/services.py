@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import io
+import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TextIO
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    models,
+    transaction,
+)
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tqdm import tqdm
 
 from . import hkracing
 from .hkracing import ErrorLog, ParsedRow, RowError
 from .models import (
     ExternalRecord,
+    HkracingUpload,
     Horse,
     Jockey,
     ProviderSync,
@@ -26,9 +40,11 @@ from .models import (
     Runner,
     Trainer,
 )
-from .providers.base import RaceCard, RaceResult
+from .providers.base import ProviderTransientError, RaceCard, RaceResult
 from .providers.hkcsv import HkracingFileProvider
-from .providers.registry import provider_get
+from .providers.registry import ProviderNotConfigured, provider_get, provider_missing_settings
+
+logger = logging.getLogger(__name__)
 
 SOURCE = ExternalRecord.Source.HKRACING
 CHUNK_SIZE = 5_000
@@ -88,6 +104,7 @@ class _Checked:
     trainers: set[int] = field(default_factory=set)
     races_with_runners: set[int] = field(default_factory=set)
     dead_heats: set[tuple[int, int]] = field(default_factory=set)
+    races: int = 0
     runs: int = 0
 
 
@@ -98,24 +115,35 @@ def hkracing_import(
     races_name: str = "races.csv",
     runs_name: str = "runs.csv",
     progress: bool = False,
+    on_progress: Callable[[str], None] | None = None,
 ) -> HkracingImportReport:
     """Import a Hong Kong results pair, all or nothing, idempotently.
 
     The first pass reads every row and checks it; any error rejects the whole pair before a single
     write. The second pass re-reads the files (so memory stays bounded by a chunk, not the file)
     and upserts on (source, external id) inside one transaction, counting what really changed.
+    Imports take turns (`hkracing_import_lock`): two at once would each miss the rows the other
+    is creating. `progress` draws bars on a terminal; `on_progress` is told each stage in words.
     """
+    on_progress = on_progress or (lambda text: None)
     checked = _hkracing_check(
         races_file=races_file,
         runs_file=runs_file,
         races_name=races_name,
         runs_name=runs_name,
         progress=progress,
+        on_progress=on_progress,
     )
     races_file.seek(0)
     runs_file.seek(0)
+    # Said before the transaction: what is written inside it shows to no one until the commit.
+    on_progress(
+        f"checked {checked.races:,} races and {checked.runs:,} runners without an error; "
+        "writing them in one transaction (after any other import ends)"
+    )
     try:
         with transaction.atomic():
+            hkracing_import_lock()
             report = _hkracing_write(
                 checked=checked,
                 races_file=races_file,
@@ -133,6 +161,201 @@ def hkracing_import(
     return report
 
 
+# pg_advisory_xact_lock's key for "a Hong Kong import is writing"; any number no other lock uses.
+HKRACING_IMPORT_LOCK = 4_807_301
+
+
+def hkracing_import_lock() -> None:
+    """Wait until no other Hong Kong import is writing, then hold that turn until this
+    transaction ends (commit, rollback, or a lost connection).
+
+    PostgreSQL only: SQLite has one writer at a time anyway (a second import waits, or fails with
+    "database is locked" and writes nothing; it never interleaves).
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [HKRACING_IMPORT_LOCK])
+
+
+# --- staff uploads of the Hong Kong pair, imported by a worker -----------------------------------
+
+# pg_try_advisory_lock's key space for "a worker is running upload n": the session holding it
+# is alive, since PostgreSQL drops a session's locks when its connection goes.
+HKRACING_UPLOAD_LOCK = 4_807_302
+# A job whose worker was lost this many times (killed mid-import, say by the OOM killer) is
+# failed rather than handed to yet another worker.
+HKRACING_UPLOAD_MAX_ATTEMPTS = 3
+UPLOAD_TRANSIENT = (OperationalError, InterfaceError)
+# A job still queued or running this long after it was uploaded has no worker left to end it:
+# its message was lost, or a hard time limit killed its last attempt (Celery acks that one).
+# Three attempts take 10 minutes each at most (the task's time limit) and 30 s between them.
+UPLOAD_STALE_AFTER = datetime.timedelta(hours=2)
+
+
+def hkracing_upload_create(
+    *,
+    races_name: str,
+    races_data: bytes,
+    runs_name: str,
+    runs_data: bytes,
+    uploaded_by: Any = None,
+) -> HkracingUpload:
+    """Store a staff upload of the pair and import it in the background, after the commit.
+
+    If the broker cannot take the task the job is failed at once with the reason; outside a
+    transaction that is known when this returns (see the returned row's status).
+    """
+    from .tasks import import_hkracing_upload_task  # the task calls these services
+
+    upload = HkracingUpload.objects.create(
+        races_name=races_name,
+        races_data=races_data,
+        runs_name=runs_name,
+        runs_data=runs_data,
+        uploaded_by=uploaded_by,
+    )
+    transaction.on_commit(
+        lambda: task_send(
+            import_hkracing_upload_task,
+            kwargs={"upload_id": upload.pk},
+            on_failure=lambda reason: _hkracing_upload_end(
+                upload, status=HkracingUpload.Status.FAILED, error=reason
+            ),
+        )
+    )
+    return upload
+
+
+def hkracing_upload_import(*, upload_id: int, will_retry: bool = False) -> HkracingUpload:
+    """Import a stored upload: the job's one run, whoever delivers its task.
+
+    A job that already ended, or that a live worker is importing, is returned as it is. A job
+    left running by a lost worker is taken over (the import is all or nothing, so its first
+    attempt wrote nothing), up to HKRACING_UPLOAD_MAX_ATTEMPTS. Rejected files end the job failed
+    with their errors; any other error too, unless it is transient and `will_retry`.
+    """
+    with _hkracing_upload_claim(upload_id=upload_id) as upload:
+        if upload is None:
+            return HkracingUpload.objects.defer("races_data", "runs_data").get(pk=upload_id)
+        data = HkracingUpload.objects.values("races_data", "runs_data").get(pk=upload_id)
+        try:
+            report = hkracing_import(
+                races_file=_text(data["races_data"]),
+                runs_file=_text(data["runs_data"]),
+                races_name=upload.races_name,
+                runs_name=upload.runs_name,
+                on_progress=lambda text: _hkracing_upload_progress(upload, text),
+            )
+        except HkracingImportRejected as exc:
+            _hkracing_upload_end(
+                upload,
+                status=HkracingUpload.Status.FAILED,
+                error=f"Nothing was imported: {exc}",
+                errors=[str(error) for error in exc.errors],
+            )
+            return upload
+        except Exception as exc:
+            if will_retry and isinstance(exc, UPLOAD_TRANSIENT):
+                _hkracing_upload_progress(upload, f"this attempt failed and will be retried: {exc}")
+            else:
+                error = f"Nothing was imported: {str(exc) or type(exc).__name__}"
+                _hkracing_upload_end(upload, status=HkracingUpload.Status.FAILED, error=error)
+            raise
+        _hkracing_upload_end(
+            upload, status=HkracingUpload.Status.SUCCEEDED, summary=report.summary_lines()
+        )
+        return upload
+
+
+@contextmanager
+def _hkracing_upload_claim(*, upload_id: int) -> Iterator[HkracingUpload | None]:
+    """Claim an upload for this worker: yields the job, marked running, or None when there is
+    nothing to do; on PostgreSQL holds the job's session lock until the block ends."""
+    locked = False
+    try:
+        upload = HkracingUpload.objects.defer("races_data", "runs_data").get(pk=upload_id)
+        if upload.is_finished:
+            yield None  # a redelivery of a job that ended
+            return
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s)", [HKRACING_UPLOAD_LOCK, upload_id]
+                )
+                locked = cursor.fetchone()[0]
+            if not locked:
+                yield None  # a live worker is importing it (a duplicate delivery)
+                return
+            upload.refresh_from_db(fields=["status", "attempts"])
+            if upload.is_finished:
+                yield None
+                return
+        yield _hkracing_upload_start(upload)
+    finally:
+        if locked:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_unlock(%s, %s)", [HKRACING_UPLOAD_LOCK, upload_id]
+                    )
+            except UPLOAD_TRANSIENT:
+                pass  # the connection is gone, and the session's locks with it
+
+
+def _hkracing_upload_start(upload: HkracingUpload) -> HkracingUpload | None:
+    unfinished = upload.status == HkracingUpload.Status.RUNNING  # a lost worker, or a retry
+    if unfinished and upload.attempts >= HKRACING_UPLOAD_MAX_ATTEMPTS:
+        error = (
+            f"Nothing was imported: none of its {upload.attempts} attempts finished (was the "
+            "worker killed? the files may need more memory or time than a worker has)"
+        )
+        _hkracing_upload_end(upload, status=HkracingUpload.Status.FAILED, error=error)
+        return None
+    upload.status = HkracingUpload.Status.RUNNING
+    upload.attempts += 1
+    upload.started_at = timezone.now()
+    upload.progress = f"attempt {upload.attempts}: reading the files"
+    upload.save(update_fields=["status", "attempts", "started_at", "progress"])
+    return upload
+
+
+def hkracing_uploads_expire(*, now: datetime.datetime | None = None) -> int:
+    """Fail the uploads that no worker will end (see UPLOAD_STALE_AFTER)."""
+    now = now or timezone.now()
+    return HkracingUpload.objects.filter(
+        status__in=[HkracingUpload.Status.QUEUED, HkracingUpload.Status.RUNNING],
+        uploaded_at__lt=now - UPLOAD_STALE_AFTER,
+    ).update(
+        status=HkracingUpload.Status.FAILED,
+        error=f"Nothing was imported: no worker ended the import within {UPLOAD_STALE_AFTER}",
+        progress="",
+        finished_at=now,
+    )
+
+
+def _text(data: bytes | memoryview) -> TextIO:
+    # The form checked the bytes decode; utf-8-sig also drops the mark spreadsheets save first.
+    return io.TextIOWrapper(io.BytesIO(bytes(data)), encoding="utf-8-sig", newline="")
+
+
+def _hkracing_upload_progress(upload: HkracingUpload, text: str) -> None:
+    upload.progress = text[:200]
+    HkracingUpload.objects.filter(pk=upload.pk).update(progress=upload.progress)
+
+
+def _hkracing_upload_end(
+    upload: HkracingUpload, *, status: str, error: str = "", **outcome: Any
+) -> None:
+    upload.status = status
+    upload.error = error
+    upload.progress = ""
+    upload.finished_at = timezone.now()
+    for name, value in outcome.items():
+        setattr(upload, name, value)
+    upload.save(update_fields=["status", "error", "progress", "finished_at", *outcome])
+
+
 def race_tables_analyze() -> None:
     """Refresh PostgreSQL's planner statistics of the race tables.
 
@@ -147,8 +370,17 @@ def race_tables_analyze() -> None:
         cursor.execute(f"ANALYZE {tables}")
 
 
+PROGRESS_EVERY = 20_000  # rows between two progress reports
+
+
 def _hkracing_check(
-    *, races_file: TextIO, runs_file: TextIO, races_name: str, runs_name: str, progress: bool
+    *,
+    races_file: TextIO,
+    runs_file: TextIO,
+    races_name: str,
+    runs_name: str,
+    progress: bool,
+    on_progress: Callable[[str], None],
 ) -> _Checked:
     errors = ErrorLog()
     checked = _Checked()
@@ -174,6 +406,8 @@ def _hkracing_check(
         slot_lines[slot] = row.line
     # With no readable race at all (a broken header), every run would be "unknown": say it once.
     races_readable = bool(race_lines) or not errors
+    checked.races = len(race_lines)
+    on_progress(f"checking {runs_name}: {checked.races:,} races read")
 
     horse_lines: dict[tuple[int, int], int] = {}
     saddle_lines: dict[tuple[int, int], int] = {}
@@ -181,7 +415,11 @@ def _hkracing_check(
     rows = hkracing.read_rows(
         runs_file, file=runs_name, columns=hkracing.RUN_COLUMNS, errors=errors
     )
-    for row in tqdm(rows, desc="checking runs", unit=" rows", disable=not progress):
+    for read, row in enumerate(
+        tqdm(rows, desc="checking runs", unit=" rows", disable=not progress), start=1
+    ):
+        if read % PROGRESS_EVERY == 0:
+            on_progress(f"checking {runs_name}: {read:,} rows read")
         values = row.values
         race_id = values["race_id"]
         if races_readable and race_id not in race_lines:
@@ -405,21 +643,37 @@ PROVIDER_SOURCES = {
 EXTERNAL_ID_LENGTH = 64
 
 
-def provider_sync(*, provider: str, day: datetime.date) -> ProviderSync:
+# A provider's 5xx or time-out (after the client's own retries) and a lost database connection
+# are worth another try later; a 4xx, bad JSON or bad data is not.
+SYNC_TRANSIENT = (ProviderTransientError, OperationalError, InterfaceError)
+# A sync row still queued or running this long after it was written has no worker left to end
+# it (its message was lost, or the worker died and the message with it): longer than the four
+# attempts of 10 minutes at most and their back-off (1 + 2 + 4 minutes), plus time in the queue.
+SYNC_STALE_AFTER = datetime.timedelta(hours=2)
+
+
+def provider_sync(
+    *, provider: str, day: datetime.date, sync_id: int | None = None, will_retry: bool = False
+) -> ProviderSync:
     """Fetch a provider's racecards and results for a day and store them; record the run either
     way.
 
-    The sync row is written first, outside the store's transaction, so a failed sync is recorded
-    with its error (and the error re-raised for the caller or the task's retry). A re-fetch
-    updates rows in place; a runner that left the card is marked a non-runner, never deleted.
-    The stored races' predictions are refreshed after the commit.
+    The sync row (the queued one `sync_id` names, or a new one) is marked running before any work
+    and outside the store's transaction, so every failure is recorded with its error and
+    re-raised for the caller or the task's retry. When `will_retry` and the error is transient
+    the row stays running, its error saying that another attempt follows; otherwise it ends
+    failed. A re-fetch updates rows in place; a runner that left the card is marked a
+    non-runner, never deleted. The stored races' predictions are refreshed after the commit.
     """
     from predictions.services import predictions_enqueue_refresh  # predictions imports races
 
-    source = PROVIDER_SOURCES[provider]
-    client = provider_get(provider)
-    sync = ProviderSync.objects.create(provider=provider, day=day)
+    sync = _provider_sync_start(provider=provider, day=day, sync_id=sync_id)
+    if sync.status != ProviderSync.Status.RUNNING:
+        return sync  # a redelivery of a sync that already ended
     try:
+        # Inside the try: a provider unconfigured since the sync was queued fails the row.
+        client = provider_get(provider)
+        source = PROVIDER_SOURCES[provider]
         if isinstance(client, HkracingFileProvider):
             report = client.file_import()
             counts = {
@@ -441,23 +695,106 @@ def provider_sync(*, provider: str, day: datetime.date) -> ProviderSync:
                 predictions_enqueue_refresh(race_ids=race_ids)
     except Exception as exc:
         # Any failure is recorded; only the task decides which ones are worth a retry.
-        sync.status = ProviderSync.Status.FAILED
-        sync.error = str(exc)
-        sync.finished_at = timezone.now()
-        sync.save(update_fields=["status", "error", "finished_at"])
+        if will_retry and isinstance(exc, SYNC_TRANSIENT):
+            sync.error = f"this attempt failed and will be retried: {exc}"
+            sync.save(update_fields=["error"])
+        else:
+            sync.status = ProviderSync.Status.FAILED
+            sync.error = str(exc) or type(exc).__name__
+            sync.finished_at = timezone.now()
+            sync.save(update_fields=["status", "error", "finished_at"])
         raise
     sync.status = ProviderSync.Status.SUCCEEDED
     sync.counts = counts
+    sync.error = ""
     sync.finished_at = timezone.now()
-    sync.save(update_fields=["status", "counts", "finished_at"])
+    sync.save(update_fields=["status", "counts", "error", "finished_at"])
     return sync
 
 
-def provider_sync_enqueue(*, provider: str, day: datetime.date) -> None:
-    """Sync a provider's day in the background, after the commit."""
-    from .tasks import sync_provider_task
+def _provider_sync_start(*, provider: str, day: datetime.date, sync_id: int | None) -> ProviderSync:
+    """The sync's row, marked running; an ended row is returned as it is, for an early return."""
+    if sync_id is None:
+        return ProviderSync.objects.create(provider=provider, day=day)
+    with transaction.atomic():
+        sync = ProviderSync.objects.select_for_update().get(pk=sync_id)
+        if sync.status in (ProviderSync.Status.QUEUED, ProviderSync.Status.RUNNING):
+            sync.status = ProviderSync.Status.RUNNING
+            sync.started_at = timezone.now()
+            sync.save(update_fields=["status", "started_at"])
+    return sync
 
-    transaction.on_commit(lambda: sync_provider_task.delay(provider, day.isoformat()))
+
+def provider_sync_enqueue(*, provider: str, day: datetime.date) -> ProviderSync:
+    """Sync a provider's day in the background, after the commit.
+
+    Refused up front (`ProviderNotConfigured`, nothing written) when the provider is not
+    configured. Otherwise the sync is written "queued" for whoever polls; if the broker cannot
+    take the task, the row is failed at once with the reason ("could not be queued: ...").
+    Outside a transaction the task is sent before this returns, so the caller can read the
+    outcome of the send on the returned row.
+    """
+    from .tasks import sync_provider_task  # the task calls these services
+
+    missing = provider_missing_settings(provider)
+    if missing:
+        raise ProviderNotConfigured(provider, missing)
+    sync = provider_sync_create(provider=provider, day=day)
+    transaction.on_commit(
+        lambda: task_send(
+            sync_provider_task,
+            kwargs={"provider": provider, "day": day.isoformat(), "sync_id": sync.pk},
+            on_failure=lambda reason: _provider_sync_not_queued(sync=sync, reason=reason),
+        )
+    )
+    return sync
+
+
+def provider_sync_create(*, provider: str, day: datetime.date) -> ProviderSync:
+    """A queued sync's row, written before its task is sent."""
+    return ProviderSync.objects.create(
+        provider=provider, day=day, status=ProviderSync.Status.QUEUED
+    )
+
+
+def _provider_sync_not_queued(*, sync: ProviderSync, reason: str) -> None:
+    sync.status = ProviderSync.Status.FAILED
+    sync.error = reason
+    sync.finished_at = timezone.now()
+    sync.save(update_fields=["status", "error", "finished_at"])
+
+
+def provider_syncs_expire(*, now: datetime.datetime | None = None) -> int:
+    """Fail the syncs that no worker will end (see SYNC_STALE_AFTER), so their poll ends."""
+    now = now or timezone.now()
+    return ProviderSync.objects.filter(
+        status__in=[ProviderSync.Status.QUEUED, ProviderSync.Status.RUNNING],
+        started_at__lt=now - SYNC_STALE_AFTER,
+    ).update(
+        status=ProviderSync.Status.FAILED,
+        error=f"no worker ended this sync within {SYNC_STALE_AFTER}; it was given up",
+        finished_at=now,
+    )
+
+
+# What publishing a task raises when the broker cannot be reached.
+BROKER_ERRORS = (KombuOperationalError, RedisConnectionError, RedisTimeoutError)
+
+
+def task_send(task, *, kwargs: dict[str, Any], on_failure: Callable[[str], None]) -> bool:
+    """Publish a task once, without Celery's retries (which would hold a request for as long as
+    the broker is down); on a broker error call `on_failure` with the reason and return False.
+
+    The row the task will work on is written first, so it must say why no worker will pick it
+    up: a row left queued for a message never sent would be polled forever.
+    """
+    try:
+        task.apply_async(kwargs=kwargs, retry=False)
+    except BROKER_ERRORS as exc:
+        logger.error("%s could not be queued: %s", task.name, exc)
+        on_failure(f"could not be queued: {exc}")
+        return False
+    return True
 
 
 def _external_id(text: str) -> str:

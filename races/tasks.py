@@ -5,37 +5,87 @@ from __future__ import annotations
 import datetime
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from . import services
-from .providers.base import ProviderTransientError
 from .providers.registry import providers_configured
 
-# A provider's 5xx or time-out (after the client's own retries) and a lost database connection
-# are worth another try later; a 4xx, bad JSON or bad data is not.
-TRANSIENT = (ProviderTransientError, OperationalError, InterfaceError)
+SYNC_RETRY_BACKOFF = 60  # seconds before the first retry; doubled for each one after
 
 
 @shared_task(
+    bind=True,
     acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=60,
+    ignore_result=True,
     max_retries=3,
     soft_time_limit=9 * 60,
     time_limit=10 * 60,
 )
-def sync_provider_task(provider: str, day: str | None = None) -> dict:
-    """Sync a provider's racecards for a day (default: today). Re-runs update rows in place."""
+def sync_provider_task(
+    self, provider: str, day: str | None = None, sync_id: int | None = None
+) -> dict:
+    """Sync a provider's racecards for a day (default: today). Re-runs update rows in place.
+
+    Transient errors (services.SYNC_TRANSIENT) are retried on the same sync row, which stays
+    running until the last attempt; so the row ends within SYNC_STALE_AFTER whatever happens.
+    """
     on_day = datetime.date.fromisoformat(day) if day else timezone.localdate()
-    sync = services.provider_sync(provider=provider, day=on_day)
+    if sync_id is None:  # the beat's syncs and messages sent before syncs were queued as rows
+        sync_id = services.provider_sync_create(provider=provider, day=on_day).pk
+    will_retry = self.request.retries < self.max_retries
+    try:
+        sync = services.provider_sync(
+            provider=provider, day=on_day, sync_id=sync_id, will_retry=will_retry
+        )
+    except services.SYNC_TRANSIENT as exc:
+        if not will_retry:
+            raise
+        raise self.retry(
+            exc=exc,
+            args=(),
+            kwargs={"provider": provider, "day": on_day.isoformat(), "sync_id": sync_id},
+            countdown=SYNC_RETRY_BACKOFF * 2**self.request.retries,
+        ) from exc
     return {"sync": sync.pk, "provider": provider, "day": on_day.isoformat(), **sync.counts}
 
 
 @shared_task(soft_time_limit=60, time_limit=90)
 def sync_providers_task() -> list[str]:
-    """The beat's entry: queue today's sync of every configured provider, one task each."""
+    """The beat's entry: fail the syncs no worker will end, then queue today's sync of every
+    configured provider, one task each."""
+    services.provider_syncs_expire()
     names = providers_configured()
     for name in names:
         sync_provider_task.delay(name)
     return names
+
+
+UPLOAD_RETRY_BACKOFF = 30  # seconds before retrying an import after a database blip
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    # Handed back when its worker dies: the job's lock tells a live import from a lost one.
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    max_retries=services.HKRACING_UPLOAD_MAX_ATTEMPTS - 1,
+    soft_time_limit=9 * 60,
+    time_limit=10 * 60,
+)
+def import_hkracing_upload_task(self, upload_id: int) -> dict:
+    """Import a staff upload of the Hong Kong pair; a redelivery of a finished job does nothing."""
+    will_retry = self.request.retries < self.max_retries
+    try:
+        upload = services.hkracing_upload_import(upload_id=upload_id, will_retry=will_retry)
+    except services.UPLOAD_TRANSIENT as exc:
+        if not will_retry:
+            raise
+        raise self.retry(exc=exc, countdown=UPLOAD_RETRY_BACKOFF) from exc
+    return {"upload": upload.pk, "status": upload.status}
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def expire_hkracing_uploads_task() -> int:
+    """The beat's entry: fail the uploads no worker will end, so their page says so."""
+    return services.hkracing_uploads_expire()

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from hrp_site.api import IsMemberReadStaffWrite, OperationQueuedSerializer
+from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite, OperationQueuedSerializer
 from predictions.selectors import card_predictions, card_versions
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
 
@@ -155,14 +155,32 @@ class ProvidersApi(APIView):
         return Response(ProviderStatusSerializer(rows, many=True).data)
 
 
+class ProviderNotConfiguredSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    provider = serializers.CharField()
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="The settings this deployment lacks."
+    )
+
+
 class ProviderSyncApi(APIView):
-    """Queue a sync of one provider's race cards and results for a day."""
+    """Queue a sync of one provider's race cards and results for a day.
+
+    A provider this deployment has not configured is refused (400) before anything is queued;
+    a sync the broker cannot take is refused too (503), and recorded as failed."""
 
     permission_classes = [permissions.IsAdminUser]
 
-    @extend_schema(request=ProviderSyncInputSerializer, responses={202: OperationQueuedSerializer})
+    @extend_schema(
+        request=ProviderSyncInputSerializer,
+        responses={
+            202: OperationQueuedSerializer,
+            400: ProviderNotConfiguredSerializer,
+            503: ErrorSerializer,
+        },
+    )
     def post(self, request, name: str):
-        from races.providers.registry import PROVIDER_NAMES
+        from races.providers.registry import PROVIDER_NAMES, ProviderNotConfigured
         from races.services import provider_sync_enqueue
 
         if name not in PROVIDER_NAMES:
@@ -173,6 +191,17 @@ class ProviderSyncApi(APIView):
             )
         data = ProviderSyncInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        provider_sync_enqueue(provider=name, day=data.validated_data.get("day", localdate()))
+        try:
+            sync = provider_sync_enqueue(
+                provider=name, day=data.validated_data.get("day", localdate())
+            )
+        except ProviderNotConfigured as exc:
+            body = {"detail": str(exc), "provider": exc.provider, "missing": exc.missing}
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        if sync.status == sync.Status.FAILED:
+            return Response(
+                {"detail": f"The sync of {name} {sync.error}."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
         body = {"status": "queued", "poll": reverse("providers")}
         return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)

@@ -12,29 +12,53 @@ from .theracingapi import TheRacingApiProvider
 PROVIDER_NAMES = (TheRacingApiProvider.name, BetfairProvider.name, HkracingFileProvider.name)
 
 
+# Each provider's client options and the setting (environment variable) that gives each one.
+SETTINGS = {
+    "theracingapi": {
+        "base_url": "THERACINGAPI_URL",
+        "username": "THERACINGAPI_USERNAME",
+        "password": "THERACINGAPI_PASSWORD",
+    },
+    "betfair": {
+        "base_url": "BETFAIR_URL",
+        "app_key": "BETFAIR_APP_KEY",
+        "session_token": "BETFAIR_SESSION_TOKEN",
+    },
+    "hkracing": {"folder": "HKRACING_DIR"},
+}
+
+
 class ProviderNotConfigured(Exception):
-    """The provider is unknown, not enabled in HRP_PROVIDERS, or lacks its URL or credentials."""
+    """The provider is unknown, not enabled in HRP_PROVIDERS, or lacks its URL or credentials.
+
+    `missing` names what to set, e.g. ["HRP_PROVIDERS (add 'betfair')", "BETFAIR_APP_KEY"].
+    """
+
+    def __init__(self, provider: str, missing: list[str]) -> None:
+        self.provider = provider
+        self.missing = missing
+        super().__init__(f"provider {provider!r} is not configured: missing {', '.join(missing)}")
 
 
 def _options() -> dict[str, dict[str, str]]:
     return {
-        "theracingapi": {
-            "base_url": settings.THERACINGAPI_URL,
-            "username": settings.THERACINGAPI_USERNAME,
-            "password": settings.THERACINGAPI_PASSWORD,
-        },
-        "betfair": {
-            "base_url": settings.BETFAIR_URL,
-            "app_key": settings.BETFAIR_APP_KEY,
-            "session_token": settings.BETFAIR_SESSION_TOKEN,
-        },
-        "hkracing": {"folder": settings.HKRACING_DIR},
+        name: {option: getattr(settings, setting) for option, setting in options.items()}
+        for name, options in SETTINGS.items()
     }
 
 
+def provider_missing_settings(name: str) -> list[str]:
+    """What this deployment lacks to use the provider; empty when it is configured."""
+    if name not in SETTINGS:
+        return [f"a provider named {name!r} (known: {', '.join(PROVIDER_NAMES)})"]
+    missing = [] if name in settings.HRP_PROVIDERS else [f"HRP_PROVIDERS (add {name!r})"]
+    return missing + [
+        setting for setting in SETTINGS[name].values() if not getattr(settings, setting)
+    ]
+
+
 def provider_is_configured(name: str) -> bool:
-    options = _options().get(name)
-    return bool(options) and name in settings.HRP_PROVIDERS and all(options.values())
+    return not provider_missing_settings(name)
 
 
 def providers_configured() -> list[str]:
@@ -42,8 +66,9 @@ def providers_configured() -> list[str]:
 
 
 def provider_get(name: str) -> Provider:
-    if not provider_is_configured(name):
-        raise ProviderNotConfigured(f"provider {name!r} is not configured")
+    missing = provider_missing_settings(name)
+    if missing:
+        raise ProviderNotConfigured(name, missing)
     options = _options()[name]
     if name == HkracingFileProvider.name:
         return HkracingFileProvider(**options)

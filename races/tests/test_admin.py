@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
+from races.models import HkracingUpload, Horse, Jockey, Race, Racecourse, Runner, Trainer
 
 from .factories import (
     HorseFactory,
@@ -471,57 +471,117 @@ def test_race_changelist_links_to_the_import(importer_client):
     assert f'<a href="{IMPORT_URL}">Import Hong Kong CSV</a>' in response.content.decode()
 
 
-@pytest.mark.django_db
-def test_import_of_a_valid_pair(importer_client):
-    # when
-    response = importer_client.post(IMPORT_URL, _upload())
+@pytest.fixture
+def imported(importer_client, django_capture_on_commit_callbacks, celery_eager):
+    """Upload through the admin and run the import it queues, in-process."""
 
-    # then
+    def post(upload):
+        with django_capture_on_commit_callbacks(execute=True):
+            return importer_client.post(IMPORT_URL, upload)
+
+    return post
+
+
+@pytest.mark.django_db
+def test_import_of_a_valid_pair(importer_client, imported):
+    # when
+    response = imported(_upload())
+
+    # then: sent to the job's page, which shows what was imported
+    job = HkracingUpload.objects.get()
     assert response.status_code == 302
-    assert response.url == _admin_url(Race, "changelist")
-    shown = [str(message) for message in get_messages(response.wsgi_request)]
-    assert "races: 2 created, 0 updated, 0 unchanged" in shown
-    assert "runners: 5 created, 0 updated, 0 unchanged" in shown
+    assert response.url == _admin_url(HkracingUpload, "change", job.pk)
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        "The files are stored and queued for import; this page shows how it goes (reload it)."
+    ]
+    assert (job.status, job.races_name, job.runs_name, job.uploaded_by.username) == (
+        HkracingUpload.Status.SUCCEEDED,
+        "races.csv",
+        "runs.csv",
+        "clerk",
+    )
+    assert job.summary[:2] == [
+        "racecourses: 2 created, 0 updated, 0 unchanged",
+        "horses: 5 created, 0 updated, 0 unchanged",
+    ]
     assert (Race.objects.count(), Runner.objects.count(), Horse.objects.count()) == (2, 5, 5)
     winner = Runner.objects.get(race__external_id="0", finish_position=1)
     assert (winner.horse.external_id, winner.win_odds) == ("2157", Decimal("3.50"))
+    page = html.unescape(importer_client.get(response.url).content.decode())
+    assert "Succeeded" in page
+    assert "races: 2 created, 0 updated, 0 unchanged" in page
+    assert "runners: 5 created, 0 updated, 0 unchanged" in page
 
 
 @pytest.mark.django_db
-def test_import_rejects_a_pair_with_errors_and_writes_nothing(importer_client):
+def test_import_rejects_a_pair_with_errors_and_writes_nothing(importer_client, imported):
+    # given: an earlier import
+    imported(_upload())
+    before = [sorted(model.objects.values_list("pk", "updated_at")) for model in (Race, Runner)]
+
     # when
-    response = importer_client.post(IMPORT_URL, _upload(runs=BAD_RUNS_CSV))
+    response = imported(_upload(races=RACES_CSV.replace("GOOD TO FIRM", "GOOD"), runs=BAD_RUNS_CSV))
 
-    # then
-    assert response.status_code == 200
-    page = html.unescape(response.content.decode())
-    assert "Nothing was imported: 3 errors in the upload." in page
-    assert "runs.csv, line 3, column win_odds: 'abc' is not a number" in page
+    # then: the race tables as they were, the job failed with each error and its line
+    job = HkracingUpload.objects.get(pk=response.url.split("/")[-3])
+    assert job.status == HkracingUpload.Status.FAILED
+    assert job.error.startswith("Nothing was imported: 3 errors in the upload; the first: ")
+    assert job.errors == [
+        "runs.csv, line 3, column win_odds: 'abc' is not a number",
+        "runs.csv, line 4, column race_id: race 99 is not in races.csv",
+        "runs.csv, line 5, column horse_id: horse 3917 already runs in race 0 on line 2",
+    ]
+    after = [sorted(model.objects.values_list("pk", "updated_at")) for model in (Race, Runner)]
+    assert after == before
+    page = html.unescape(importer_client.get(response.url).content.decode())
+    assert "Failed" in page
     assert "runs.csv, line 4, column race_id: race 99 is not in races.csv" in page
-    assert "runs.csv, line 5, column horse_id: horse 3917 already runs in race 0" in page
-    assert (Race.objects.count(), Runner.objects.count(), Horse.objects.count()) == (0, 0, 0)
 
 
 @pytest.mark.django_db
-def test_import_reads_files_saved_with_a_byte_order_mark(importer_client):
+def test_import_reads_files_saved_with_a_byte_order_mark(imported):
     # Spreadsheet programs save "CSV UTF-8" with a BOM in front of the header.
     upload = _upload(races="\ufeff" + RACES_CSV, runs="\ufeff" + RUNS_CSV)
 
-    response = importer_client.post(IMPORT_URL, upload)
+    response = imported(upload)
 
     assert response.status_code == 302
+    assert HkracingUpload.objects.get().status == HkracingUpload.Status.SUCCEEDED
     assert (Race.objects.count(), Runner.objects.count()) == (2, 5)
 
 
 @pytest.mark.django_db
-def test_import_rejects_a_file_that_is_not_utf8(importer_client):
-    response = importer_client.post(IMPORT_URL, _upload(runs=RUNS_CSV.encode("utf-16")))
+def test_import_rejects_a_file_that_is_not_utf8(
+    importer_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = importer_client.post(IMPORT_URL, _upload(runs=RUNS_CSV.encode("utf-16")))
 
     assert response.status_code == 200
     assert response.context["form"].errors == {
         "runs_file": ["runs.csv is not UTF-8 text; save it as CSV (UTF-8) and upload it again."]
     }
+    assert (HkracingUpload.objects.count(), len(callbacks)) == (0, 0)
     assert (Race.objects.count(), Runner.objects.count()) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_import_refuses_a_file_over_the_size_limit(
+    importer_client, django_capture_on_commit_callbacks
+):
+    # given: a races file one byte over 32 MB
+    races = RACES_CSV.encode() + b"x" * (32 * 1024 * 1024 + 1 - len(RACES_CSV))
+
+    # when
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = importer_client.post(IMPORT_URL, _upload(races=races))
+
+    # then
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "races_file": ["races.csv is 32.0 MB; the limit is 32 MB a file."]
+    }
+    assert (HkracingUpload.objects.count(), len(callbacks)) == (0, 0)
 
 
 @pytest.mark.django_db
@@ -533,4 +593,4 @@ def test_import_requires_both_files(importer_client):
 
     assert response.status_code == 200
     assert response.context["form"].errors == {"runs_file": ["This field is required."]}
-    assert Race.objects.count() == 0
+    assert (Race.objects.count(), HkracingUpload.objects.count()) == (0, 0)

@@ -6,6 +6,8 @@ import importlib
 import pytest
 from django.utils import timezone
 
+from races.models import ProviderSync
+
 
 def _registry():
     try:
@@ -59,68 +61,130 @@ def test_anonymous_clients_see_the_status_without_counts_or_errors(api_client, m
     assert response.json() == [{**status, "last_sync": public}]
 
 
+@pytest.fixture
+def racingapi_configured(settings):
+    # Nothing listens there: these tests stop at the queue.
+    settings.HRP_PROVIDERS = ["theracingapi"]
+    settings.THERACINGAPI_URL = "http://127.0.0.1:9"
+    settings.THERACINGAPI_USERNAME = "user"
+    settings.THERACINGAPI_PASSWORD = "password"
+    return settings
+
+
 @pytest.mark.django_db
-def test_staff_sync_answers_202_with_what_to_poll(staff_api, monkeypatch):
-    services = _needs("races.services", "provider_sync_enqueue")
-    calls = []
-    monkeypatch.setattr(services, "provider_sync_enqueue", lambda **kw: calls.append(kw))
+def test_staff_sync_answers_202_with_what_to_poll(
+    staff_api, racingapi_configured, django_capture_on_commit_callbacks
+):
+    # when
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_api.post(
+            "/api/v1/providers/theracingapi/sync/", {"day": "2024-03-02"}, format="json"
+        )
 
-    response = staff_api.post(
-        "/api/v1/providers/theracingapi/sync/", {"day": "2024-03-02"}, format="json"
-    )
-
+    # then: a queued row for the poll, and its task sent after the commit
     assert response.status_code == 202
     assert response.json() == {"status": "queued", "poll": "/api/v1/providers/"}
-    assert calls == [{"provider": "theracingapi", "day": datetime.date(2024, 3, 2)}]
+    sync = ProviderSync.objects.get()
+    assert (sync.provider, sync.day, sync.status) == (
+        "theracingapi",
+        datetime.date(2024, 3, 2),
+        ProviderSync.Status.QUEUED,
+    )
+    assert len(callbacks) == 1
+    providers = staff_api.get("/api/v1/providers/").json()
+    assert providers[0]["last_sync"]["status"] == "queued"
 
 
 @pytest.mark.django_db
-def test_members_cannot_sync(member_api, monkeypatch):
-    services = _needs("races.services", "provider_sync_enqueue")
-    calls = []
-    monkeypatch.setattr(services, "provider_sync_enqueue", lambda **kw: calls.append(kw))
-
-    response = member_api.post("/api/v1/providers/theracingapi/sync/")
+def test_members_cannot_sync(member_api, racingapi_configured, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = member_api.post("/api/v1/providers/theracingapi/sync/")
 
     assert response.status_code == 403
-    assert calls == []
+    assert (ProviderSync.objects.count(), len(callbacks)) == (0, 0)
 
 
 @pytest.mark.django_db
-def test_a_sync_for_a_bad_day_is_400(staff_api, monkeypatch):
-    services = _needs("races.services", "provider_sync_enqueue")
-    calls = []
-    monkeypatch.setattr(services, "provider_sync_enqueue", lambda **kw: calls.append(kw))
-
-    response = staff_api.post("/api/v1/providers/theracingapi/sync/", {"day": "x"}, format="json")
+def test_a_sync_for_a_bad_day_is_400(
+    staff_api, racingapi_configured, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_api.post(
+            "/api/v1/providers/theracingapi/sync/", {"day": "x"}, format="json"
+        )
 
     assert response.status_code == 400
     assert response.json() == {
         "day": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]
     }
-    assert calls == []
+    assert (ProviderSync.objects.count(), len(callbacks)) == (0, 0)
 
 
 @pytest.mark.django_db
-def test_a_sync_of_an_unknown_provider_is_404(staff_api, monkeypatch):
-    services = _needs("races.services", "provider_sync_enqueue")
-    calls = []
-    monkeypatch.setattr(services, "provider_sync_enqueue", lambda **kw: calls.append(kw))
-
-    response = staff_api.post("/api/v1/providers/nobody/sync/")
+def test_a_sync_of_an_unknown_provider_is_404(staff_api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_api.post("/api/v1/providers/nobody/sync/")
 
     assert response.status_code == 404
     assert response.json()["detail"].startswith("No provider 'nobody'; known: ")
-    assert calls == []
+    assert (ProviderSync.objects.count(), len(callbacks)) == (0, 0)
 
 
 @pytest.mark.django_db
-def test_a_sync_without_a_day_syncs_today(staff_api, monkeypatch):
-    services = _needs("races.services", "provider_sync_enqueue")
-    calls = []
-    monkeypatch.setattr(services, "provider_sync_enqueue", lambda **kw: calls.append(kw))
-
-    response = staff_api.post("/api/v1/providers/theracingapi/sync/")
+def test_a_sync_without_a_day_syncs_today(
+    staff_api, racingapi_configured, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_api.post("/api/v1/providers/theracingapi/sync/")
 
     assert response.status_code == 202
-    assert calls == [{"provider": "theracingapi", "day": timezone.localdate()}]
+    assert ProviderSync.objects.get().day == timezone.localdate()
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_a_sync_of_a_provider_not_configured_is_400_naming_what_is_missing(
+    staff_api, settings, django_capture_on_commit_callbacks
+):
+    # given: betfair enabled but without its credentials
+    settings.HRP_PROVIDERS = ["betfair"]
+    settings.BETFAIR_URL = "http://127.0.0.1:9"
+    settings.BETFAIR_APP_KEY = ""
+    settings.BETFAIR_SESSION_TOKEN = ""
+
+    # when
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_api.post("/api/v1/providers/betfair/sync/")
+
+    # then: refused, nothing written, nothing sent
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "provider 'betfair' is not configured: missing BETFAIR_APP_KEY, "
+        "BETFAIR_SESSION_TOKEN",
+        "provider": "betfair",
+        "missing": ["BETFAIR_APP_KEY", "BETFAIR_SESSION_TOKEN"],
+    }
+    assert (ProviderSync.objects.count(), len(callbacks)) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_a_sync_of_a_provider_not_enabled_says_to_add_it_to_hrp_providers(
+    staff_api, settings, django_capture_on_commit_callbacks
+):
+    # given: the default deployment, which enables no provider
+    settings.HRP_PROVIDERS = []
+    settings.THERACINGAPI_USERNAME = ""
+    settings.THERACINGAPI_PASSWORD = ""
+
+    # when
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_api.post("/api/v1/providers/theracingapi/sync/")
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["missing"] == [
+        "HRP_PROVIDERS (add 'theracingapi')",
+        "THERACINGAPI_USERNAME",
+        "THERACINGAPI_PASSWORD",
+    ]
+    assert (ProviderSync.objects.count(), len(callbacks)) == (0, 0)

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from races.models import ExternalRecord, ProviderSync, Race, Racecourse, Runner
 from races.providers.base import (
@@ -23,8 +24,13 @@ from races.providers.betfair import GET_RACECARD, LIST_RACES, BetfairProvider
 from races.providers.http import JsonClient
 from races.providers.theracingapi import RACECARDS_PATH, TheRacingApiProvider
 from races.selectors import providers_status
-from races.services import provider_sync, race_results_store
-from races.tasks import sync_provider_task
+from races.services import (
+    provider_sync,
+    provider_sync_create,
+    provider_sync_enqueue,
+    race_results_store,
+)
+from races.tasks import sync_provider_task, sync_providers_task
 from races.tests.hkracing_csv import small_pair
 
 DAY = datetime.date(2025, 12, 17)
@@ -774,3 +780,232 @@ def test_results_with_placings_settle_the_race_and_a_second_store_changes_nothin
         list(Race.objects.exclude(pk=race.pk).values_list("pk", "status", "updated_at"))
         == other_races
     )
+
+
+# Every sync ends: refused up front, or recorded as failed however it fails
+
+
+@pytest.mark.django_db
+def test_a_provider_unconfigured_between_enqueue_and_run_fails_its_row(
+    racingapi_settings, racingapi, django_capture_on_commit_callbacks
+):
+    # given: a sync queued while the provider was configured
+    with django_capture_on_commit_callbacks() as callbacks:
+        queued = provider_sync_enqueue(provider="theracingapi", day=DAY)
+    racingapi_settings.THERACINGAPI_PASSWORD = ""
+
+    # when: the worker runs it
+    sync_provider_task.apply(
+        kwargs={"provider": "theracingapi", "day": DAY.isoformat(), "sync_id": queued.pk},
+        throw=False,
+    )
+
+    # then
+    sync = ProviderSync.objects.get()
+    assert (sync.pk, sync.status, sync.error) == (
+        queued.pk,
+        ProviderSync.Status.FAILED,
+        "provider 'theracingapi' is not configured: missing THERACINGAPI_PASSWORD",
+    )
+    assert sync.finished_at is not None
+    assert len(callbacks) == 1
+    assert racingapi.requests == []
+
+
+@pytest.mark.django_db
+def test_bad_data_fails_the_sync_at_once_without_a_retry(racingapi_settings, racingapi):
+    # given: a provider answering with something that is not JSON
+    racingapi.routes[RACECARDS_PATH] = scripted((200, b"<html>maintenance</html>"))
+    queued = provider_sync_create(provider="theracingapi", day=DAY)
+
+    # when
+    result = sync_provider_task.apply(
+        kwargs={"provider": "theracingapi", "day": DAY.isoformat(), "sync_id": queued.pk},
+        throw=False,
+    )
+
+    # then: one attempt, and the row failed with the error
+    assert isinstance(result.result, ProviderError)
+    assert len(racingapi.requests) == 1
+    sync = ProviderSync.objects.get()
+    assert (sync.pk, sync.status) == (queued.pk, ProviderSync.Status.FAILED)
+    assert sync.error.startswith(f"theracingapi: GET {racingapi.url}{RACECARDS_PATH}?day=")
+
+
+@pytest.mark.django_db
+def test_a_transient_error_keeps_the_sync_running_and_says_it_will_be_retried(
+    racingapi_settings, racingapi
+):
+    # given
+    racingapi.routes[RACECARDS_PATH] = scripted((503, b"busy"))
+    queued = provider_sync_create(provider="theracingapi", day=DAY)
+
+    # when: an attempt that is not the last one
+    with pytest.raises(ProviderTransientError):
+        provider_sync(provider="theracingapi", day=DAY, sync_id=queued.pk, will_retry=True)
+
+    # then: still running for the poll, with the reason
+    sync = ProviderSync.objects.get()
+    assert (sync.status, sync.finished_at) == (ProviderSync.Status.RUNNING, None)
+    assert sync.error == (
+        "this attempt failed and will be retried: "
+        f"theracingapi: GET {racingapi.url}{RACECARDS_PATH}?day=2025-12-17 -> HTTP 503: busy"
+    )
+
+
+@pytest.mark.django_db
+def test_transient_errors_fail_the_same_row_once_the_retries_are_exhausted(
+    racingapi_settings, racingapi, eager_retries
+):
+    # given: a provider that stays down
+    racingapi.routes[RACECARDS_PATH] = scripted((503, b"busy"))
+    queued = provider_sync_create(provider="theracingapi", day=DAY)
+
+    # when: the task and its retries (run in turn, eagerly)
+    result = sync_provider_task.apply(
+        kwargs={"provider": "theracingapi", "day": DAY.isoformat(), "sync_id": queued.pk},
+        throw=False,
+    )
+
+    # then: four attempts on one row, which ends failed
+    assert isinstance(result.result, ProviderTransientError)
+    assert len(racingapi.requests) == 1 + sync_provider_task.max_retries
+    sync = ProviderSync.objects.get()
+    assert (sync.pk, sync.status) == (queued.pk, ProviderSync.Status.FAILED)
+    assert sync.error.endswith("-> HTTP 503: busy")
+    assert not sync.error.startswith("this attempt failed")
+
+
+@pytest.mark.django_db
+def test_a_retry_that_succeeds_ends_the_same_row_succeeded(
+    racingapi_settings, racingapi, shared_data_dir, eager_retries
+):
+    # given: one 503, then the recorded day
+    recorded = (shared_data_dir / "theracingapi" / "racecards_2025-12-17.json").read_bytes()
+    racingapi.routes[RACECARDS_PATH] = scripted((503, b"busy"), (200, recorded))
+    queued = provider_sync_create(provider="theracingapi", day=DAY)
+
+    # when
+    result = sync_provider_task.apply(
+        kwargs={"provider": "theracingapi", "day": DAY.isoformat(), "sync_id": queued.pk},
+        throw=False,
+    )
+
+    # then
+    assert result.result["sync"] == queued.pk
+    sync = ProviderSync.objects.get()
+    assert (sync.status, sync.error, sync.counts["races_created"]) == (
+        ProviderSync.Status.SUCCEEDED,
+        "",
+        32,
+    )
+
+
+@pytest.mark.django_db
+def test_a_redelivered_sync_that_ended_does_nothing(racingapi_settings, racingapi):
+    # given
+    sync = provider_sync(provider="theracingapi", day=EMPTY_DAY)
+    requests = len(racingapi.requests)
+
+    # when
+    again = provider_sync(provider="theracingapi", day=EMPTY_DAY, sync_id=sync.pk)
+
+    # then
+    assert (again.pk, again.status) == (sync.pk, ProviderSync.Status.SUCCEEDED)
+    assert len(racingapi.requests) == requests
+    assert ProviderSync.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_syncs_no_worker_will_end_are_failed_by_the_beat(settings):
+    # given: a sync queued three hours ago and never run, and a fresh one
+    settings.HRP_PROVIDERS = []
+    old = provider_sync_create(provider="betfair", day=DAY)
+    ProviderSync.objects.filter(pk=old.pk).update(
+        started_at=timezone.now() - datetime.timedelta(hours=3)
+    )
+    fresh = provider_sync_create(provider="betfair", day=DAY)
+
+    # when
+    sync_providers_task.apply()
+
+    # then
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (old.status, old.error) == (
+        ProviderSync.Status.FAILED,
+        "no worker ended this sync within 2:00:00; it was given up",
+    )
+    assert fresh.status == ProviderSync.Status.QUEUED
+
+
+@pytest.mark.django_db
+def test_admin_sync_now_refuses_a_provider_not_configured(
+    settings, staff_client, django_capture_on_commit_callbacks
+):
+    # given
+    settings.HRP_PROVIDERS = []
+    failed = ProviderSync.objects.create(
+        provider="betfair", day=DAY, status=ProviderSync.Status.FAILED, error="HTTP 401"
+    )
+
+    # when
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_client.post(
+            reverse("admin:races_providersync_changelist"),
+            {"action": "sync_now", "_selected_action": [failed.pk]},
+            follow=True,
+        )
+
+    # then
+    shown = [(m.level_tag, m.message) for m in response.context["messages"]]
+    assert shown == [
+        (
+            "error",
+            "Not queued: provider 'betfair' is not configured: missing HRP_PROVIDERS (add "
+            "'betfair'), BETFAIR_URL, BETFAIR_APP_KEY, BETFAIR_SESSION_TOKEN.",
+        )
+    ]
+    assert list(ProviderSync.objects.values_list("pk", flat=True)) == [failed.pk]
+    assert callbacks == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_the_broker_cannot_take_is_failed_and_the_api_answers_503(
+    racingapi_settings, staff_api, broker_down
+):
+    # when
+    response = staff_api.post("/api/v1/providers/theracingapi/sync/")
+
+    # then
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith(
+        "The sync of theracingapi could not be queued: Error 111 connecting to 127.0.0.1:38001."
+    )
+    sync = ProviderSync.objects.get()
+    assert sync.status == ProviderSync.Status.FAILED
+    assert sync.error.startswith("could not be queued: Error 111 connecting to 127.0.0.1:38001.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_sync_now_says_when_the_broker_cannot_take_the_sync(
+    racingapi_settings, staff_client, broker_down
+):
+    # given
+    failed = ProviderSync.objects.create(
+        provider="theracingapi", day=DAY, status=ProviderSync.Status.FAILED, error="HTTP 500"
+    )
+
+    # when
+    response = staff_client.post(
+        reverse("admin:races_providersync_changelist"),
+        {"action": "sync_now", "_selected_action": [failed.pk]},
+        follow=True,
+    )
+
+    # then
+    [(level, message)] = [(m.level_tag, m.message) for m in response.context["messages"]]
+    assert level == "error"
+    assert message.startswith("The sync of theracingapi on 2025-12-17 could not be queued: ")
+    latest = ProviderSync.objects.exclude(pk=failed.pk).get()
+    assert latest.status == ProviderSync.Status.FAILED
