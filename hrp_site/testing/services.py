@@ -32,17 +32,26 @@ def missing_binaries() -> list[str]:
     return [name for name in BINARIES if shutil.which(name) is None]
 
 
+# Ports given out but perhaps not bound yet (a server made now, started later).
+_given: set[int] = set()
+
+
 def free_port() -> int:
     """A port nothing listens on, from HRP_TEST_PORTS when it is set."""
     first, _, last = os.environ.get("HRP_TEST_PORTS", "").partition("-")
-    candidates = range(int(first), int(last) + 1) if first and last else [0]
+    candidates = range(int(first), int(last) + 1) if first and last else [0] * 20
     for port in candidates:
+        if port in _given:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return probe.getsockname()[1]
+            port = probe.getsockname()[1]
+        if port not in _given:
+            _given.add(port)
+            return port
     raise RuntimeError(f"no free port in HRP_TEST_PORTS={os.environ['HRP_TEST_PORTS']}")
 
 
