@@ -131,7 +131,7 @@ def wrk_round(web: services.Gunicorn) -> tuple[str, float, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=2, help="SIGTERMs under the Python client")
+    parser.add_argument("--rounds", type=int, default=1, help="SIGTERMs under the Python client")
     arguments = parser.parse_args()
 
     missing = services.missing_binaries()
@@ -146,8 +146,7 @@ def main() -> int:
         env = services.app_environment(
             database_url=postgres.create_database("hrp"), redis_url=redis.url(0)
         )
-        services.manage("migrate", "--no-input", env=env)
-        services.manage("collectstatic", "--no-input", env=env)
+        services.deploy(env=env)
         command = " ".join(services.dockerfile_web_command()[2:])
         print(f"gunicorn as the Dockerfile starts it: {command}")
 

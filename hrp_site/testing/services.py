@@ -241,20 +241,46 @@ def app_environment(*, database_url: str, redis_url: str, **extra: str) -> dict[
     }
 
 
-def manage(*args: str, env: dict[str, str], timeout: float = 300) -> str:
-    """Run `python manage.py ARGS` with `env`; its standard output."""
-    result = subprocess.run(
+def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    """Start `python manage.py ARGS` with `env`; its output is read with `communicate()`."""
+    return subprocess.Popen(
         [sys.executable, "manage.py", *args],
         cwd=REPO_ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-4000:]}")
-    return result.stdout
+
+
+def finish(process: subprocess.Popen, *, timeout: float = 300) -> str:
+    """Wait for a `start_manage` process; its standard output, or an error with its stderr."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(process.args[1:])} failed:\n{stderr[-4000:]}")
+    return stdout
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 300) -> str:
+    """Run `python manage.py ARGS` with `env`; its standard output."""
+    return finish(start_manage(*args, env=env), timeout=timeout)
+
+
+def deploy(*, env: dict[str, str]) -> None:
+    """What a deploy does before the web service starts: migrate, and collectstatic as the image
+    build runs it (DEBUG is off, so pages need the hashed files' manifest). At once: both are
+    slow and neither needs the other."""
+    static = start_manage("collectstatic", "--no-input", env=env)
+    try:
+        manage("migrate", "--no-input", env=env)
+    finally:
+        finish(static)
 
 
 def dockerfile_web_command() -> list[str]:
