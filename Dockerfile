@@ -39,4 +39,4 @@ EXPOSE 8080
 
 # Shell form through sh -c so $PORT (injected by App Platform from http_port) expands; exec so
 # gunicorn is PID 1 and receives SIGTERM. Workers come from WEB_CONCURRENCY, read by gunicorn.
-CMD ["sh", "-c", "exec gunicorn hrp_site.wsgi:application --bind 0.0.0.0:${PORT} --threads 4 --timeout 60 --graceful-timeout 30 --keep-alive 5 --worker-tmp-dir /dev/shm"]
+CMD ["sh", "-c", "exec gunicorn hrp_site.wsgi:application --bind 0.0.0.0:${PORT} --worker-class hrp_site.gunicorn_workers.ThreadWorker --threads 4 --timeout 60 --graceful-timeout 30 --keep-alive 5 --worker-tmp-dir /dev/shm"]

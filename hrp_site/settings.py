@@ -99,6 +99,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hrp",
+            # Bounds what an unreachable or hung Redis costs a request; the API throttles, the
+            # only users on the request path, fail open (hrp_site.throttling).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:
@@ -158,10 +161,11 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    # Counted in the default cache (Redis when REDIS_URL is set), so every worker shares them.
+    # Counted in the default cache (Redis when REDIS_URL is set), so every worker shares them;
+    # they let requests through while Redis is down.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "hrp_site.throttling.AnonRateThrottle",
+        "hrp_site.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("DJANGO_API_THROTTLE_ANON", default="60/minute"),

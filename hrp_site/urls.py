@@ -11,6 +11,7 @@ admin.site.site_title = "HRP back office"
 admin.site.index_title = "Racing data and models"
 
 handler404 = "hrp_site.api.not_found"
+handler500 = "hrp_site.errors.server_error"
 
 api_v1 = [
     path("", include("races.api.urls")),

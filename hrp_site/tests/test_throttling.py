@@ -1,0 +1,54 @@
+import logging
+import socket
+
+import pytest
+
+from hrp_site import throttling
+
+
+@pytest.fixture
+def redis_refusing(settings, monkeypatch):
+    """The default cache pointed at a local port nobody listens on: Redis is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
+        }
+    }
+    # The throttles' back-off is per process; the test's own must not leak into later tests.
+    monkeypatch.setattr(throttling, "_skip_until", 0.0)
+
+
+@pytest.mark.django_db
+def test_api_answers_while_the_throttle_cache_is_down(redis_refusing, member_api, caplog):
+    caplog.set_level(logging.WARNING, logger="hrp_site.throttling")
+
+    codes = [member_api.get("/api/v1/racecourses/").status_code for _ in range(3)]
+
+    assert codes == [200, 200, 200]
+    # One warning for the outage, not one per request.
+    assert [record.getMessage()[:48] for record in caplog.records] == [
+        "API throttles off for 10 s: the cache is unreach"
+    ]
+
+
+@pytest.mark.django_db
+def test_anonymous_status_page_answers_while_the_throttle_cache_is_down(redis_refusing, client):
+    response = client.get("/api/providers")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_throttles_count_again_once_the_back_off_is_over(member_api, monkeypatch):
+    # given: an earlier outage whose back-off has run out
+    monkeypatch.setattr(throttling, "_skip_until", 0.0)
+    monkeypatch.setattr(throttling.UserRateThrottle, "THROTTLE_RATES", {"user": "2/minute"})
+
+    codes = [member_api.get("/api/v1/racecourses/").status_code for _ in range(3)]
+
+    assert codes == [200, 200, 429]

@@ -1,0 +1,206 @@
+"""SIGTERM to gunicorn under load, as a deploy sends it: count the requests that fail.
+
+Starts private PostgreSQL and Redis, then the web service exactly as the Dockerfile's CMD starts
+it, loads it with five keep-alive clients, sends SIGTERM to the master after a few seconds and
+counts, per request: sent and answered, sent and never answered (the connection closed or reset
+under it), answered with a 5xx, and connections refused (no request sent: the listener is gone).
+A failed request is one sent and not answered, or answered 5xx; the script exits 1 if any.
+
+Then the same with wrk (-c5) when it is installed, whose figures are printed for comparison
+only: wrk retries a refused connection in a tight loop and counts each refusal as a socket error
+("write", and a few as "read"), though no request was sent on it. Against a server that never
+drops a request but closes its listener, wrk reports the same pattern (read 3-4, write ~20000).
+
+    .venv/bin/python scripts/check_graceful.py [--rounds N]
+"""
+
+import argparse
+import http.client
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hrp_site.testing import services  # noqa: E402
+
+CLIENTS = 5
+LOAD_BEFORE_TERM = 3.0
+PATH = "/"  # the landing page: a database read and a template, as most pages are
+
+
+def load_client(port: int, stop: threading.Event, counts: Counter, lock: threading.Lock):
+    """One client that keeps a connection alive and reopens it whenever the server closes it."""
+    connection = None
+    while not stop.is_set():
+        if connection is None:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
+                connection.connect()
+            except ConnectionRefusedError:
+                with lock:
+                    counts["refused (nothing sent)"] += 1
+                connection = None
+                time.sleep(0.05)
+                continue
+            reused = False
+        else:
+            reused = True
+        try:
+            connection.request("GET", PATH)
+        except OSError:
+            # The write itself failed: the server had closed the connection, nothing was read.
+            with lock:
+                counts["closed before the request could be written"] += 1
+            connection.close()
+            connection = None
+            continue
+        with lock:
+            counts["sent"] += 1
+        try:
+            response = connection.getresponse()
+            response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
+            kind = "reused keep-alive connection" if reused else "new connection"
+            with lock:
+                counts[f"FAILED: sent, not answered ({type(error).__name__}, {kind})"] += 1
+            connection.close()
+            connection = None
+            continue
+        with lock:
+            counts["answered"] += 1
+            if response.status >= 500:
+                counts[f"FAILED: answered {response.status}"] += 1
+        if response.getheader("Connection", "").lower() == "close":
+            with lock:
+                counts["answered with Connection: close"] += 1
+            connection.close()
+            connection = None
+
+
+def warm_up(web: services.Gunicorn) -> None:
+    # The first requests of a fresh worker load the URLconf, views and templates; slow ones
+    # would only blur the figures (wrk reports answers slower than its time-out as errors).
+    for _ in range(20):
+        services.http_get(f"{web.url}{PATH}", timeout=60)
+
+
+def python_round(web: services.Gunicorn) -> tuple[Counter, float, int]:
+    counts: Counter = Counter()
+    lock = threading.Lock()
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=load_client, args=(web.port, stop, counts, lock), daemon=True)
+        for _ in range(CLIENTS)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(LOAD_BEFORE_TERM)
+    with lock:
+        before = counts["answered"]
+    started = time.monotonic()
+    code = web.terminate(timeout=90)
+    stopped = time.monotonic() - started
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=70)
+    counts["answered before SIGTERM"] = before
+    return counts, stopped, code
+
+
+def wrk_round(web: services.Gunicorn) -> tuple[str, float, int]:
+    wrk = subprocess.Popen(
+        ["wrk", "-t1", "-c5", "-d10s", "--timeout", "30s", f"{web.url}{PATH}"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(LOAD_BEFORE_TERM)
+    started = time.monotonic()
+    code = web.terminate(timeout=90)
+    stopped = time.monotonic() - started
+    output, _ = wrk.communicate(timeout=60)
+    return output, stopped, code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=1, help="SIGTERMs under the Python client")
+    arguments = parser.parse_args()
+
+    missing = services.missing_binaries()
+    if missing:
+        print(f"check_graceful: missing {missing}", file=sys.stderr)
+        return 2
+    postgres, redis = services.PrivatePostgres(), services.PrivateRedis()
+    failed = 0
+    try:
+        postgres.start()
+        redis.start()
+        env = services.app_environment(
+            database_url=postgres.create_database("hrp"), redis_url=redis.url(0)
+        )
+        services.deploy(env=env)
+        command = " ".join(services.dockerfile_web_command()[2:])
+        print(f"gunicorn as the Dockerfile starts it: {command}")
+
+        for round_number in range(1, arguments.rounds + 1):
+            web = services.Gunicorn(env=env)
+            try:
+                web.start()
+                warm_up(web)
+                counts, stopped, code = python_round(web)
+            finally:
+                web.close()
+            failures = sum(n for key, n in counts.items() if key.startswith("FAILED"))
+            failed += failures
+            print(
+                f"\n== Python client, round {round_number}: {CLIENTS} keep-alive clients, "
+                f"SIGTERM after {LOAD_BEFORE_TERM:.0f} s; master exited {code} "
+                f"{stopped:.2f} s after SIGTERM"
+            )
+            for key, value in sorted(counts.items()):
+                print(f"   {key}: {value}")
+            print(f"   failed requests: {failures}")
+
+        if shutil.which("wrk"):
+            web = services.Gunicorn(env=env)
+            try:
+                web.start()
+                warm_up(web)
+                output, stopped, code = wrk_round(web)
+                served = web.log.read_text().count(f'"GET {PATH} HTTP/1.1" 200 ')
+            finally:
+                web.close()
+            print(
+                f"\n== wrk -c5, SIGTERM after {LOAD_BEFORE_TERM:.0f} s; master exited {code} "
+                f"{stopped:.2f} s after SIGTERM"
+            )
+            print("   " + "\n   ".join(output.strip().splitlines()))
+            errors = re.search(r"Socket errors: (.*)", output)
+            non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+            completed = re.search(r"(\d+) requests in", output)
+            print(
+                f"   wrk socket errors: {errors.group(1) if errors else 'none'}; "
+                f"non-2xx/3xx: {non_2xx.group(1) if non_2xx else 0}; "
+                f"completed by wrk: {completed.group(1) if completed else '?'}, "
+                f"answered 200 by gunicorn (access log): {served}"
+            )
+        else:
+            print("\nwrk is not installed; its round is skipped")
+    finally:
+        redis.close()
+        postgres.close()
+
+    print(f"\ncheck_graceful: {failed} failed request(s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
