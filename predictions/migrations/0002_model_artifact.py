@@ -5,6 +5,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # No reverse accessor until 0004 removes the file field: both would be `artifact`.
 
     dependencies = [
         ('predictions', '0001_initial'),
@@ -14,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ModelArtifact',
             fields=[
-                ('version', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='artifact', serialize=False, to='predictions.modelversion')),
+                ('version', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='predictions.modelversion')),
                 ('data', models.BinaryField()),
                 ('sha256', models.CharField(max_length=64)),
                 ('size', models.PositiveIntegerField(help_text='Bytes.')),

@@ -28,7 +28,6 @@ def _read(name):
 def artifacts_into_database(apps, schema_editor):
     ModelVersion = apps.get_model("predictions", "ModelVersion")
     ModelArtifact = apps.get_model("predictions", "ModelArtifact")
-    # `values_list`: in this state the version's `artifact` attribute is the new reverse accessor.
     rows = ModelVersion.objects.exclude(artifact="").values_list("pk", "artifact")
     ready_without_file = ModelVersion.objects.filter(status="ready", artifact="")
     lost = list(ready_without_file.values_list("pk", "artifact"))

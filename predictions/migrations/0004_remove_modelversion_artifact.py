@@ -1,4 +1,5 @@
-from django.db import migrations
+import django.db.models.deletion
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -11,5 +12,10 @@ class Migration(migrations.Migration):
         migrations.RemoveField(
             model_name='modelversion',
             name='artifact',
+        ),
+        migrations.AlterField(
+            model_name='modelartifact',
+            name='version',
+            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='artifact', serialize=False, to='predictions.modelversion'),
         ),
     ]
