@@ -144,3 +144,22 @@ def test_the_deploy_check_reports_each_missing_setting(tmp_path):
     assert "(hrp.E001) DJANGO_SECRET_KEY is not set" in missing.stderr
     assert "(hrp.E002) DJANGO_ALLOWED_HOSTS is not set" in missing.stderr
     assert "hrp.E00" not in complete.stdout + complete.stderr
+
+
+def test_the_public_development_key_counts_as_none(tmp_path):
+    development_key = "django-insecure-local-development-key-do-not-use-in-production"
+    result = run(
+        [sys.executable, "-c", "import hrp_site.wsgi"],
+        environment(
+            tmp_path,
+            DJANGO_DEBUG="false",
+            DJANGO_SECRET_KEY=development_key,
+            DJANGO_ALLOWED_HOSTS="hrp.test",
+        ),
+    )
+
+    assert result.returncode == 1
+    assert (
+        "ImproperlyConfigured: DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false"
+        in result.stderr
+    )
