@@ -5,6 +5,12 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+# Workers and servers the tests start run outside debug mode, where these must be set (see
+# hrp_site/checks.py); the values are the embedded defaults but for the key. Tests of the
+# refusal take them out of the child's environment.
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-for-processes-the-tests-start")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+
 
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):

@@ -18,3 +18,12 @@ app.steps["worker"].add(WorkerLiveness)
 signals.before_task_publish.connect(add_request_id_header, weak=False)
 signals.task_prerun.connect(task_started, weak=False)
 signals.task_postrun.connect(task_finished, weak=False)
+
+
+@signals.import_modules.connect
+def _refuse_misconfigured_production(sender, **kwargs) -> None:
+    # Sent as the worker and beat start; unlike other Celery signals, an exception raised here
+    # stops the process instead of being logged and ignored.
+    from hrp_site.checks import require_production_settings
+
+    require_production_settings()

@@ -11,6 +11,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from hrp_site.checks import require_production_settings
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hrp_site.settings")
 
+require_production_settings()
 application = get_wsgi_application()

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from .models import ModelVersion, Prediction
+from .models import ModelArtifact, ModelVersion, Prediction
 from .services import (
     PredictionError,
     model_version_activate,
@@ -46,7 +46,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "features",
         "library_versions",
         "metrics",
-        "artifact",
+        "stored_model",
         "created_at",
         "started_at",
         "finished_at",
@@ -66,6 +66,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="predictions", ordering="prediction_count")
     def prediction_count(self, version):
         return getattr(version, "prediction_count", None)
+
+    @admin.display(description="stored model")
+    def stored_model(self, version):
+        # The digest and size only: the bytes stay in the database.
+        stored = ModelArtifact.objects.filter(version=version).values("size", "sha256").first()
+        return None if stored is None else f"{stored['size']:,} bytes, sha256 {stored['sha256']}"
 
     @admin.display(description="pseudo R² (last evaluation)")
     def pseudo_r2(self, version):

@@ -19,7 +19,8 @@ class ModelVersionQuerySet(models.QuerySet):
 
 
 class ModelVersion(models.Model):
-    """One trained model: its algorithm, what it was trained on, how it did, and its artifact.
+    """One trained model: its algorithm, what it was trained on and how it did; the fitted model
+    itself is its `ModelArtifact`.
 
     At most one version per algorithm is active: the one race cards show. Versions trained up to
     earlier dates stay, so past races can be predicted walk-forward by a version that never saw
@@ -47,7 +48,6 @@ class ModelVersion(models.Model):
     seed = models.PositiveIntegerField(default=0)
     library_versions = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
-    artifact = models.FileField(upload_to="models/", blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     progress = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
@@ -79,6 +79,27 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm} v{self.pk} (to {self.train_until:%Y-%m-%d})"
+
+
+class ModelArtifact(models.Model):
+    """The fitted model of a ready version, pickled by joblib (6-230 KB).
+
+    It lives in the database because every component (web, worker, beat) reads it and their
+    disks are wiped on each deploy. A table of its own, not a column of the version, so that
+    nothing that reads versions (race cards, the API, `select_related("model_version")`) loads
+    the bytes by accident.
+    """
+
+    version = models.OneToOneField(
+        ModelVersion, on_delete=models.CASCADE, primary_key=True, related_name="artifact"
+    )
+    data = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(help_text="Bytes.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"artifact of version {self.version_id} ({self.size:,} bytes)"
 
 
 class Prediction(models.Model):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime
 import functools
+import hashlib
 import io
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,7 +20,6 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -27,7 +28,9 @@ from races.models import Race
 
 from . import selectors
 from .ml import algorithms, evaluation, features, probability
-from .models import ModelVersion, Prediction
+from .models import ModelArtifact, ModelVersion, Prediction
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
@@ -117,9 +120,7 @@ def model_version_train(*, version: ModelVersion, progress: Progress = _quiet) -
 
         buffer = io.BytesIO()
         joblib.dump(estimator, buffer)
-        version.artifact.save(
-            f"{version.algorithm}-{version.pk}.joblib", ContentFile(buffer.getvalue()), save=False
-        )
+        data = buffer.getvalue()
         version.features = list(features.FEATURE_COLUMNS)
         version.hyperparameters = estimator.params()
         version.library_versions = _library_versions()
@@ -138,7 +139,17 @@ def model_version_train(*, version: ModelVersion, progress: Progress = _quiet) -
         version.progress = "ready"
         version.error = ""
         version.finished_at = timezone.now()
-        version.save()
+        # A version is never ready without its model, nor its model stored beside a failed run.
+        with transaction.atomic():
+            ModelArtifact.objects.update_or_create(
+                version=version,
+                defaults={
+                    "data": data,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "size": len(data),
+                },
+            )
+            version.save()
         step("ready")
         return version
     except Exception as exc:
@@ -166,19 +177,33 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     return version
 
 
+class ArtifactError(PredictionError):
+    """A version's stored model is missing or cannot be loaded."""
+
+
 @functools.lru_cache(maxsize=16)
-def _load_artifact(version_id: int, artifact_name: str) -> algorithms.Algorithm:
-    # Keyed by the file name too: a retrained version gets a new file.
-    version = ModelVersion.objects.get(pk=version_id)
-    with version.artifact.open("rb") as handle:
-        return joblib.load(handle)
+def _load_artifact(version_id: int, sha256: str) -> algorithms.Algorithm:
+    # Keyed by the digest too: bytes written again under the same version are never served stale.
+    data = ModelArtifact.objects.filter(version_id=version_id).values_list("data", flat=True)
+    try:
+        return joblib.load(io.BytesIO(bytes(data.get())))
+    # Unpickling damaged bytes can raise nearly anything (EOFError, UnpicklingError, KeyError,
+    # ValueError, ModuleNotFoundError...); each means the same: this model cannot be used.
+    except Exception as exc:
+        raise ArtifactError(
+            f"version {version_id}'s model cannot be loaded ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def model_version_load(version: ModelVersion) -> algorithms.Algorithm:
-    """The fitted algorithm, read from storage once per process."""
-    if version.status != ModelVersion.Status.READY or not version.artifact:
+    """The fitted algorithm, read from the database once per process and version."""
+    if version.status != ModelVersion.Status.READY:
         raise PredictionError(f"version {version.pk} has no trained model ({version.status})")
-    return _load_artifact(version.pk, version.artifact.name)
+    digest = ModelArtifact.objects.filter(version_id=version.pk).values_list("sha256", flat=True)
+    sha256 = digest.first()
+    if sha256 is None:
+        raise ArtifactError(f"version {version.pk} is ready but its model is not stored")
+    return _load_artifact(version.pk, sha256)
 
 
 def _library_versions() -> dict[str, str]:
@@ -390,6 +415,8 @@ class RefreshReport:
     skipped: list[str] = field(default_factory=list)
     # Per algorithm, the race days it had no version for (`skipped` says the same in words).
     skipped_days: dict[str, list[datetime.date]] = field(default_factory=dict)
+    # Per version whose stored model is missing or broken, why it was skipped (also in `skipped`).
+    unusable: dict[int, str] = field(default_factory=dict)
 
 
 def predictions_refresh(
@@ -398,8 +425,9 @@ def predictions_refresh(
     """Store each model's predictions for the races' starters, walk-forward.
 
     A race on day D is predicted by the active version of each algorithm if it was trained
-    before D, else by the latest version that was; an algorithm with no such version is skipped
-    and said so. Re-running rewrites the same rows.
+    before D, else by the latest version that was; an algorithm with no such version, or whose
+    version's stored model is missing or cannot be loaded, is skipped and said so. Re-running
+    rewrites the same rows.
     """
     race_ids = list(race_ids)
     report = RefreshReport()
@@ -427,9 +455,18 @@ def predictions_refresh(
                 report.skipped_days.setdefault(name, []).append(day)
                 continue
             rows = scored[scored["meeting_date"] == pd.Timestamp(day)]
-            if rows.empty:
+            if rows.empty or version.pk in report.unusable:
                 continue
-            batches.append((version, rows, _predict(version, feature_frame.loc[rows.index], rows)))
+            try:
+                estimator = model_version_load(version)
+            except ArtifactError as exc:
+                # One broken model must not keep the other algorithms' predictions stale.
+                report.unusable[version.pk] = f"{name}: skipped, {exc}"
+                report.skipped.append(report.unusable[version.pk])
+                logger.warning("refresh skips %s version %s: %s", name, version.pk, exc)
+                continue
+            values = _predict(estimator, feature_frame.loc[rows.index], rows)
+            batches.append((version, rows, values))
             report.versions.add(version.pk)
 
     with transaction.atomic():
@@ -471,6 +508,7 @@ def predictions_refresh_range(
         total.versions |= report.versions
         for name, days in report.skipped_days.items():
             total.skipped_days.setdefault(name, []).extend(days)
+        total.unusable.update(report.unusable)
         progress(
             f"{start} to {end}: {report.predictions} predictions for {report.races} races"
             + (f" (no version for {', '.join(report.skipped_days)})" if report.skipped_days else "")
@@ -479,12 +517,11 @@ def predictions_refresh_range(
     total.skipped = [
         f"{name}: no ready version trained before {len(days)} race days ({days[0]} to {days[-1]})"
         for name, days in total.skipped_days.items()
-    ]
+    ] + list(total.unusable.values())
     return total
 
 
-def _predict(version: ModelVersion, feature_rows: pd.DataFrame, rows: pd.DataFrame):
-    estimator = model_version_load(version)
+def _predict(estimator: algorithms.Algorithm, feature_rows: pd.DataFrame, rows: pd.DataFrame):
     win = estimator.predict(feature_rows, rows)
     race_ids = rows["race_id"].to_numpy()
     place = probability.place_probabilities(win, race_ids)

@@ -39,6 +39,9 @@ export DJANGO_API_NUM_PROXIES=0
 export DJANGO_API_THROTTLE_ANON=100000/minute
 export DJANGO_API_THROTTLE_USER=100000/minute
 export DJANGO_MEDIA_ROOT="$scratch/media"
+# Outside debug mode the server refuses to start without these (hrp_site/checks.py).
+export DJANGO_SECRET_KEY="check-api-scratch-key-$(python -c 'import secrets; print(secrets.token_hex(16))')"
+export DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost"
 
 echo "== scratch database"
 python manage.py migrate --no-input >/dev/null

@@ -150,8 +150,12 @@ class Algorithm:
         raise NotImplementedError
 
     def params(self) -> dict[str, Any]:
-        """Hyper-parameters, seed included: `ALGORITHMS[name](**params())` builds it again."""
-        return {"seed": self.seed, **copy.deepcopy(self.hyper)}
+        """Hyper-parameters: `ALGORITHMS[name](seed=seed, **params())` builds it again.
+
+        The seed stays out: a model version keeps it in a column of its own, and a second copy
+        in its hyper-parameters would be passed twice when the version is built again.
+        """
+        return copy.deepcopy(self.hyper)
 
     def summary(self) -> dict[str, Any]:
         """What fitting learned that is worth storing with the model version (JSON-ready)."""

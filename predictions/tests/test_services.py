@@ -1,4 +1,5 @@
 import datetime
+import hashlib
 import json
 from io import StringIO
 
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from predictions import services
 from predictions.ml import features
-from predictions.models import ModelVersion, Prediction
+from predictions.models import ModelArtifact, ModelVersion, Prediction
 from races.demo import demo_data_seed
 from races.models import Race, Runner
 
@@ -38,7 +39,10 @@ def test_training_stores_a_ready_version_with_its_provenance(demo_races):
 
     version.refresh_from_db()
     assert (version.status, version.progress, version.error) == ("ready", "ready", "")
-    assert version.artifact.name == f"models/logit-{version.pk}.joblib"
+    stored = ModelArtifact.objects.get(version=version)
+    assert stored.size == len(stored.data)
+    assert stored.sha256 == hashlib.sha256(stored.data).hexdigest()
+    assert services.model_version_load(version).params() == version.hyperparameters
     assert version.features == list(features.FEATURE_COLUMNS)
     assert {"numpy", "pandas", "scikit-learn", "lightgbm"} <= set(version.library_versions)
     training = version.metrics["training"]
@@ -60,7 +64,7 @@ def test_a_failed_training_is_recorded_on_the_version(demo_races):
     version.refresh_from_db()
     assert version.status == "failed"
     assert version.error == "PredictionError: no settled races up to 1990-01-01"
-    assert not version.artifact
+    assert not ModelArtifact.objects.filter(version=version).exists()
 
 
 def test_a_version_is_claimed_once():
