@@ -552,7 +552,8 @@ class HkracingUploadAdmin(admin.ModelAdmin):
     def outcome(self, upload):
         if upload.error:
             return upload.error
-        return upload.summary[0] if upload.summary else _shown(self, None)
+        shown = [line for line in upload.summary if line.startswith(("races:", "runners:"))]
+        return "; ".join(shown) or _shown(self, None)
 
     @admin.display(description="what was imported")
     def summary_lines(self, upload):

@@ -418,3 +418,20 @@ def test_uploads_no_worker_will_end_are_failed_by_the_beat():
             "Nothing was imported: no worker ended the import within 2:00:00",
         )
     assert _job(fresh).status == HkracingUpload.Status.QUEUED
+
+
+@pytest.mark.django_db
+def test_the_uploads_changelist_shows_each_job_with_its_status_and_outcome(staff_client):
+    # given
+    _run(_stored())
+    _stored(status=HkracingUpload.Status.FAILED, error="Nothing was imported: 1 error")
+
+    # when
+    response = staff_client.get(reverse("admin:races_hkracingupload_changelist"))
+
+    # then
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "races: 3 created, 0 updated, 0 unchanged; runners: 6 created" in page
+    assert "Nothing was imported: 1 error" in page
+    assert page.count("races.csv, runs.csv") == 2
