@@ -141,6 +141,8 @@ def model_version_train(*, version: ModelVersion, progress: Progress = _quiet) -
         version.finished_at = timezone.now()
         # A version is never ready without its model, nor its model stored beside a failed run.
         with transaction.atomic():
+            # Two runs of one version (a reclaimed stale one) take turns: no duplicate-key error.
+            ModelVersion.objects.select_for_update().filter(pk=version.pk).values("pk").first()
             ModelArtifact.objects.update_or_create(
                 version=version,
                 defaults={
