@@ -122,7 +122,13 @@ def test_a_task_enqueued_by_a_request_logs_with_its_request_id(staff_api, celery
 
 def test_json_format_writes_one_object_per_line_on_stdout():
     # given: the settings as production has them, in a process of their own
-    environment = {**os.environ, "DJANGO_LOG_FORMAT": "json", "DJANGO_DEBUG": "false"}
+    environment = {
+        **os.environ,
+        "DJANGO_LOG_FORMAT": "json",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "a-test-only-secret-key-for-the-subprocess",
+        "DJANGO_ALLOWED_HOSTS": "localhost",
+    }
     script = (
         "import django, logging; django.setup(); "
         "logging.getLogger('hrp.check').warning('disk %s%% full', 91, extra={'disk': 'data'})"
@@ -178,6 +184,7 @@ def json_worker(tmp_path):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DJANGO_LOG_FORMAT": "json",
+        "DJANGO_SECRET_KEY": "a-test-only-secret-key-for-the-worker",
         "HRP_WORKER_HEALTH_PORT": str(port),
     }
     app.control.purge()

@@ -76,7 +76,12 @@ def sentry_ingest():
 
 
 def run_failing_request(environment_overrides):
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "hrp_site.settings"}
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hrp_site.settings",
+        "DJANGO_SECRET_KEY": "a-test-only-secret-key-for-the-subprocess",
+        "DJANGO_ALLOWED_HOSTS": "localhost",
+    }
     environment.pop("SENTRY_DSN", None)
     environment.update(environment_overrides)
     result = subprocess.run(
