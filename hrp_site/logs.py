@@ -9,6 +9,7 @@ import contextvars
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -157,7 +158,12 @@ def task_finished(
 ) -> None:
     started, token = _task_runs.pop(task_id, (None, None))
     duration_ms = None if started is None else round((time.perf_counter() - started) * 1000, 1)
-    outcome = (state or "unknown").lower()
+    error = retval if isinstance(retval, BaseException) else None
+    if state is None:
+        # An eager call that propagates its exception leaves Celery no state; the exception is
+        # still on its way out of the task (this runs in Celery's `finally`).
+        error = sys.exc_info()[1]
+    outcome = "failure" if state is None and error else (state or "unknown").lower()
     extra = {
         "task": task.name,
         "task_id": task_id,
@@ -165,8 +171,8 @@ def task_finished(
         "outcome": outcome,
         "duration_ms": duration_ms,
     }
-    if isinstance(retval, BaseException):
-        extra["error"] = f"{type(retval).__name__}: {retval}"[:500]
+    if error is not None:
+        extra["error"] = f"{type(error).__name__}: {error}"[:500]
     task_logger.log(
         logging.ERROR if outcome == "failure" else logging.INFO,
         "task %s %s",
