@@ -9,6 +9,7 @@ import contextvars
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -93,11 +94,13 @@ class RequestLogMiddleware:
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Here, not at the top: this module loads with the Celery app, before Django's apps.
         from .middleware import HEALTH_CHECKS
 
+        self.get_response = get_response
+        self.health_paths = frozenset(HEALTH_CHECKS)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         token = request_id_var.set(request_id)
         # Ties a Sentry report to the log lines (a no-op while Sentry is off).
@@ -106,7 +109,7 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
-            if not (request.path_info in HEALTH_CHECKS and response.status_code < 400):
+            if not (request.path_info in self.health_paths and response.status_code < 400):
                 request_logger.info(
                     "%s %s %s",
                     request.method,
@@ -155,7 +158,12 @@ def task_finished(
 ) -> None:
     started, token = _task_runs.pop(task_id, (None, None))
     duration_ms = None if started is None else round((time.perf_counter() - started) * 1000, 1)
-    outcome = (state or "unknown").lower()
+    error = retval if isinstance(retval, BaseException) else None
+    if state is None:
+        # An eager call that propagates its exception leaves Celery no state; the exception is
+        # still on its way out of the task (this runs in Celery's `finally`).
+        error = sys.exc_info()[1]
+    outcome = "failure" if state is None and error else (state or "unknown").lower()
     extra = {
         "task": task.name,
         "task_id": task_id,
@@ -163,8 +171,8 @@ def task_finished(
         "outcome": outcome,
         "duration_ms": duration_ms,
     }
-    if isinstance(retval, BaseException):
-        extra["error"] = f"{type(retval).__name__}: {retval}"[:500]
+    if error is not None:
+        extra["error"] = f"{type(error).__name__}: {error}"[:500]
     task_logger.log(
         logging.ERROR if outcome == "failure" else logging.INFO,
         "task %s %s",

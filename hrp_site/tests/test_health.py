@@ -103,6 +103,7 @@ def test_readiness_is_503_and_liveness_200_with_the_database_unreachable(setting
         "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
         "DJANGO_SETTINGS_MODULE": "hrp_site.settings",
         "DJANGO_ALLOWED_HOSTS": "hrp.example.com",
+        "DJANGO_SECRET_KEY": "a-test-only-secret-key-for-the-subprocess",
         "DJANGO_SECURE_SSL_REDIRECT": "true",
     }
 

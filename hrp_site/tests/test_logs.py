@@ -15,10 +15,11 @@ import urllib.request
 import uuid
 
 import pytest
+from celery import shared_task
 from django.conf import settings
 from django.db import connection
 
-from hrp_site.logs import JsonFormatter, RequestIdFilter
+from hrp_site.logs import JsonFormatter, RequestIdFilter, request_id_var
 
 HEX_UUID = re.compile(r"[0-9a-f]{32}")
 
@@ -122,7 +123,13 @@ def test_a_task_enqueued_by_a_request_logs_with_its_request_id(staff_api, celery
 
 def test_json_format_writes_one_object_per_line_on_stdout():
     # given: the settings as production has them, in a process of their own
-    environment = {**os.environ, "DJANGO_LOG_FORMAT": "json", "DJANGO_DEBUG": "false"}
+    environment = {
+        **os.environ,
+        "DJANGO_LOG_FORMAT": "json",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "a-test-only-secret-key-for-the-subprocess",
+        "DJANGO_ALLOWED_HOSTS": "localhost",
+    }
     script = (
         "import django, logging; django.setup(); "
         "logging.getLogger('hrp.check').warning('disk %s%% full', 91, extra={'disk': 'data'})"
@@ -178,6 +185,7 @@ def json_worker(tmp_path):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DJANGO_LOG_FORMAT": "json",
+        "DJANGO_SECRET_KEY": "a-test-only-secret-key-for-the-worker",
         "HRP_WORKER_HEALTH_PORT": str(port),
     }
     app.control.purge()
@@ -258,3 +266,33 @@ def test_a_real_worker_answers_its_liveness_probe(json_worker):
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=5)
     assert missing.value.code == 404
+
+
+@shared_task(name="hrp_site.tests.test_logs.failing_task")
+def failing_task() -> None:
+    raise ValueError("no such race card")
+
+
+def test_a_failing_task_logs_its_outcome_and_error(log_lines):
+    # given: a request id around the call, as inside a request
+    token = request_id_var.set("req-failing-1")
+    try:
+        # when
+        with pytest.raises(ValueError, match="no such race card"):
+            failing_task.apply()
+    finally:
+        request_id_var.reset(token)
+
+    # then
+    task_lines = [line for line in log_lines() if line["logger"] == "hrp.task"]
+    assert [(line["event"], line["request_id"]) for line in task_lines] == [
+        ("started", "req-failing-1"),
+        ("finished", "req-failing-1"),
+    ]
+    finished = task_lines[1]
+    assert (finished["level"], finished["outcome"], finished["error"]) == (
+        "ERROR",
+        "failure",
+        "ValueError: no such race card",
+    )
+    assert request_id_var.get() is None

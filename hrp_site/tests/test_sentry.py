@@ -40,6 +40,24 @@ sentry_sdk.flush(timeout=10)
 print(statuses[0], sentry_sdk.get_client().is_active())
 """
 
+# A task that fails, traced by Celery as a worker traces it (eagerly here, in one process).
+FAILING_TASK = """
+import django
+django.setup()
+import sentry_sdk
+from celery import shared_task
+from hrp_site.logs import request_id_var
+
+@shared_task(name="hrp_site.tests.failing_sentry_task")
+def failing_sentry_task():
+    raise ValueError("no runners declared")
+
+request_id_var.set("req-task-1")
+state = failing_sentry_task.apply(throw=False).state
+sentry_sdk.flush(timeout=10)
+print(state, sentry_sdk.get_client().is_active())
+"""
+
 
 class IngestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
@@ -75,12 +93,17 @@ def sentry_ingest():
     thread.join(timeout=10)
 
 
-def run_failing_request(environment_overrides):
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "hrp_site.settings"}
+def run_failing(script, environment_overrides):
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hrp_site.settings",
+        "DJANGO_SECRET_KEY": "a-test-only-secret-key-for-the-subprocess",
+        "DJANGO_ALLOWED_HOSTS": "localhost",
+    }
     environment.pop("SENTRY_DSN", None)
     environment.update(environment_overrides)
     result = subprocess.run(
-        [sys.executable, "-c", FAILING_REQUEST],
+        [sys.executable, "-c", script],
         env=environment,
         cwd=settings.BASE_DIR,
         capture_output=True,
@@ -106,8 +129,9 @@ def test_an_error_in_a_view_reaches_sentry_when_a_dsn_is_set(sentry_ingest):
     port = sentry_ingest.server_address[1]
 
     # when
-    outcome = run_failing_request(
-        {"SENTRY_DSN": f"http://publickey@127.0.0.1:{port}/1", "SENTRY_ENVIRONMENT": "ci"}
+    outcome = run_failing(
+        FAILING_REQUEST,
+        {"SENTRY_DSN": f"http://publickey@127.0.0.1:{port}/1", "SENTRY_ENVIRONMENT": "ci"},
     )
 
     # then
@@ -125,8 +149,24 @@ def test_an_error_in_a_view_reaches_sentry_when_a_dsn_is_set(sentry_ingest):
     assert {integration for integration in event["sdk"]["integrations"]} >= {"django", "celery"}
 
 
-def test_nothing_is_sent_without_a_dsn(sentry_ingest):
-    outcome = run_failing_request({"SENTRY_ENVIRONMENT": "ci"})
+def test_an_error_in_a_task_reaches_sentry_with_the_request_id(sentry_ingest):
+    port = sentry_ingest.server_address[1]
 
-    assert outcome == "500 False"
+    outcome = run_failing(FAILING_TASK, {"SENTRY_DSN": f"http://publickey@127.0.0.1:{port}/1"})
+
+    assert outcome == "FAILURE True"
+    (event,) = envelope_events(sentry_ingest.received)
+    (exception,) = event["exception"]["values"]
+    assert (exception["type"], exception["value"]) == ("ValueError", "no runners declared")
+    assert event["tags"]["request_id"] == "req-task-1"
+    assert event["tags"]["celery_task_id"]
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"), [(FAILING_REQUEST, "500 False"), (FAILING_TASK, "FAILURE False")]
+)
+def test_nothing_is_sent_without_a_dsn(sentry_ingest, script, expected):
+    outcome = run_failing(script, {"SENTRY_ENVIRONMENT": "ci"})
+
+    assert outcome == expected
     assert sentry_ingest.received == []
