@@ -21,8 +21,9 @@ class ThreadWorker(GunicornThreadWorker):
         if enabled or self.alive:
             return  # paused at the connection limit, not stopping
         for listener in self.sockets:
-            self._accept_queued(listener)
-            listener.close()
+            if listener.sock is not None:  # gunicorn's wrapper drops it once closed
+                self._accept_queued(listener)
+                listener.close()
 
     def _accept_queued(self, listener) -> None:
         # The listener is non-blocking (the event loop's); accept until the queue is empty.
