@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+# Private Redis servers and Celery workers for the crash and outage tests.
+pytest_plugins = ["hrp_site.testing.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
