@@ -34,8 +34,10 @@ SLOW = {"n_estimators": 800, "calibration_folds": 2, "n_jobs": 1}
 
 
 def report(fault: str, seconds: float, version: ModelVersion | None = None) -> None:
-    fit = f" (of which the training itself: {version.metrics['training']['seconds']} s)"
-    print(f"\nRECOVERY {fault}: {seconds:.1f} s{fit if version else ''}")
+    line = f"\nRECOVERY {fault}: {seconds:.1f} s"
+    if version is not None:
+        line += f" (of which the training itself: {version.metrics['training']['seconds']} s)"
+    print(line)
 
 
 @pytest.fixture
