@@ -30,7 +30,8 @@ def task_send(task: Task, *args: Any, **kwargs: Any) -> str:
         return task.apply_async(args=args, kwargs=kwargs).id
     except BrokerError as exc:
         logger.error("%s could not be queued: %s", task.name, exc)
-        raise QueueingError(f"could not be queued: {exc}") from exc
+        # Without its full stop, so that callers can end their own sentence.
+        raise QueueingError(f"could not be queued: {str(exc).rstrip('.')}") from exc
 
 
 def task_send_on_commit(

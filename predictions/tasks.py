@@ -28,9 +28,8 @@ class TrainingTask(Task):
         # The hard time limit kills the pool process before the service can record anything;
         # left "training", the sweep would send it again and again.
         if isinstance(exc, TimeLimitExceeded):
-            services.model_version_fail(
-                version_id=args[0], reason=f"hard time limit exceeded: {exc}", task_id=task_id
-            )
+            reason = f"hard time limit of {exc.args[0]} s exceeded"
+            services.model_version_fail(version_id=args[0], reason=reason, task_id=task_id)
 
 
 # A killed worker's training is delivered again (reject_on_worker_lost for the pool process,
