@@ -62,6 +62,7 @@ class ModelVersion(models.Model):
         default=0, help_text="Claims of its training since it was last sent by hand."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

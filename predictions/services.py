@@ -604,9 +604,10 @@ def model_version_enqueue_training(*, version: ModelVersion, activate: bool = Fa
     from .tasks import train_model_task  # the tasks module imports this one
 
     version_id = version.pk
-    if version.activate_when_ready != activate:
-        version.activate_when_ready = activate
-        ModelVersion.objects.filter(pk=version_id).update(activate_when_ready=activate)
+    version.activate_when_ready, version.queued_at = activate, timezone.now()
+    ModelVersion.objects.filter(pk=version_id).update(
+        activate_when_ready=activate, queued_at=version.queued_at
+    )
 
     def fail(exc: QueueingError) -> None:
         model_version_fail(version_id=version_id, reason=str(exc))
@@ -640,17 +641,21 @@ def model_version_requeue(*, version: ModelVersion) -> bool:
 
 
 def model_versions_requeue_lost() -> list[int]:
-    """The sweep: send back to the queue every version still "training" past `STALE_TRAINING`,
-    whose worker died (a live one would have hit the hard time limit by then). Their attempts
-    keep counting, so a training that kills its worker every time ends failed."""
+    """The sweep: send back to the queue every version whose task was lost: still "training"
+    past `STALE_TRAINING` (a live worker would have hit the hard time limit by then), or still
+    "queued" that long after it was sent (Redis lost the message, or kombu did: a worker killed
+    between taking a message and recording it as unacknowledged). Their attempts keep counting,
+    so a training that kills its worker every time ends failed; a message sent twice is
+    harmless, since only one task can claim the version."""
     stale = timezone.now() - STALE_TRAINING
+    lost = Q(status=ModelVersion.Status.TRAINING, started_at__lt=stale) | Q(
+        status=ModelVersion.Status.QUEUED, queued_at__lt=stale
+    )
     requeued = []
-    for version in ModelVersion.objects.filter(
-        status=ModelVersion.Status.TRAINING, started_at__lt=stale
-    ):
-        moved = ModelVersion.objects.filter(
-            pk=version.pk, status=ModelVersion.Status.TRAINING, started_at__lt=stale
-        ).update(status=ModelVersion.Status.QUEUED, progress="re-queued: its worker was lost")
+    for version in ModelVersion.objects.filter(lost):
+        moved = ModelVersion.objects.filter(lost, pk=version.pk).update(
+            status=ModelVersion.Status.QUEUED, progress="re-queued: its task was lost"
+        )
         if moved:
             model_version_enqueue_training(version=version, activate=version.activate_when_ready)
             requeued.append(version.pk)

@@ -10,7 +10,12 @@ from rest_framework.views import APIView
 from hrp_site.api import ErrorSerializer, OperationQueuedSerializer
 from hrp_site.queueing import QueueingError
 from predictions.models import ModelVersion, Prediction
-from predictions.services import PredictionError, model_version_retrain, predictions_enqueue_refresh
+from predictions.services import (
+    PredictionError,
+    model_version_requeue,
+    model_version_retrain,
+    predictions_enqueue_refresh,
+)
 
 from . import filters
 from .serializers import (
@@ -59,6 +64,33 @@ class ModelVersionRetrainApi(APIView):
             detail = f"The training {exc}. Try again once the queue is back."
             return Response({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         body = {"status": "queued", "poll": reverse("model-version-detail", args=[new.pk])}
+        return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ModelVersionTrainApi(APIView):
+    """Send a queued, failed or stuck version to the training queue again. A version that is
+    ready, or whose training may still be running, is refused (409)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(
+        request=None,
+        responses={202: OperationQueuedSerializer, 409: ErrorSerializer, 503: ErrorSerializer},
+    )
+    def post(self, request, pk: int):
+        version = get_object_or_404(ModelVersion, pk=pk)
+        try:
+            sent = model_version_requeue(version=version)
+        except QueueingError as exc:
+            detail = f"The training {exc}. Try again once the queue is back."
+            return Response({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        if not sent:
+            detail = f"Version {version.pk} is {version.status}"
+            if version.status == ModelVersion.Status.TRAINING:
+                detail += f" since {version.started_at:%Y-%m-%d %H:%M:%S %Z}; a worker may still be"
+                detail += " training it"
+            return Response({"detail": f"{detail}."}, status=status.HTTP_409_CONFLICT)
+        body = {"status": "queued", "poll": reverse("model-version-detail", args=[version.pk])}
         return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -115,3 +115,14 @@ def test_admin_refresh_says_it_could_not_be_queued(staff_client, broker_down, ch
     [(level, text)] = page_messages(response)
     assert (level, text.startswith(f"The refresh {broker_down}.")) == ("error", True)
     assert not Prediction.objects.exists()
+
+
+def test_api_train_answers_503_and_keeps_the_version_failed(staff_api, broker_down):
+    version = ModelVersionFactory(status="failed", error="an earlier error")
+
+    response = staff_api.post(reverse("model-version-train", args=[version.pk]))
+
+    version.refresh_from_db()
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith(f"The training {broker_down}.")
+    assert (version.status, version.error.startswith(broker_down)) == ("failed", True)

@@ -105,24 +105,31 @@ def test_the_hard_time_limit_fails_the_version_of_the_task_that_holds_it():
     assert (taken_over.status, taken_over.error) == ("training", "")
 
 
-def test_the_sweep_requeues_only_stale_trainings(django_capture_on_commit_callbacks):
+def test_the_sweep_requeues_stale_trainings_and_long_queued_versions(
+    django_capture_on_commit_callbacks,
+):
     lost = training(task_id="task-a", started=stale(), activate_when_ready=True)
     running = training(task_id="task-b")
+    never_delivered = training(task_id="", status="queued", queued_at=stale())
+    waiting = training(task_id="", status="queued", queued_at=timezone.now())
 
     with django_capture_on_commit_callbacks() as callbacks:
         swept = tasks.requeue_lost_trainings_task()
 
-    lost.refresh_from_db()
-    running.refresh_from_db()
-    assert swept == [lost.pk]
+    versions = {v.pk: v for v in ModelVersion.objects.all()}
+    assert sorted(swept) == sorted([lost.pk, never_delivered.pk])
+    lost, never_delivered = versions[lost.pk], versions[never_delivered.pk]
     assert (lost.status, lost.progress, lost.attempts) == (
         "queued",
-        "re-queued: its worker was lost",
+        "re-queued: its task was lost",
         1,
     )
     assert lost.activate_when_ready
-    assert running.status == "training"
-    assert len(callbacks) == 1
+    assert lost.queued_at > timezone.now() - LONG_AGO
+    assert never_delivered.status == "queued"
+    assert never_delivered.queued_at > timezone.now() - LONG_AGO
+    assert (versions[running.pk].status, versions[waiting.pk].progress) == ("training", "")
+    assert len(callbacks) == 2
 
 
 def test_staff_resend_stuck_and_failed_versions_but_not_a_fresh_training(
@@ -157,3 +164,25 @@ def test_staff_resend_stuck_and_failed_versions_but_not_a_fresh_training(
             f"{ready} not sent: it is ready.",
         ]
     )
+
+
+def test_staff_resend_through_the_api(staff_api, member_api, django_capture_on_commit_callbacks):
+    failed = training(task_id="task-a", status="failed", error="its worker was lost")
+    running = training(task_id="task-b")
+    url = reverse("model-version-train", args=[failed.pk])
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        forbidden = member_api.post(url)
+        sent = staff_api.post(url)
+        refused = staff_api.post(reverse("model-version-train", args=[running.pk]))
+
+    failed.refresh_from_db()
+    assert forbidden.status_code == 403
+    assert (sent.status_code, sent.json()) == (
+        202,
+        {"status": "queued", "poll": f"http://testserver/api/model-versions/{failed.pk}/"},
+    )
+    assert (failed.status, failed.error) == ("queued", "")
+    assert refused.status_code == 409
+    assert refused.json()["detail"].endswith("a worker may still be training it.")
+    assert len(callbacks) == 1
