@@ -247,14 +247,41 @@ X_FRAME_OPTIONS = "DENY"
 
 # Celery
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
+# Tasks report through the rows they write (a version's status, the predictions), which pages
+# and the API poll; nothing reads task results, and a result store on a Redis that is down
+# stalled every enqueue for 19 s.
+CELERY_TASK_IGNORE_RESULT = True
 # Without a broker the tasks run in-process, so the embedded default needs no worker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 60 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
+# Every time-out derives from the hard limit of the longest task, a training. Redis hands a
+# message that was never acknowledged (its worker was killed) to another worker after the
+# visibility time-out, so that must outlast any running task, or a training would run twice at
+# once; a version still "training" that long after its claim has lost its worker.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - max(CELERY_TASK_TIME_LIMIT // 12, 1)
+HRP_STALE_TRAINING = timedelta(
+    seconds=CELERY_TASK_TIME_LIMIT + max(CELERY_TASK_TIME_LIMIT // 12, 2)
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(HRP_STALE_TRAINING.total_seconds()),
+    # Look for such messages every few seconds, not every 100 s (kombu's 10 s x 10).
+    "unacked_restore_interval": min(10, max(1, CELERY_TASK_TIME_LIMIT // 12)),
+    "unacked_restore_throttle": 1,
+    # A publish to a Redis that hangs fails within 15 s (3 tries) instead of holding a request;
+    # one that refuses connections fails within a second.
+    "socket_connect_timeout": 5,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Training gets workers of its own, so a long fit never delays refreshing race cards.
@@ -267,6 +294,10 @@ HRP_WORKER_HEALTH_STALE_SECONDS = 60.0
 CELERY_BEAT_SCHEDULE = {
     "refresh-declared-predictions": {
         "task": "predictions.tasks.refresh_predictions_task",
+        "schedule": 5 * 60,
+    },
+    "requeue-lost-trainings": {
+        "task": "predictions.tasks.requeue_lost_trainings_task",
         "schedule": 5 * 60,
     },
     "retrain-models-weekly": {

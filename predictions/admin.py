@@ -1,11 +1,15 @@
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.shortcuts import redirect
+
+from hrp_site.queueing import QueueingError
 
 from .models import ModelArtifact, ModelVersion, Prediction
 from .services import (
     PredictionError,
     model_version_activate,
     model_version_enqueue_training,
+    model_version_requeue,
     model_version_retrain,
     predictions_enqueue_refresh,
 )
@@ -42,6 +46,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "status",
         "progress",
         "error",
+        "activate_when_ready",
+        "task_id",
+        "attempts",
         "is_active",
         "features",
         "library_versions",
@@ -61,7 +68,19 @@ class ModelVersionAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             model_version_enqueue_training(version=obj)
-            messages.info(request, f"{obj} is queued for training.")
+
+    def changeform_view(self, request, *args, **kwargs):
+        # The training is sent when the page's transaction commits, after save_model returned.
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except QueueingError as exc:
+            self.message_user(
+                request,
+                f"The version was saved but its training {exc}. It is marked failed; "
+                "send it again with the Train action once the queue is back.",
+                messages.ERROR,
+            )
+            return redirect("admin:predictions_modelversion_changelist")
 
     @admin.display(description="predictions", ordering="prediction_count")
     def prediction_count(self, version):
@@ -81,14 +100,24 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def market_pseudo_r2(self, version):
         return _metric(version, "market_pseudo_r2")
 
-    @admin.action(description="Train the selected queued or failed versions")
+    @admin.action(description="Train the selected queued, failed or stuck versions")
     def train(self, request, queryset):
-        versions = queryset.filter(
-            status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.FAILED]
-        )
-        for version in versions:
-            model_version_enqueue_training(version=version)
-        self.message_user(request, f"{len(versions)} version(s) sent to the training queue.")
+        sent, refused = [], []
+        for version in queryset:
+            try:
+                (sent if model_version_requeue(version=version) else refused).append(version)
+            except QueueingError as exc:
+                self.message_user(request, f"{version}: training {exc}", messages.ERROR)
+                break
+        if sent:
+            self.message_user(request, f"{len(sent)} version(s) sent to the training queue.")
+        for version in refused:
+            reason = (
+                "a worker may still be training it"
+                if version.status == ModelVersion.Status.TRAINING
+                else f"it is {version.status}"
+            )
+            self.message_user(request, f"{version} not sent: {reason}.", messages.WARNING)
 
     @admin.action(description="Retrain: a new version on every settled race, then activate it")
     def retrain(self, request, queryset):
@@ -97,6 +126,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 new = model_version_retrain(version=version, activate=True)
             except PredictionError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
+                return
+            except QueueingError as exc:
+                self.message_user(
+                    request,
+                    f"The new version's training {exc}. It is marked failed; send it again "
+                    "with the Train action once the queue is back.",
+                    messages.ERROR,
+                )
                 return
             self.message_user(request, f"{new} queued for training.")
 
@@ -112,8 +149,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refresh the predictions of every declared race")
     def refresh_declared(self, request, queryset):
-        predictions_enqueue_refresh()
-        self.message_user(request, "Declared races' predictions are being refreshed.")
+        try:
+            predictions_enqueue_refresh()
+        except QueueingError as exc:
+            self.message_user(request, f"The refresh {exc}", messages.ERROR)
+        else:
+            self.message_user(request, "Declared races' predictions are being refreshed.")
 
 
 @admin.register(Prediction)

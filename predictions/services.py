@@ -20,10 +20,12 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
+from hrp_site.queueing import QueueingError, task_send_on_commit
 from races.models import Race
 
 from . import selectors
@@ -36,8 +38,11 @@ Progress = Callable[[str], None]
 
 LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost-cpu", "joblib")
 EXPLANATION_SIZE = 5
-# A training run that has not finished within the task's hard time limit died with its worker.
-STALE_TRAINING = datetime.timedelta(hours=1, minutes=5)
+# A claim older than the training task's hard time limit (plus a margin) lost its worker.
+STALE_TRAINING: datetime.timedelta = settings.HRP_STALE_TRAINING
+# A version whose worker is lost this many times in a row (killed for memory each time, say) is
+# failed rather than redelivered for ever.
+TRAINING_ATTEMPTS = 5
 
 
 class PredictionError(Exception):
@@ -73,20 +78,55 @@ def model_version_create(
     )
 
 
-def model_version_claim(*, version_id: int) -> bool:
-    """Mark a version as training, unless it is ready or another worker is training it."""
+def model_version_claim(*, version_id: int, task_id: str = "") -> bool:
+    """Mark a version as training by the task `task_id`, unless it is ready or another task
+    trains it.
+
+    The same task may claim it again: a redelivery after its worker was killed or a retry
+    after a database error carries the task's id. Another task may take over only a claim older
+    than `STALE_TRAINING`. After `TRAINING_ATTEMPTS` claims the version is failed instead.
+    """
     stale = timezone.now() - STALE_TRAINING
     claimable = Q(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.FAILED]) | Q(
         status=ModelVersion.Status.TRAINING, started_at__lt=stale
     )
-    claimed = ModelVersion.objects.filter(claimable, pk=version_id).update(
+    if task_id:
+        claimable |= Q(status=ModelVersion.Status.TRAINING, task_id=task_id)
+    claimed = ModelVersion.objects.filter(
+        claimable, pk=version_id, attempts__lt=TRAINING_ATTEMPTS
+    ).update(
         status=ModelVersion.Status.TRAINING,
+        task_id=task_id,
+        attempts=F("attempts") + 1,
         started_at=timezone.now(),
         finished_at=None,
         error="",
         progress="claimed",
     )
+    if not claimed:
+        ModelVersion.objects.filter(
+            claimable, pk=version_id, attempts__gte=TRAINING_ATTEMPTS
+        ).update(
+            status=ModelVersion.Status.FAILED,
+            error=f"gave up after {TRAINING_ATTEMPTS} attempts: its worker was lost each time",
+            progress="failed",
+            finished_at=timezone.now(),
+        )
     return claimed == 1
+
+
+def model_version_fail(*, version_id: int, reason: str, task_id: str | None = None) -> bool:
+    """Record that a version's training failed; with `task_id`, only while that task holds it."""
+    versions = ModelVersion.objects.filter(pk=version_id).exclude(status=ModelVersion.Status.READY)
+    if task_id is not None:
+        versions = versions.filter(status=ModelVersion.Status.TRAINING, task_id=task_id)
+    failed = versions.update(
+        status=ModelVersion.Status.FAILED,
+        error=reason,
+        progress="failed",
+        finished_at=timezone.now(),
+    )
+    return failed == 1
 
 
 def model_version_train(*, version: ModelVersion, progress: Progress = _quiet) -> ModelVersion:
@@ -595,11 +635,70 @@ def _predictions_store(*, version: ModelVersion, rows: pd.DataFrame, values: dic
 
 
 def model_version_enqueue_training(*, version: ModelVersion, activate: bool = False) -> None:
-    """Send the version to the training queue once the current transaction commits."""
+    """Send the version to the training queue once the current transaction commits.
+
+    If the broker does not take it, the version is failed with the reason (nothing would ever
+    train it) and `QueueingError` is raised to the caller.
+    """
     from .tasks import train_model_task  # the tasks module imports this one
 
     version_id = version.pk
-    transaction.on_commit(lambda: train_model_task.delay(version_id, activate=activate))
+    version.activate_when_ready, version.queued_at = activate, timezone.now()
+    ModelVersion.objects.filter(pk=version_id).update(
+        activate_when_ready=activate, queued_at=version.queued_at
+    )
+
+    def fail(exc: QueueingError) -> None:
+        model_version_fail(version_id=version_id, reason=str(exc))
+
+    task_send_on_commit(train_model_task, version_id, activate=activate, on_error=fail)
+
+
+def model_version_requeue(*, version: ModelVersion) -> bool:
+    """Staff send a queued, failed or stuck version to the training queue again; its attempts
+    count from zero again.
+
+    Refuses (False) a version that is ready or whose training claim is still fresh: a worker may
+    still be training it.
+    """
+    stale = timezone.now() - STALE_TRAINING
+    resendable = Q(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.FAILED]) | Q(
+        status=ModelVersion.Status.TRAINING, started_at__lt=stale
+    )
+    requeued = ModelVersion.objects.filter(resendable, pk=version.pk).update(
+        status=ModelVersion.Status.QUEUED,
+        progress="sent again",
+        task_id="",
+        attempts=0,
+        error="",
+        finished_at=None,
+    )
+    if requeued:
+        version.refresh_from_db()
+        model_version_enqueue_training(version=version, activate=version.activate_when_ready)
+    return requeued == 1
+
+
+def model_versions_requeue_lost() -> list[int]:
+    """The sweep: send back to the queue every version whose task was lost: still "training"
+    past `STALE_TRAINING` (a live worker would have hit the hard time limit by then), or still
+    "queued" that long after it was sent (Redis lost the message, or kombu did: a worker killed
+    between taking a message and recording it as unacknowledged). Their attempts keep counting,
+    so a training that kills its worker every time ends failed; a message sent twice is
+    harmless, since only one task can claim the version."""
+    stale = timezone.now() - STALE_TRAINING
+    lost = Q(status=ModelVersion.Status.TRAINING, started_at__lt=stale) | Q(
+        status=ModelVersion.Status.QUEUED, queued_at__lt=stale
+    )
+    requeued = []
+    for version in ModelVersion.objects.filter(lost):
+        moved = ModelVersion.objects.filter(lost, pk=version.pk).update(
+            status=ModelVersion.Status.QUEUED, progress="re-queued: its task was lost"
+        )
+        if moved:
+            model_version_enqueue_training(version=version, activate=version.activate_when_ready)
+            requeued.append(version.pk)
+    return requeued
 
 
 def model_version_retrain(*, version: ModelVersion, activate: bool = False) -> ModelVersion:
@@ -621,12 +720,12 @@ def predictions_enqueue_refresh(
     *, race_ids: Iterable[int] | None = None, day: datetime.date | None = None
 ) -> None:
     """Refresh the races' predictions, or a day's (default: every declared race), after the
-    commit."""
+    commit; `QueueingError` if the broker does not take it."""
     from .tasks import refresh_predictions_task
 
     ids = None if race_ids is None else list(race_ids)
     on_day = None if day is None else day.isoformat()
-    transaction.on_commit(lambda: refresh_predictions_task.delay(race_ids=ids, day=on_day))
+    task_send_on_commit(refresh_predictions_task, race_ids=ids, day=on_day)
 
 
 def model_versions_ensure(

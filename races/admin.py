@@ -10,6 +10,7 @@ from django.urls import path
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from hrp_site.queueing import QueueingError
 from predictions.services import predictions_enqueue_refresh
 
 from .forms import HkracingImportForm
@@ -289,7 +290,11 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
     @admin.action(description="Refresh the predictions of the selected races")
     def refresh_predictions(self, request, queryset):
         race_ids = list(queryset.values_list("pk", flat=True))
-        predictions_enqueue_refresh(race_ids=race_ids)
+        try:
+            predictions_enqueue_refresh(race_ids=race_ids)
+        except QueueingError as exc:
+            self.message_user(request, f"The refresh {exc}", messages.ERROR)
+            return
         self.message_user(request, f"Predictions of {len(race_ids)} race(s) are being refreshed.")
 
     @admin.display(description="field size", ordering="field_size")

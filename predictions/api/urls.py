@@ -13,6 +13,11 @@ urlpatterns = [
         views.ModelVersionRetrainApi.as_view(),
         name="model-version-retrain",
     ),
+    path(
+        "model-versions/<int:pk>/train/",
+        views.ModelVersionTrainApi.as_view(),
+        name="model-version-train",
+    ),
     path("predictions/refresh/", views.PredictionsRefreshApi.as_view(), name="predictions-refresh"),
     *router.urls,
 ]

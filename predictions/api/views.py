@@ -7,9 +7,15 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from hrp_site.api import OperationQueuedSerializer
+from hrp_site.api import ErrorSerializer, OperationQueuedSerializer
+from hrp_site.queueing import QueueingError
 from predictions.models import ModelVersion, Prediction
-from predictions.services import PredictionError, model_version_retrain, predictions_enqueue_refresh
+from predictions.services import (
+    PredictionError,
+    model_version_requeue,
+    model_version_retrain,
+    predictions_enqueue_refresh,
+)
 
 from . import filters
 from .serializers import (
@@ -42,7 +48,8 @@ class ModelVersionRetrainApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     @extend_schema(
-        request=ModelVersionRetrainInputSerializer, responses={202: OperationQueuedSerializer}
+        request=ModelVersionRetrainInputSerializer,
+        responses={202: OperationQueuedSerializer, 503: ErrorSerializer},
     )
     def post(self, request, pk: int):
         version = get_object_or_404(ModelVersion, pk=pk)
@@ -52,7 +59,38 @@ class ModelVersionRetrainApi(APIView):
             new = model_version_retrain(version=version, **data.validated_data)
         except PredictionError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        except QueueingError as exc:
+            # The new version is already failed with the reason; nothing waits for it.
+            detail = f"The training {exc}. Try again once the queue is back."
+            return Response({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         body = {"status": "queued", "poll": reverse("model-version-detail", args=[new.pk])}
+        return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ModelVersionTrainApi(APIView):
+    """Send a queued, failed or stuck version to the training queue again. A version that is
+    ready, or whose training may still be running, is refused (409)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(
+        request=None,
+        responses={202: OperationQueuedSerializer, 409: ErrorSerializer, 503: ErrorSerializer},
+    )
+    def post(self, request, pk: int):
+        version = get_object_or_404(ModelVersion, pk=pk)
+        try:
+            sent = model_version_requeue(version=version)
+        except QueueingError as exc:
+            detail = f"The training {exc}. Try again once the queue is back."
+            return Response({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        if not sent:
+            detail = f"Version {version.pk} is {version.status}"
+            if version.status == ModelVersion.Status.TRAINING:
+                detail += f" since {version.started_at:%Y-%m-%d %H:%M:%S %Z}; a worker may still be"
+                detail += " training it"
+            return Response({"detail": f"{detail}."}, status=status.HTTP_409_CONFLICT)
+        body = {"status": "queued", "poll": reverse("model-version-detail", args=[version.pk])}
         return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -62,13 +100,18 @@ class PredictionsRefreshApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     @extend_schema(
-        request=PredictionsRefreshInputSerializer, responses={202: OperationQueuedSerializer}
+        request=PredictionsRefreshInputSerializer,
+        responses={202: OperationQueuedSerializer, 503: ErrorSerializer},
     )
     def post(self, request):
         data = PredictionsRefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         race_ids, day = data.validated_data.get("race_ids"), data.validated_data.get("date")
-        predictions_enqueue_refresh(race_ids=race_ids, day=day)
+        try:
+            predictions_enqueue_refresh(race_ids=race_ids, day=day)
+        except QueueingError as exc:
+            detail = f"The refresh {exc}. Try again once the queue is back."
+            return Response({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         query = {"date": day.isoformat()} if day else {"race_ids": ",".join(map(str, race_ids))}
         body = {
             "status": "queued",

@@ -1,4 +1,5 @@
 import datetime
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -18,10 +19,16 @@ DAY = datetime.date(2024, 3, 2)
 def sent(monkeypatch):
     """The tasks sent to the broker, as (task name, args, kwargs)."""
     calls = []
+
+    def recorder(name):
+        def apply_async(args=None, kwargs=None, **options):
+            calls.append((name, tuple(args or ()), kwargs or {}))
+            return SimpleNamespace(id=f"{name}-{len(calls)}")
+
+        return apply_async
+
     for task in (tasks.train_model_task, tasks.refresh_predictions_task):
-        monkeypatch.setattr(
-            task, "delay", lambda *a, _name=task.name, **kw: calls.append((_name, a, kw))
-        )
+        monkeypatch.setattr(task, "apply_async", recorder(task.name))
     return calls
 
 
