@@ -225,9 +225,9 @@ diff_ids() {
     bah inspect --type image --format '{{range .OCIv1.RootFS.DiffIDs}}{{.}} {{end}}' "$1" 2>/dev/null
 }
 current_layers="$(diff_ids "$image")"
-tagged="$(bah images --noheading --quiet)"
+keep="$(bah images --noheading --quiet "$image"; bah images --noheading --quiet "$base_image")"
 while read -r cached; do
-    if grep -qx "$cached" <<<"$tagged"; then
+    if grep -qx "$cached" <<<"$keep"; then
         continue
     fi
     # Removing an image also removes its untagged parents that nothing else uses, so some of
