@@ -290,7 +290,9 @@ CELERY_TASK_ROUTES = {"predictions.tasks.train_model_task": {"queue": "training"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The worker's liveness endpoint (hrp_site/worker_health.py); 0 serves none.
 HRP_WORKER_HEALTH_PORT = env.int("HRP_WORKER_HEALTH_PORT", default=0)
-HRP_WORKER_HEALTH_STALE_SECONDS = 60.0
+# A broker outage stalls the worker's loop too (it reconnects outside it): five minutes rides out
+# a short Redis restart without restarting the worker, and still catches a wedged one.
+HRP_WORKER_HEALTH_STALE_SECONDS = env.float("HRP_WORKER_HEALTH_STALE_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "refresh-declared-predictions": {
         "task": "predictions.tasks.refresh_predictions_task",

@@ -52,14 +52,21 @@ class ModelVersion(models.Model):
     progress = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     is_active = models.BooleanField(default=False)
+    # Defaults in the database too: the previous release, still serving while a deploy replaces
+    # it, inserts versions without these columns.
     activate_when_ready = models.BooleanField(
-        default=False, help_text="Make it the active version once its training succeeds."
+        default=False,
+        db_default=False,
+        help_text="Make it the active version once its training succeeds.",
     )
     task_id = models.CharField(
-        max_length=64, blank=True, help_text="The Celery task that claimed its training."
+        max_length=64,
+        blank=True,
+        db_default="",
+        help_text="The Celery task that claimed its training.",
     )
     attempts = models.PositiveSmallIntegerField(
-        default=0, help_text="Claims of its training since it was last sent by hand."
+        default=0, db_default=0, help_text="Claims of its training since it was last sent by hand."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)

@@ -9,9 +9,23 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveField(
-            model_name='modelversion',
-            name='artifact',
+        # The column stays for one release, with a default in the database: instances of the
+        # previous release read and write it while a deploy replaces them. The next release
+        # drops it (RunSQL "ALTER TABLE predictions_modelversion DROP COLUMN artifact").
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.AlterField(
+                    model_name='modelversion',
+                    name='artifact',
+                    field=models.CharField(blank=True, db_default='', max_length=100),
+                ),
+            ],
+            state_operations=[
+                migrations.RemoveField(
+                    model_name='modelversion',
+                    name='artifact',
+                ),
+            ],
         ),
         migrations.AlterField(
             model_name='modelartifact',

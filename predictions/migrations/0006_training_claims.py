@@ -13,12 +13,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='modelversion',
             name='activate_when_ready',
-            field=models.BooleanField(default=False, help_text='Make it the active version once its training succeeds.'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Make it the active version once its training succeeds.'),
         ),
         migrations.AddField(
             model_name='modelversion',
             name='attempts',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Claims of its training since it was last sent by hand.'),
+            field=models.PositiveSmallIntegerField(db_default=0, default=0, help_text='Claims of its training since it was last sent by hand.'),
         ),
         migrations.AddField(
             model_name='modelversion',
@@ -28,6 +28,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='modelversion',
             name='task_id',
-            field=models.CharField(blank=True, help_text='The Celery task that claimed its training.', max_length=64),
+            field=models.CharField(blank=True, db_default='', help_text='The Celery task that claimed its training.', max_length=64),
         ),
     ]
