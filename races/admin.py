@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Case, CharField, Count, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat
 from django.shortcuts import redirect
@@ -260,15 +261,18 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
             if form.is_valid():
                 races_upload = form.cleaned_data["races_file"]
                 runs_upload = form.cleaned_data["runs_file"]
-                upload = hkracing_upload_create(
-                    races_name=races_upload.name,
-                    races_data=races_upload.read(),
-                    runs_name=runs_upload.name,
-                    runs_data=runs_upload.read(),
-                    uploaded_by=request.user,
-                )
-                if upload.status == HkracingUpload.Status.FAILED:
-                    message = f"The upload was stored but {upload.error}; nothing was imported."
+                try:
+                    # The send comes at the block's end, once the row is committed and named.
+                    with transaction.atomic():
+                        upload = hkracing_upload_create(
+                            races_name=races_upload.name,
+                            races_data=races_upload.read(),
+                            runs_name=runs_upload.name,
+                            runs_data=runs_upload.read(),
+                            uploaded_by=request.user,
+                        )
+                except QueueingError as exc:
+                    message = f"The upload was stored but {exc}; nothing was imported."
                     messages.error(request, message)
                 else:
                     messages.success(
@@ -488,12 +492,12 @@ class ProviderSyncAdmin(admin.ModelAdmin):
         queued = 0
         for provider, day in sorted(set(queryset.values_list("provider", "day"))):
             try:
-                sync = provider_sync_enqueue(provider=provider, day=day)
+                provider_sync_enqueue(provider=provider, day=day)
             except ProviderNotConfigured as exc:
                 self.message_user(request, f"Not queued: {exc}.", messages.ERROR)
                 continue
-            if sync.status == ProviderSync.Status.FAILED:
-                message = f"The sync of {provider} on {day:%Y-%m-%d} {sync.error}."
+            except QueueingError as exc:
+                message = f"The sync of {provider} on {day:%Y-%m-%d} {exc}."
                 self.message_user(request, message, messages.ERROR)
                 continue
             queued += 1

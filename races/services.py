@@ -22,10 +22,9 @@ from django.db import (
     transaction,
 )
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from tqdm import tqdm
+
+from hrp_site.queueing import task_send_on_commit
 
 from . import hkracing
 from .hkracing import ErrorLog, ParsedRow, RowError
@@ -203,8 +202,8 @@ def hkracing_upload_create(
 ) -> HkracingUpload:
     """Store a staff upload of the pair and import it in the background, after the commit.
 
-    If the broker cannot take the task the job is failed at once with the reason; outside a
-    transaction that is known when this returns (see the returned row's status).
+    If the broker cannot take the task the job is failed at once with the reason and
+    `QueueingError` is raised (see `task_send_on_commit`: from here outside a transaction).
     """
     from .tasks import import_hkracing_upload_task  # the task calls these services
 
@@ -215,14 +214,12 @@ def hkracing_upload_create(
         runs_data=runs_data,
         uploaded_by=uploaded_by,
     )
-    transaction.on_commit(
-        lambda: task_send(
-            import_hkracing_upload_task,
-            kwargs={"upload_id": upload.pk},
-            on_failure=lambda reason: _hkracing_upload_end(
-                upload, status=HkracingUpload.Status.FAILED, error=reason
-            ),
-        )
+    task_send_on_commit(
+        import_hkracing_upload_task,
+        upload_id=upload.pk,
+        on_error=lambda exc: _hkracing_upload_end(
+            upload, status=HkracingUpload.Status.FAILED, error=str(exc)
+        ),
     )
     return upload
 
@@ -730,9 +727,8 @@ def provider_sync_enqueue(*, provider: str, day: datetime.date) -> ProviderSync:
 
     Refused up front (`ProviderNotConfigured`, nothing written) when the provider is not
     configured. Otherwise the sync is written "queued" for whoever polls; if the broker cannot
-    take the task, the row is failed at once with the reason ("could not be queued: ...").
-    Outside a transaction the task is sent before this returns, so the caller can read the
-    outcome of the send on the returned row.
+    take the task, the row is failed at once with the reason ("could not be queued: ...") and
+    `QueueingError` is raised (see `task_send_on_commit`: from here outside a transaction).
     """
     from .tasks import sync_provider_task  # the task calls these services
 
@@ -740,12 +736,12 @@ def provider_sync_enqueue(*, provider: str, day: datetime.date) -> ProviderSync:
     if missing:
         raise ProviderNotConfigured(provider, missing)
     sync = provider_sync_create(provider=provider, day=day)
-    transaction.on_commit(
-        lambda: task_send(
-            sync_provider_task,
-            kwargs={"provider": provider, "day": day.isoformat(), "sync_id": sync.pk},
-            on_failure=lambda reason: _provider_sync_not_queued(sync=sync, reason=reason),
-        )
+    task_send_on_commit(
+        sync_provider_task,
+        provider=provider,
+        day=day.isoformat(),
+        sync_id=sync.pk,
+        on_error=lambda exc: _provider_sync_not_queued(sync=sync, reason=str(exc)),
     )
     return sync
 
@@ -775,26 +771,6 @@ def provider_syncs_expire(*, now: datetime.datetime | None = None) -> int:
         error=f"no worker ended this sync within {SYNC_STALE_AFTER}; it was given up",
         finished_at=now,
     )
-
-
-# What publishing a task raises when the broker cannot be reached.
-BROKER_ERRORS = (KombuOperationalError, RedisConnectionError, RedisTimeoutError)
-
-
-def task_send(task, *, kwargs: dict[str, Any], on_failure: Callable[[str], None]) -> bool:
-    """Publish a task once, without Celery's retries (which would hold a request for as long as
-    the broker is down); on a broker error call `on_failure` with the reason and return False.
-
-    The row the task will work on is written first, so it must say why no worker will pick it
-    up: a row left queued for a message never sent would be polled forever.
-    """
-    try:
-        task.apply_async(kwargs=kwargs, retry=False)
-    except BROKER_ERRORS as exc:
-        logger.error("%s could not be queued: %s", task.name, exc)
-        on_failure(f"could not be queued: {exc}")
-        return False
-    return True
 
 
 def _external_id(text: str) -> str:

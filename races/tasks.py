@@ -7,6 +7,8 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
+from hrp_site.queueing import task_send
+
 from . import services
 from .providers.registry import providers_configured
 
@@ -56,7 +58,7 @@ def sync_providers_task() -> list[str]:
     services.provider_syncs_expire()
     names = providers_configured()
     for name in names:
-        sync_provider_task.delay(name)
+        task_send(sync_provider_task, name)
     return names
 
 

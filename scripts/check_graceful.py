@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hrp_site.testing import services  # noqa: E402
+from hrp_site.testing import processes  # noqa: E402
 
 CLIENTS = 5
 LOAD_BEFORE_TERM = 3.0
@@ -83,14 +83,14 @@ def load_client(port: int, stop: threading.Event, counts: Counter, lock: threadi
             connection = None
 
 
-def warm_up(web: services.Gunicorn) -> None:
+def warm_up(web: processes.Gunicorn) -> None:
     # The first requests of a fresh worker load the URLconf, views and templates; slow ones
     # would only blur the figures (wrk reports answers slower than its time-out as errors).
     for _ in range(20):
-        services.http_get(f"{web.url}{PATH}", timeout=60)
+        processes.http_get(f"{web.url}{PATH}", timeout=60)
 
 
-def python_round(web: services.Gunicorn) -> tuple[Counter, float, int]:
+def python_round(web: processes.Gunicorn) -> tuple[Counter, float, int]:
     counts: Counter = Counter()
     lock = threading.Lock()
     stop = threading.Event()
@@ -113,7 +113,7 @@ def python_round(web: services.Gunicorn) -> tuple[Counter, float, int]:
     return counts, stopped, code
 
 
-def wrk_round(web: services.Gunicorn) -> tuple[str, float, int]:
+def wrk_round(web: processes.Gunicorn) -> tuple[str, float, int]:
     wrk = subprocess.Popen(
         ["wrk", "-t1", "-c5", "-d10s", "--timeout", "30s", f"{web.url}{PATH}"],
         stdin=subprocess.DEVNULL,
@@ -134,24 +134,24 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="SIGTERMs under the Python client")
     arguments = parser.parse_args()
 
-    missing = services.missing_binaries()
+    missing = processes.missing_binaries()
     if missing:
         print(f"check_graceful: missing {missing}", file=sys.stderr)
         return 2
-    postgres, redis = services.PrivatePostgres(), services.PrivateRedis()
+    postgres, redis = processes.PrivatePostgres(), processes.RedisServer()
     failed = 0
     try:
         postgres.start()
         redis.start()
-        env = services.app_environment(
+        env = processes.app_environment(
             database_url=postgres.create_database("hrp"), redis_url=redis.url(0)
         )
-        services.deploy(env=env)
-        command = " ".join(services.dockerfile_web_command()[2:])
+        processes.deploy(env=env)
+        command = " ".join(processes.dockerfile_web_command()[2:])
         print(f"gunicorn as the Dockerfile starts it: {command}")
 
         for round_number in range(1, arguments.rounds + 1):
-            web = services.Gunicorn(env=env)
+            web = processes.Gunicorn(env=env)
             try:
                 web.start()
                 warm_up(web)
@@ -170,7 +170,7 @@ def main() -> int:
             print(f"   failed requests: {failures}")
 
         if shutil.which("wrk"):
-            web = services.Gunicorn(env=env)
+            web = processes.Gunicorn(env=env)
             try:
                 web.start()
                 warm_up(web)

@@ -35,9 +35,6 @@ base_packages=(ca-certificates netbase tzdata python3.11 python3.11-venv)
 scratch="$(mktemp -d)"
 database="hrp_check_image_$$"
 container="hrp-check-image-$$"
-pgids=()
-names=()
-database_created=""
 container_created=""
 proc_mounted=""
 
@@ -45,42 +42,17 @@ bah() {
     buildah "${storage[@]}" "$@"
 }
 
-cleanup() {
-    local pgid
-    for pgid in "${pgids[@]}"; do
-        kill -TERM -- "-$pgid" 2>/dev/null || true
-    done
-    for pgid in "${pgids[@]}"; do
-        # Bounded: a group still there after 15 s is killed.
-        for _ in $(seq 30); do
-            kill -0 -- "-$pgid" 2>/dev/null || break
-            sleep 0.5
-        done
-        kill -KILL -- "-$pgid" 2>/dev/null || true
-        wait "$pgid" 2>/dev/null || true
-    done
+# shellcheck source=lib/components.sh
+source scripts/lib/components.sh
+
+# Run by the clean-up once the components have stopped.
+cleanup_more() {
     if [[ -n "$proc_mounted" ]]; then
         umount "$proc_mounted" || true
     fi
     if [[ -n "$container_created" ]]; then
         bah rm "$container" >/dev/null || true
     fi
-    if [[ -n "$database_created" ]]; then
-        dropdb -h 127.0.0.1 -U postgres --if-exists --force "$database" || true
-    fi
-    rm -rf "$scratch"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "check_image: $1" >&2
-    local log
-    for log in "$scratch"/*.log; do
-        [[ -f "$log" ]] || continue
-        echo "--- $(basename "$log") (last 30 lines)" >&2
-        tail -30 "$log" >&2
-    done
-    exit 1
 }
 
 start=$SECONDS
@@ -89,43 +61,6 @@ phase_start=$SECONDS
 phase() {
     echo "   [$1: $((SECONDS - phase_start))s]"
     phase_start=$SECONDS
-}
-
-# started NAME: record the background process group just started (setsid made $! its leader).
-started() {
-    pgids+=($!)
-    names+=("$1")
-}
-
-# wait_for SECONDS DESCRIPTION COMMAND...: retry COMMAND every second until it succeeds; fail at
-# once if a started process has exited.
-wait_for() {
-    local seconds="$1" description="$2"
-    shift 2
-    local deadline=$((SECONDS + seconds)) i
-    until "$@" >/dev/null 2>&1; do
-        for i in "${!pgids[@]}"; do
-            if ! kill -0 "${pgids[$i]}" 2>/dev/null; then
-                fail "$description: ${names[$i]} exited"
-            fi
-        done
-        if ((SECONDS >= deadline)); then
-            fail "$description: not within ${seconds}s"
-        fi
-        sleep 1
-    done
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# app_spec_command NAME: the run_command of the component called NAME in app-spec.yaml.
-app_spec_command() {
-    awk -v want="$1" '
-        /^  - name: / { name = $3 }
-        /^    run_command: / && name == want { sub(/^    run_command: /, ""); print; exit }
-    ' app-spec.yaml
 }
 
 # --- 1. the stand-in base image ------------------------------------------------------------------
@@ -248,23 +183,10 @@ if [[ "$user" != "10001:10001" ]]; then
 fi
 # The image's own CMD for web (sh -c "exec gunicorn ..."); app-spec.yaml's for the others.
 web_command="$(bah inspect --type image --format '{{index .OCIv1.Config.Cmd 2}}' "$image")"
-worker_command="$(app_spec_command worker)"
-beat_command="$(app_spec_command beat)"
-migrate_command="$(app_spec_command migrate)"
-for command in web_command worker_command beat_command migrate_command; do
-    if [[ -z "${!command}" ]]; then
-        fail "could not read $command from the image or app-spec.yaml"
-    fi
-done
+component_commands "the image"
 
-redis_port="$(free_port)"
-setsid redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
-    --dir "$scratch" >"$scratch/redis.log" 2>&1 &
-started redis-server
-wait_for 10 "private redis-server on $redis_port" redis-cli -p "$redis_port" ping
-
-createdb -h 127.0.0.1 -U postgres "$database"
-database_created=1
+redis_start
+database_create
 sql() {
     psql -h 127.0.0.1 -U postgres -d "$database" -tAX -c "$1"
 }
@@ -342,18 +264,10 @@ phase train
 echo "   beat: $beat_command"
 # A fresh schedule waits a whole interval (5 min) before the first refresh; this one says the
 # refresh last ran a day ago, so beat sends it at once, now that a version is ready.
-in_image "python -c '
-import datetime
-from celery.beat import PersistentScheduler
-from hrp_site.celery import app
-scheduler = PersistentScheduler(app=app, schedule_filename=\"/tmp/celerybeat-schedule\")
-entry = scheduler.schedule[\"refresh-declared-predictions\"]
-entry.last_run_at = entry.default_now() - datetime.timedelta(days=1)
-scheduler.close()
-'" >"$scratch/schedule.log" 2>&1 || fail "could not write the beat schedule"
+in_image "$(beat_schedule_seed /tmp/celerybeat-schedule)" >"$scratch/schedule.log" 2>&1 \
+    || fail "could not write the beat schedule"
 start_in_image beat "exec $beat_command"
-wait_for 60 "beat sending refresh-declared-predictions" \
-    grep -q "Sending due task refresh-declared-predictions" "$scratch/beat.log"
+beat_sent_wait
 predictions_written() {
     [[ "$(sql "SELECT count(*) > 0 FROM predictions_prediction WHERE model_version_id = $version")" == t ]]
 }

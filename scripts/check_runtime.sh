@@ -16,89 +16,12 @@ cd "$repo_root"
 python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 scratch="$(mktemp -d)"
 database="hrp_check_runtime_$$"
-pids=()
-names=()
-database_created=""
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        # Bounded: a process that ignores SIGTERM for 15 s is killed.
-        for _ in $(seq 30); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.5
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [[ -n "$database_created" ]]; then
-        dropdb -h 127.0.0.1 -U postgres --if-exists --force "$database" || true
-    fi
-    rm -rf "$scratch"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "check_runtime: $1" >&2
-    local log
-    for log in "$scratch"/*.log; do
-        [[ -f "$log" ]] || continue
-        echo "--- $(basename "$log") (last 30 lines)" >&2
-        tail -30 "$log" >&2
-    done
-    exit 1
-}
-
-# started NAME: record the background process just started, for the waits and the clean-up.
-started() {
-    pids+=($!)
-    names+=("$1")
-}
-
-# wait_for SECONDS DESCRIPTION COMMAND...: retry COMMAND every second until it succeeds; fail at
-# once if a started process has exited.
-wait_for() {
-    local seconds="$1" description="$2"
-    shift 2
-    local deadline=$((SECONDS + seconds)) i
-    until "$@" >/dev/null 2>&1; do
-        for i in "${!pids[@]}"; do
-            if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-                fail "$description: ${names[$i]} exited"
-            fi
-        done
-        if ((SECONDS >= deadline)); then
-            fail "$description: not within ${seconds}s"
-        fi
-        sleep 1
-    done
-}
-
-free_port() {
-    "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# app_spec_command NAME: the run_command of the component called NAME in app-spec.yaml.
-app_spec_command() {
-    awk -v want="$1" '
-        /^  - name: / { name = $3 }
-        /^    run_command: / && name == want { sub(/^    run_command: /, ""); print; exit }
-    ' app-spec.yaml
-}
+# shellcheck source=lib/components.sh
+source scripts/lib/components.sh
 
 # The Dockerfile's CMD: the command inside its sh -c.
 web_command="$(sed -n 's/^CMD \["sh", "-c", "\(.*\)"\]$/\1/p' Dockerfile)"
-worker_command="$(app_spec_command worker)"
-beat_command="$(app_spec_command beat)"
-migrate_command="$(app_spec_command migrate)"
-for command in web_command worker_command beat_command migrate_command; do
-    if [[ -z "${!command}" ]]; then
-        fail "could not read $command from the Dockerfile or app-spec.yaml"
-    fi
-done
+component_commands "the Dockerfile"
 
 start=$SECONDS
 echo "== virtual environment from requirements.txt alone ($python)"
@@ -116,14 +39,8 @@ git ls-files -z --cached --others --exclude-standard \
     | tar --null --files-from=- -cf - \
     | tar -xf - -C "$scratch/app"
 
-redis_port="$(free_port)"
-redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
-    --dir "$scratch" >"$scratch/redis.log" 2>&1 &
-started redis-server
-wait_for 10 "private redis-server on $redis_port" redis-cli -p "$redis_port" ping
-
-createdb -h 127.0.0.1 -U postgres "$database"
-database_created=1
+redis_start
+database_create
 
 web_port="$(free_port)"
 # Nothing from the caller's environment: only what a deployed component is given.
@@ -145,7 +62,7 @@ run_env=(
     DJANGO_MEDIA_ROOT="$scratch/media"
 )
 # in_app COMMAND: COMMAND through sh in the copy of the project, with the component environment.
-# Started in the background, $! is the component itself: env and sh exec into it.
+# Started in the background under setsid, $! is the component itself: env and sh exec into it.
 in_app() {
     "${run_env[@]}" sh -c "$1"
 }
@@ -155,37 +72,29 @@ in_app "$migrate_command" >"$scratch/migrate.log" 2>&1 || fail "migrate failed"
 
 echo "== web: $web_command"
 # Only loopback here; the image binds every interface.
-"${run_env[@]}" sh -c "${web_command/0.0.0.0/127.0.0.1}" >"$scratch/web.log" 2>&1 &
+setsid "${run_env[@]}" sh -c "${web_command/0.0.0.0/127.0.0.1}" >"$scratch/web.log" 2>&1 &
 started web
 wait_for 60 "web /healthz/ 200" \
     curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$web_port/healthz/"
 echo "   /healthz/ 200"
 
 echo "== worker: $worker_command"
-"${run_env[@]}" sh -c "exec $worker_command" >"$scratch/worker.log" 2>&1 &
+setsid "${run_env[@]}" sh -c "exec $worker_command" >"$scratch/worker.log" 2>&1 &
 started worker
 wait_for 90 "worker answering celery inspect ping" \
     in_app "celery -A hrp_site inspect ping --timeout 5"
 echo "   inspect ping answered"
 
 echo "== beat: $beat_command"
-# A fresh schedule waits a whole interval before its first run; this one says the refresh last ran
-# a day ago, so beat sends it at once. The same interpreter writes it that beat reads it with.
+# The same interpreter writes the schedule that beat reads it with.
 schedule="$scratch/celerybeat-schedule"
-in_app "python -c '
-import datetime, sys
-from celery.beat import PersistentScheduler
-from hrp_site.celery import app
-scheduler = PersistentScheduler(app=app, schedule_filename=sys.argv[1])
-entry = scheduler.schedule[\"refresh-declared-predictions\"]
-entry.last_run_at = entry.default_now() - datetime.timedelta(days=1)
-scheduler.close()
-' $schedule" >"$scratch/schedule.log" 2>&1 || fail "could not write the beat schedule"
+in_app "$(beat_schedule_seed "$schedule")" >"$scratch/schedule.log" 2>&1 \
+    || fail "could not write the beat schedule"
 # The schedule file is the only part of the command that differs: /tmp is shared on this machine.
-"${run_env[@]}" sh -c "exec ${beat_command//\/tmp\/celerybeat-schedule/$schedule}" >"$scratch/beat.log" 2>&1 &
+setsid "${run_env[@]}" sh -c "exec ${beat_command//\/tmp\/celerybeat-schedule/$schedule}" \
+    >"$scratch/beat.log" 2>&1 &
 started beat
-wait_for 60 "beat sending refresh-declared-predictions" \
-    grep -q "Sending due task refresh-declared-predictions" "$scratch/beat.log"
+beat_sent_wait
 echo "   beat sent refresh-declared-predictions"
 wait_for 60 "worker running the refresh beat sent" \
     grep -qE "Task predictions.tasks.refresh_predictions_task\[[^]]+\] succeeded" \

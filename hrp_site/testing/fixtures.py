@@ -1,5 +1,6 @@
-"""pytest fixtures over `processes`: a private Redis, this process publishing to it, and Celery
-workers on it that see the test database. Loaded by the root conftest."""
+"""pytest fixtures over `processes`: a private Redis, this process publishing to it (or to a
+broker that is down), and Celery workers on it that see the test database. Loaded by the root
+conftest."""
 
 from __future__ import annotations
 
@@ -15,12 +16,8 @@ from .processes import (
     Worker,
     celery_app_broker,
     celery_worker_start,
-    free_port,
     redis_server_start,
 )
-
-# The ports private servers may take (each parallel checkout of a shared machine has its own).
-TEST_PORTS = os.environ.get("HRP_TEST_PORTS", "48000-48999")
 
 
 @pytest.fixture
@@ -28,8 +25,7 @@ def private_redis(tmp_path) -> Iterator[RedisServer]:
     """A redis-server of the test's own, killed at the end (the test may kill it sooner)."""
     if not Path(REDIS_SERVER).exists():
         pytest.skip(f"no redis-server at {REDIS_SERVER}")
-    first, last = (int(port) for port in TEST_PORTS.split("-"))
-    server = redis_server_start(port=free_port(first, last), directory=tmp_path / "redis")
+    server = redis_server_start(directory=tmp_path / "redis")
     yield server
     server.kill()
 
@@ -39,14 +35,23 @@ def publish_to_private_redis(private_redis) -> Iterator[RedisServer]:
     """Tasks this process sends go to the private Redis."""
     from hrp_site.celery import app
 
-    with celery_app_broker(app, private_redis.url):
+    with celery_app_broker(app, private_redis.url()):
         yield private_redis
 
 
 @pytest.fixture
+def broker_down(publish_to_private_redis) -> str:
+    """Celery publishing for real (not eagerly) to a broker that refuses every connection; the
+    start of the error a send then records."""
+    publish_to_private_redis.kill()
+    return f"could not be queued: Error 111 connecting to 127.0.0.1:{publish_to_private_redis.port}"
+
+
+@pytest.fixture
 def celery_workers(private_redis, tmp_path, settings) -> Iterator[Callable[..., Worker]]:
-    """Start workers on the private Redis: `celery_workers(time_limit=..., pool=...)`. They use
-    the test database, so the test must commit (`django_db(transaction=True)`)."""
+    """Start workers on the private Redis: `celery_workers(time_limit=..., pool=..., env=...)`
+    (`env` adds to the worker's environment). They use the test database, so the test must
+    commit (`django_db(transaction=True)`)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -56,16 +61,16 @@ def celery_workers(private_redis, tmp_path, settings) -> Iterator[Callable[..., 
     database_url = f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     started: list[Worker] = []
 
-    def start(*, time_limit: int, **options) -> Worker:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "CELERY_TASK_TIME_LIMIT": str(time_limit),
-        }
+    def start(*, time_limit: int, env: dict[str, str] | None = None, **options) -> Worker:
         worker = celery_worker_start(
-            broker_url=private_redis.url,
-            env=env,
+            broker_url=private_redis.url(),
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+                "CELERY_TASK_TIME_LIMIT": str(time_limit),
+                **(env or {}),
+            },
             log=tmp_path / f"worker-{len(started)}.log",
             cwd=settings.BASE_DIR,
             **options,

@@ -1,35 +1,51 @@
-"""Real processes for tests of crashes and outages: a private redis-server and Celery workers.
+"""Real processes for tests and scripts: private PostgreSQL, redis-server, Celery workers, gunicorn.
 
-Each start waits, with a time-out, until the process answers; each process can be stopped
-politely, killed, or (a worker) lose only its pool process. Tests wrap them in fixtures whose
+Fault tests stop, pause, kill and restart servers; they must never touch the machine's shared
+ones. Each server here lives in a folder of its own, listens on 127.0.0.1 only, on a port from
+HRP_TEST_PORTS ("62000-62999"; any free port when unset). Each start waits, with a time-out,
+until the process answers; tests wrap them in fixtures (hrp_site.testing.fixtures) whose
 finalizers stop them, so nothing outlives a failed test.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import pwd
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import psycopg2
 from celery import Celery
 from kombu import pools
 
 T = TypeVar("T")
 
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+VENV_BIN = Path(sys.executable).parent
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+BINARIES = ("initdb", "pg_ctl", "postgres", "redis-server")
 
 
-def wait_for(check: Callable[[], T], *, timeout: float, what: str, interval: float = 0.1) -> T:
+def missing_binaries() -> list[str]:
+    return [name for name in BINARIES if shutil.which(name) is None]
+
+
+def wait_for(check: Callable[[], T], *, timeout: float, what: str, interval: float = 0.05) -> T:
     """Call `check` until it returns something truthy, and return that; fail after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -41,70 +57,104 @@ def wait_for(check: Callable[[], T], *, timeout: float, what: str, interval: flo
         time.sleep(interval)
 
 
-def free_port(first: int, last: int) -> int:
-    """A port in [first, last] that nothing listens on at 127.0.0.1."""
-    for port in range(first, last + 1):
+# Ports given out but perhaps not bound yet (a server made now, started later).
+_given: set[int] = set()
+
+
+def free_port() -> int:
+    """A port nothing listens on at 127.0.0.1, from HRP_TEST_PORTS when it is set."""
+    first, _, last = os.environ.get("HRP_TEST_PORTS", "").partition("-")
+    candidates = range(int(first), int(last) + 1) if first and last else [0] * 20
+    for port in candidates:
+        if port in _given:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            port = probe.getsockname()[1]
+        if port not in _given:
+            _given.add(port)
             return port
-    raise RuntimeError(f"no free port in {first}-{last}")
+    raise RuntimeError(f"no free port in HRP_TEST_PORTS={os.environ.get('HRP_TEST_PORTS')}")
 
 
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-@dataclass
 class RedisServer:
-    process: subprocess.Popen
-    port: int
-    directory: Path
+    """A redis-server of a test's own, nothing persisted; `pause()` hangs it (SIGSTOP), `kill()`
+    takes it away and `start()` brings it back on the same port."""
 
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+    def __init__(self, *, port: int | None = None, directory: Path | None = None) -> None:
+        self.port = port or free_port()
+        self._own_directory = directory is None
+        self.directory = directory or Path(tempfile.mkdtemp(prefix="hrp-redis-"))
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *, timeout: float = 20) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--logfile",
+                str(self.directory / "redis.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(self.is_ready, timeout=timeout, what=f"redis-server on {self.port}")
+        except TimeoutError:
+            self.kill()
+            raise
+
+    def is_ready(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def pause(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
+        if self.process is None:
+            return
         if self.process.poll() is None:
+            # A paused server dies of SIGKILL as well.
             self.process.kill()
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=20)
+
+    stop = kill
+
+    def close(self) -> None:
+        self.kill()
+        if self._own_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def redis_server_start(*, port: int, directory: Path, timeout: float = 10) -> RedisServer:
-    """A redis-server of the test's own on 127.0.0.1:`port`, nothing persisted."""
-    directory.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
-            "--logfile",
-            str(directory / "redis.log"),
-        ],
-        stdin=subprocess.DEVNULL,
-    )
-    server = RedisServer(process=process, port=port, directory=directory)
-    try:
-        wait_for(lambda: _answers(port), timeout=timeout, what=f"redis-server on {port}")
-    except TimeoutError:
-        server.kill()
-        raise
+def redis_server_start(
+    *, port: int | None = None, directory: Path | None = None, timeout: float = 20
+) -> RedisServer:
+    """A redis-server of the caller's own on 127.0.0.1, answering when this returns."""
+    server = RedisServer(port=port, directory=directory)
+    server.start(timeout=timeout)
     return server
 
 
@@ -236,3 +286,243 @@ def celery_app_broker(app: Celery, broker_url: str) -> Iterator[None]:
     finally:
         app.conf.broker_url, app.conf.task_always_eager = previous
         reset()
+
+
+def _demote_to(user: str) -> Callable[[], None]:
+    # PostgreSQL refuses to run as root, which CI and this machine's sessions are.
+    entry = pwd.getpwnam(user)
+
+    def demote() -> None:
+        os.setgid(entry.pw_gid)
+        os.setuid(entry.pw_uid)
+
+    return demote
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster; `stop()` and `start()` make and end an outage."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="hrp-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
+        self._as_root = os.geteuid() == 0
+        if self._as_root:
+            entry = pwd.getpwnam("postgres")
+            os.chown(self.root, entry.pw_uid, entry.pw_gid)
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(
+            args,
+            check=True,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+            cwd=self.root,
+            preexec_fn=_demote_to("postgres") if self._as_root else None,
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends every session, as a fail-over or a restart does; `immediate` crashes."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def is_ready(self) -> bool:
+        try:
+            psycopg2.connect(self.url("postgres"), connect_timeout=1).close()
+        except psycopg2.OperationalError:
+            return False
+        return True
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        connection = psycopg2.connect(self.url("postgres"))
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            connection.close()
+        return self.url(name)
+
+    def close(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def app_environment(*, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """The production switches app-spec.yaml sets, pointed at private servers on 127.0.0.1."""
+    return {
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_CONN_MAX_AGE": "60",
+        "DJANGO_API_NUM_PROXIES": "0",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "WEB_CONCURRENCY": "2",
+        **extra,
+    }
+
+
+def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    """Start `python manage.py ARGS` with `env`; its output is read with `communicate()`."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen, *, timeout: float = 300) -> str:
+    """Wait for a `start_manage` process; its standard output, or an error with its stderr."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(process.args[1:])} failed:\n{stderr[-4000:]}")
+    return stdout
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 300) -> str:
+    """Run `python manage.py ARGS` with `env`; its standard output."""
+    return finish(start_manage(*args, env=env), timeout=timeout)
+
+
+def deploy(*, env: dict[str, str]) -> None:
+    """What a deploy does before the web service starts: migrate, and collectstatic as the image
+    build runs it (DEBUG is off, so pages need the hashed files' manifest). At once: both are
+    slow and neither needs the other."""
+    static = start_manage("collectstatic", "--no-input", env=env)
+    try:
+        manage("migrate", "--no-input", env=env)
+    finally:
+        finish(static)
+
+
+def dockerfile_web_command() -> list[str]:
+    """The web service's command, read from the Dockerfile's CMD so tests run what deploys.
+
+    Only the bind address changes: tests listen on 127.0.0.1, never on every interface."""
+    line = next(
+        line
+        for line in (REPO_ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("CMD ")
+    )
+    command = json.loads(line.removeprefix("CMD "))
+    return [part.replace("0.0.0.0:", "127.0.0.1:") for part in command]
+
+
+class Gunicorn:
+    """The web service started as the image starts it (Dockerfile CMD), with `env`."""
+
+    def __init__(self, *, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.env = {**env, "PORT": str(self.port)}
+        self.root = Path(tempfile.mkdtemp(prefix="hrp-web-"))
+        self.log = self.root / "gunicorn.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 60) -> None:
+        # `sh -c "exec gunicorn ..."`: the process is gunicorn's master, as PID 1 is in the image.
+        self.process = subprocess.Popen(
+            dockerfile_web_command(),
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(self._answers, timeout=timeout, what="gunicorn start")
+
+    def _answers(self) -> bool:
+        # The master binds the port before its workers have loaded Django: wait for an answer.
+        if self.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited:\n{self.log.read_text()[-4000:]}")
+        try:
+            http_get(f"{self.url}/healthz/", timeout=5)
+        except OSError:
+            return False
+        return True
+
+    def terminate(self, *, timeout: float = 60) -> int:
+        """SIGTERM to the master, as a deploy sends it; its exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=timeout)
+        self.process = None
+        return code
+
+    def close(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=20)
+            self.process = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def http_get(url: str, *, headers: dict[str, str] | None = None, timeout: float = 10):
+    """(status, headers, body) of a GET that follows no redirect; HTTP errors are answers too."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()

@@ -6,20 +6,18 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 
 import pytest
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
 
 from hrp_site.logs import JsonFormatter, RequestIdFilter, request_id_var
+from hrp_site.testing.processes import free_port
 
 HEX_UUID = re.compile(r"[0-9a-f]{32}")
 
@@ -158,64 +156,20 @@ def test_json_format_writes_one_object_per_line_on_stdout():
     assert result.stderr == ""
 
 
-def free_port() -> int:
-    """A free port in this suite's private range (56000-56999)."""
-    for port in range(56100 + os.getpid() % 400, 56999):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 56100-56999")
-
-
 @pytest.fixture
-def json_worker(tmp_path):
+def json_worker(celery_workers, publish_to_private_redis):
     """A real Celery worker on Redis, logging JSON to a file, with its liveness endpoint on."""
-    if settings.CELERY_TASK_ALWAYS_EAGER or connection.vendor != "postgresql":
-        pytest.skip("needs REDIS_URL and a PostgreSQL DATABASE_URL (a worker in another process)")
-    from hrp_site.celery import app
-
-    db = connection.settings_dict
     port = free_port()
-    log_path = tmp_path / "worker.log"
-    environment = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "DJANGO_LOG_FORMAT": "json",
-        "DJANGO_SECRET_KEY": "a-test-only-secret-key-for-the-worker",
-        "HRP_WORKER_HEALTH_PORT": str(port),
-    }
-    app.control.purge()
-    name = f"test-logs-{uuid.uuid4().hex[:8]}@%h"
-    with log_path.open("w") as log_file:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "hrp_site", "worker", "-Q", "celery,training"]
-            + ["--pool", "solo", "-n", name, "--loglevel", "INFO"]
-            + ["--without-heartbeat", "--without-gossip", "--without-mingle"],
-            env=environment,
-            cwd=settings.BASE_DIR,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not app.control.ping(
-            destination=[name.replace("%h", os.uname().nodename)], timeout=1
-        ):
-            if worker.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the worker did not start:\n{log_path.read_text()}")
-        yield worker, log_path, port
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=10)
+    worker = celery_workers(
+        time_limit=settings.CELERY_TASK_TIME_LIMIT,
+        pool="solo",
+        env={
+            "DJANGO_LOG_FORMAT": "json",
+            "DJANGO_SECRET_KEY": "a-test-only-secret-key-for-the-worker",
+            "HRP_WORKER_HEALTH_PORT": str(port),
+        },
+    )
+    return worker, worker.log, port
 
 
 def read_json_lines(path):

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.conf import settings
 
-from hrp_site.tests.test_logs import free_port
+from hrp_site.testing.processes import free_port
 
 # A view that fails, called through the WSGI application gunicorn serves (whole middleware stack).
 FAILING_REQUEST = """

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from hrp_site.tests.test_logs import free_port
+from hrp_site.testing.processes import free_port
 from hrp_site.worker_health import WorkerLiveness
 
 

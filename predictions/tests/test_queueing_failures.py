@@ -17,12 +17,6 @@ CHANGELIST = reverse("admin:predictions_modelversion_changelist")
 
 
 @pytest.fixture
-def broker_down(publish_to_private_redis):
-    publish_to_private_redis.kill()
-    return f"could not be queued: Error 111 connecting to 127.0.0.1:{publish_to_private_redis.port}"
-
-
-@pytest.fixture
 def settled_race():
     return RaceFactory(status="result", meeting_date=datetime.date(2026, 3, 1))
 

@@ -180,6 +180,7 @@ class ProviderSyncApi(APIView):
         },
     )
     def post(self, request, name: str):
+        from hrp_site.queueing import QueueingError
         from races.providers.registry import PROVIDER_NAMES, ProviderNotConfigured
         from races.services import provider_sync_enqueue
 
@@ -192,15 +193,13 @@ class ProviderSyncApi(APIView):
         data = ProviderSyncInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            sync = provider_sync_enqueue(
-                provider=name, day=data.validated_data.get("day", localdate())
-            )
+            provider_sync_enqueue(provider=name, day=data.validated_data.get("day", localdate()))
         except ProviderNotConfigured as exc:
             body = {"detail": str(exc), "provider": exc.provider, "missing": exc.missing}
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        if sync.status == sync.Status.FAILED:
+        except QueueingError as exc:
             return Response(
-                {"detail": f"The sync of {name} {sync.error}."},
+                {"detail": f"The sync of {name} {exc}."},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         body = {"status": "queued", "poll": reverse("providers")}

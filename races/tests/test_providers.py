@@ -979,12 +979,10 @@ def test_a_sync_the_broker_cannot_take_is_failed_and_the_api_answers_503(
 
     # then
     assert response.status_code == 503
-    assert response.json()["detail"].startswith(
-        "The sync of theracingapi could not be queued: Error 111 connecting to 127.0.0.1:38001."
-    )
+    assert response.json()["detail"].startswith(f"The sync of theracingapi {broker_down}.")
     sync = ProviderSync.objects.get()
     assert sync.status == ProviderSync.Status.FAILED
-    assert sync.error.startswith("could not be queued: Error 111 connecting to 127.0.0.1:38001.")
+    assert sync.error.startswith(f"{broker_down}.")
 
 
 @pytest.mark.django_db(transaction=True)
