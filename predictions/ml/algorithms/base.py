@@ -1,0 +1,79 @@
+"""The interface every algorithm follows, and the steps they share around it."""
+
+import copy
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from predictions.ml.probability import PROBABILITY_FLOOR, scored_rows, softmax_within, starters
+
+
+class Algorithm:
+    """The interface every algorithm follows; hyper-parameters live in `defaults`."""
+
+    name: ClassVar[str]
+    uses_market: ClassVar[bool] = False
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, *, seed: int = 0, **params: Any) -> None:
+        unknown = set(params) - set(self.defaults)
+        if unknown:
+            raise TypeError(f"{self.name} has no parameter(s) {sorted(unknown)}")
+        self.seed = int(seed)
+        self.hyper = {**copy.deepcopy(self.defaults), **params}
+
+    def fit(self, features: pd.DataFrame, frame: pd.DataFrame) -> "Algorithm":
+        raise NotImplementedError
+
+    def predict(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+        """Win probabilities aligned with `frame`, summing to 1 within each race."""
+        raise NotImplementedError
+
+    def contributions(self, features: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per-runner, per-feature contributions to the within-race score (features' shape)."""
+        raise NotImplementedError
+
+    def params(self) -> dict[str, Any]:
+        """Hyper-parameters: `ALGORITHMS[name](seed=seed, **params())` builds it again.
+
+        The seed stays out: a model version keeps it in a column of its own, and a second copy
+        in its hyper-parameters would be passed twice when the version is built again.
+        """
+        return copy.deepcopy(self.hyper)
+
+    def summary(self) -> dict[str, Any]:
+        """What fitting learned that is worth storing with the model version (JSON-ready)."""
+        return {}
+
+    def tuning(self) -> dict[str, Any]:
+        """Parameters pinning what this fit tuned on its own out-of-fold data ({} if nothing).
+
+        Benter's cross-fitting refits the first stage on parts of the data; passing these lets
+        each refit skip the tuning instead of repeating it on less data.
+        """
+        return {}
+
+    def _columns(self, features: pd.DataFrame) -> np.ndarray:
+        """The training columns, by name and in training order."""
+        return features[self.feature_names_].to_numpy(dtype=float)
+
+
+def race_probabilities(scores: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+    """Softmax of `scores` within each race over its starters; non-runners get 0."""
+    return softmax_within(np.where(starters(frame), scores, -np.inf), frame["race_id"])
+
+
+def training_rows(features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """The rows an algorithm learns from (`scored_rows`); refuses a frame with none."""
+    if len(features) != len(frame):
+        raise ValueError("features and frame must have the same rows")
+    rows = scored_rows(frame)
+    if not rows.any():
+        raise ValueError("no race with a winner and two or more starters to learn from")
+    return rows
+
+
+def floored_log(probs: np.ndarray) -> np.ndarray:
+    """log p, with p floored at PROBABILITY_FLOOR so that a zero gives a finite score."""
+    return np.log(np.maximum(probs, PROBABILITY_FLOOR))
