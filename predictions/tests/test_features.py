@@ -2,8 +2,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predictions.ml import features
 from predictions.ml.features import FEATURE_COLUMNS, build_features
+from predictions.ml.features.draw import DRAW_PRIOR_RUNS
+from predictions.ml.features.horse import HORSE_CONDITION_PRIOR_RUNS, HORSE_PRIOR_RUNS
+from predictions.ml.features.jockey_trainer import (
+    JOCKEY_PRIOR_RUNS,
+    JOCKEY_TRAINER_PRIOR_RUNS,
+    TRAINER_PRIOR_RUNS,
+)
+from predictions.ml.features.races import CLASS_PAR_PRIOR_RACES, VARIANT_PRIOR_RACES
 from predictions.ml.frame import FRAME_COLUMNS
 
 RESULT_FIELDS = [
@@ -258,33 +265,21 @@ def test_declared_abandoned_and_non_runner_rows_get_features_and_add_no_history(
 # Hand-computed cases
 
 
+def past_race(race_id: int, date: str, horse_1: dict, others_pos: tuple, **race) -> dict:
+    """A result of horse 1 (`horse_1`: its run) against horses 2, 3 and 4 at `others_pos`."""
+    others = [{"horse": h, "pos": float(p)} for h, p in zip((2, 3, 4), others_pos, strict=True)]
+    return {"race_id": race_id, "date": date, **race, "runners": [{"horse": 1, **horse_1}, *others]}
+
+
 def form_frame() -> pd.DataFrame:
     """Horse 1: won a 4-runner class-4 race, then 3rd of 4 in class 3, then today's race."""
-    others = [{"horse": h} for h in (2, 3, 4)]
+    won = dict(pos=1.0, lengths=0.0, rating=52.0, weight=120.0, body=1100.0, early=1.0, late=1.0)
+    third = dict(pos=3.0, lengths=2.5, rating=58.0, weight=124.0, body=1090.0, early=3.0, late=2.0)
     return make_frame(
         [
-            {
-                "race_id": 1,
-                "date": "2024-01-01",
-                "distance": 1200,
-                "runners": [
-                    {"horse": 1, "pos": 1.0, "lengths": 0.0, "rating": 52.0, "weight": 120.0,
-                     "body": 1100.0, "early": 1.0, "late": 1.0},
-                    *[dict(o, pos=float(p)) for o, p in zip(others, (2, 3, 4), strict=True)],
-                ],
-            },
-            {
-                "race_id": 2,
-                "date": "2024-01-21",
-                "distance": 1400,
-                "race_class": "3",
-                "going": "GOOD TO FIRM",
-                "runners": [
-                    {"horse": 1, "pos": 3.0, "lengths": 2.5, "rating": 58.0, "weight": 124.0,
-                     "body": 1090.0, "early": 3.0, "late": 2.0},
-                    *[dict(o, pos=float(p)) for o, p in zip(others, (1, 2, 4), strict=True)],
-                ],
-            },
+            past_race(1, "2024-01-01", won, (2, 3, 4), distance=1200),
+            past_race(2, "2024-01-21", third, (1, 2, 4), distance=1400, race_class="3",
+                      going="GOOD TO FIRM"),
             {
                 "race_id": 3,
                 "date": "2024-02-01",
@@ -293,7 +288,7 @@ def form_frame() -> pd.DataFrame:
                 "status": "declared",
                 "runners": [
                     {"horse": 1, "rating": 61.0, "weight": 127.0, "body": 1095.0},
-                    *others,
+                    *[{"horse": h} for h in (2, 3, 4)],
                 ],
             },
         ]
@@ -343,8 +338,8 @@ def test_first_run_has_counts_and_priors_but_no_form():
 
 def test_shrunken_rates_hand_computed():
     frame = form_frame()
-    k_win, k_place = features.HORSE_PRIOR_RUNS
-    k_cond_win, k_cond_place = features.HORSE_CONDITION_PRIOR_RUNS
+    k_win, k_place = HORSE_PRIOR_RUNS
+    k_cond_win, k_cond_place = HORSE_CONDITION_PRIOR_RUNS
 
     row = build_features(frame).iloc[-4]
 
@@ -377,9 +372,9 @@ def test_jockey_and_trainer_rates_count_earlier_days_only():
                 {"horse": 8, "jockey": 3.0, "trainer": 6.0}]},
         ]
     )  # fmt: skip
-    k_win, k_place = features.JOCKEY_PRIOR_RUNS
-    t_win, t_place = features.TRAINER_PRIOR_RUNS
-    jt_win, _ = features.JOCKEY_TRAINER_PRIOR_RUNS
+    k_win, k_place = JOCKEY_PRIOR_RUNS
+    t_win, t_place = TRAINER_PRIOR_RUNS
+    jt_win, _ = JOCKEY_TRAINER_PRIOR_RUNS
 
     result = build_features(frame)
 
@@ -416,7 +411,7 @@ def test_jockey_change_hand_computed():
                 {"horse": 1, "jockey": 2.0}, {"horse": 2, "jockey": 2.0}]},
         ]
     )  # fmt: skip
-    k_win, _ = features.JOCKEY_PRIOR_RUNS
+    k_win, _ = JOCKEY_PRIOR_RUNS
 
     result = build_features(frame).iloc[2:]
 
@@ -447,8 +442,8 @@ def test_speed_figures_hand_computed():
              "runners": [{"horse": 1}, {"horse": 11}]},
         ]
     )  # fmt: skip
-    par_prior = features.CLASS_PAR_PRIOR_RACES
-    variant_prior = features.VARIANT_PRIOR_RACES
+    par_prior = CLASS_PAR_PRIOR_RACES
+    variant_prior = VARIANT_PRIOR_RACES
 
     result = build_features(frame).iloc[-2:]
 
@@ -530,7 +525,7 @@ def test_draw_bias_hand_computed():
                 {"horse": 8, "draw": 1.0}]},
         ]
     )  # fmt: skip
-    k_win, k_place = features.DRAW_PRIOR_RUNS
+    k_win, k_place = DRAW_PRIOR_RUNS
 
     result = build_features(frame).iloc[4:]
 

@@ -1,0 +1,76 @@
+"""Point-in-time features per runner, computed from the runner frame (see `frame.py`).
+
+A runner's features in a race on day D use only the frame's history rows: meeting_date < D,
+status "result" and non_runner False. Nothing from day D counts, not even races run earlier that
+day, so a race card has the same features before and after its results come in, and declared
+races add nothing to anyone's history.
+
+How: history rows are aggregated per (entity, day), cumulated within the entity in day order and
+looked up "as of" the day before D by a binary search on sorted (entity, day) keys. Jockeys ride
+several races a day, so history is counted by day, never by row. For a race card (`targets`) only
+the entities the targets need are aggregated; standard times and track variants are per race, so
+they are computed over the whole history, which is cheap.
+
+No feature uses `win_odds`: the features feed a fundamental model, which is combined with the
+market afterwards. Counts and shrunken rates are never NaN; form, speed, running-style and
+"change since last run" columns are NaN before a horse's first run and wherever an input is
+unknown. Boosters take NaN as is. For a linear or conditional-logit model fill NaN with the
+training set's column median (`h_runs` == 0 already tells the model why a debutant's form is
+missing) and the `_rel` columns with 0 (the field's mean).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from predictions.ml.features.asof import days
+from predictions.ml.features.common import race_transform
+from predictions.ml.features.draw import DRAW_FEATURES, draw_features
+from predictions.ml.features.horse import HORSE_FEATURES, horse_features
+from predictions.ml.features.jockey_trainer import JOCKEY_TRAINER_FEATURES, jockey_trainer_features
+from predictions.ml.features.races import (
+    RACE_FEATURES,
+    RELATIVE_FEATURES,
+    history_races,
+    race_features,
+    relative_features,
+)
+
+FEATURE_COLUMNS: list[str] = (
+    RACE_FEATURES + HORSE_FEATURES + JOCKEY_TRAINER_FEATURES + DRAW_FEATURES + RELATIVE_FEATURES
+)
+
+
+def build_features(frame: pd.DataFrame, *, targets: pd.Series | None = None) -> pd.DataFrame:
+    """Features for the rows of `frame`, or only for the rows where boolean `targets` is True.
+
+    Returns a float64 frame indexed like those rows, with columns FEATURE_COLUMNS. The whole frame
+    is the history: a target's features use only rows from earlier days (see the module docstring).
+    """
+    if targets is None:
+        work = frame
+    else:
+        wanted = targets.reindex(frame.index, fill_value=False).to_numpy(dtype=bool)
+        # Field-relative features need every runner of a target's race, targets or not.
+        work = frame[frame["race_id"].isin(frame["race_id"].to_numpy()[wanted])]
+    is_history = (frame["status"].to_numpy() == "result") & ~frame["non_runner"].to_numpy(bool)
+    history = frame[is_history]
+
+    day = days(work["meeting_date"])
+    runner = ~work["non_runner"].to_numpy(bool)
+    field = race_transform(work["race_id"].to_numpy(), runner.astype(float), "sum")
+    races = history_races(history)
+
+    feats: dict[str, np.ndarray] = {}
+    race_features(work, day, field, races, feats)
+    last_jockey = horse_features(work, day, field, history, races, feats)
+    jockey_trainer_features(work, day, field, history, last_jockey, feats)
+    draw_features(work, day, history, races, feats)
+    out = pd.DataFrame(feats, index=work.index)
+    relative_features(work["race_id"].to_numpy(), runner, out)
+
+    out = out[FEATURE_COLUMNS].astype("float64")
+    if targets is not None:
+        out = out[targets.reindex(out.index, fill_value=False).to_numpy(dtype=bool)]
+    return out

@@ -1,0 +1,151 @@
+"""The race as declared; past races' standard times, class pars and track variants; field-relative
+versions of the other features."""
+
+import numpy as np
+import pandas as pd
+
+from predictions.ml.features.asof import cumulative_asof, days
+from predictions.ml.features.common import class_number, race_transform
+
+# Standard times need a few past winners at the course and distance before they mean anything.
+MIN_STANDARD_WINNERS = 3
+# The daily variant is the mean of the day's class-adjusted race residuals, shrunk towards zero by
+# this many races; a class par is the mean residual of the class, shrunk likewise.
+VARIANT_PRIOR_RACES = 3.0
+CLASS_PAR_PRIOR_RACES = 5.0
+
+RACE_FEATURES = [
+    "field_size",
+    "race_class",
+    "race_par",
+    "distance_m",
+    "draw",
+    "draw_pct",
+    "carried_weight_lb",
+    "declared_weight_lb",
+    "rating",
+    "age",
+]
+# Field-relative versions: `_rel` is the value minus the mean of the race's runners, `_rank` the
+# rank within the race (1 = highest value, ties averaged).
+RELATIVE_MEAN = [
+    "carried_weight_lb",
+    "rating",
+    "declared_weight_lb",
+    "age",
+    "h_win_rate",
+    "h_pos_mean3",
+    "h_pos_ewm10",
+    "h_fig_last",
+    "h_fig_best5",
+    "h_fig_mean3",
+    "h_fig_ewm10",
+    "h_lengths_mean3",
+    "h_early_pos_mean5",
+    "j_win_rate_365",
+    "j_place_rate_365",
+    "t_win_rate_365",
+]
+RELATIVE_RANK = ["carried_weight_lb", "rating", "h_fig_best5", "h_fig_mean3", "j_win_rate_365"]
+RELATIVE_FEATURES = [f"{name}_rel" for name in RELATIVE_MEAN] + [
+    f"{name}_rank" for name in RELATIVE_RANK
+]
+
+
+def history_races(history: pd.DataFrame) -> pd.DataFrame:
+    """One row per past race, indexed by race_id.
+
+    Columns: day, field (starters), has_winner, winner_time, standard (mean winning time at the
+    course, surface and distance), class_resid (the winner's seconds per km slower than standard,
+    0 when unknown), class_timed (1 when known), variant (the day's seconds per km slower than
+    standard at the course and surface, after class pars). Each uses races up to its own day only.
+    """
+    first = ~history["race_id"].duplicated().to_numpy()
+    h = history[first]
+    races = pd.DataFrame(
+        {
+            "day": days(h["meeting_date"]),
+            "course": h["racecourse_id"].to_numpy(),
+            "surface": h["surface"].to_numpy(),
+            "distance_m": h["distance_m"].to_numpy(float),
+            "race_class": class_number(h["race_class"]),
+        },
+        index=pd.Index(h["race_id"].to_numpy(), name="race_id"),
+    )
+    races["field"] = history.groupby("race_id", sort=False).size().reindex(races.index).to_numpy()
+    won = history["finish_position"].to_numpy() == 1
+    winner_time = history[won].groupby("race_id", sort=False)["finish_time"].min()
+    races["winner_time"] = winner_time.reindex(races.index).to_numpy(float)
+    races["has_winner"] = races.index.isin(history["race_id"].to_numpy()[won])
+    day = races["day"].to_numpy()
+
+    # The standard uses winners up to and including the race's own day: all before any day that
+    # looks it up, and it lets the first day at a new trip have figures too.
+    timed = ~np.isnan(races["winner_time"].to_numpy())
+    keys = races[["course", "surface", "distance_m"]]
+    values = pd.DataFrame(
+        {"time": np.where(timed, races["winner_time"].to_numpy(), 0.0), "n": timed.astype(float)}
+    )
+    (cum,) = cumulative_asof(keys, day, values, keys, day + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        standard = np.where(cum[:, 1] >= MIN_STANDARD_WINNERS, cum[:, 0] / cum[:, 1], np.nan)
+    races["standard"] = standard
+    resid = (races["winner_time"].to_numpy() - standard) / races["distance_m"].to_numpy() * 1000
+
+    # Better classes run faster: without a class par a day of good races looks like a fast track.
+    timed = ~np.isnan(resid)
+    races["class_resid"] = np.where(timed, resid, 0.0)
+    races["class_timed"] = timed.astype(float)
+    class_keys = races[["race_class"]]
+    (cum,) = cumulative_asof(
+        class_keys, day, races[["class_resid", "class_timed"]], class_keys, day + 1
+    )
+    par = cum[:, 0] / (cum[:, 1] + CLASS_PAR_PRIOR_RACES)
+
+    by_day = pd.DataFrame(
+        {"day": day, "course": races["course"], "surface": races["surface"], "r": resid - par}
+    ).groupby(["day", "course", "surface"], sort=False)["r"]
+    count = by_day.transform("count").to_numpy()
+    variant = by_day.transform("sum").to_numpy() / (count + VARIANT_PRIOR_RACES)
+    races["variant"] = np.where(count > 0, variant, np.nan)
+    return races
+
+
+def race_features(
+    work: pd.DataFrame,
+    day: np.ndarray,
+    field: np.ndarray,
+    races: pd.DataFrame,
+    feats: dict[str, np.ndarray],
+) -> None:
+    race_class = class_number(work["race_class"])
+    feats["field_size"] = field
+    feats["race_class"] = race_class
+    # The class par as a figure: how much faster than standard this class's winners run.
+    class_keys = races[["race_class"]]
+    (cum,) = cumulative_asof(
+        class_keys,
+        races["day"].to_numpy(),
+        races[["class_resid", "class_timed"]],
+        pd.DataFrame({"race_class": race_class}),
+        day,
+    )
+    feats["race_par"] = -cum[:, 0] / (cum[:, 1] + CLASS_PAR_PRIOR_RACES)
+    feats["distance_m"] = work["distance_m"].to_numpy(float)
+    draw = work["draw"].to_numpy(float)
+    feats["draw"] = draw
+    with np.errstate(divide="ignore", invalid="ignore"):
+        feats["draw_pct"] = np.where(field > 0, draw / field, np.nan)
+    for name in ("carried_weight_lb", "declared_weight_lb", "rating", "age"):
+        feats[name] = work[name].to_numpy(float)
+
+
+def relative_features(race: np.ndarray, runner: np.ndarray, out: pd.DataFrame) -> None:
+    for name in RELATIVE_MEAN:
+        # Non-runners stay out of the field's mean and ranks but get their own difference.
+        values = out[name].to_numpy(float)
+        mean = race_transform(race, np.where(runner, values, np.nan), "mean")
+        out[f"{name}_rel"] = values - mean
+    for name in RELATIVE_RANK:
+        values = pd.Series(np.where(runner, out[name].to_numpy(float), np.nan), index=out.index)
+        out[f"{name}_rank"] = values.groupby(race).rank(ascending=False, method="average")
