@@ -1,3 +1,4 @@
+import io
 import json
 import pickle
 
@@ -198,6 +199,15 @@ def test_params_are_json_and_rebuild_the_algorithm(name, fitted):
     json.dumps(fitted[name].summary(), allow_nan=False)
 
 
+@pytest.mark.parametrize("cls", list(ALGORITHMS.values()), ids=list(ALGORITHMS))
+def test_artifacts_pickled_under_the_old_module_still_find_their_class(cls):
+    # Versions stored before `algorithms` became a package name their class
+    # predictions.ml.algorithms.<Class>; unpickling looks it up exactly so.
+    found = pickle.Unpickler(io.BytesIO()).find_class("predictions.ml.algorithms", cls.__name__)
+
+    assert found is cls
+
+
 def test_unknown_parameters_are_refused():
     with pytest.raises(TypeError, match="num_leavs"):
         ALGORITHMS["lightgbm"](num_leavs=31)
@@ -222,12 +232,21 @@ def test_non_runners_get_zero_and_the_rest_of_the_race_sums_to_one(races, fitted
         np.testing.assert_allclose(race_sums(probs, frame), 1.0, rtol=1e-12)
 
 
-def test_boosted_trees_learn_a_positive_temperature(fitted):
-    for name in ("lightgbm", "xgboost"):
-        summary = fitted[name].summary()
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost"])
+def test_boosted_trees_keep_the_tree_count_with_the_lowest_out_of_fold_loss(name, races, fitted):
+    features, frame = races
+    # given each tree count searched on its own: a search over one count just scores it
+    losses = {}
+    for n_trees in (10, 20, 30):
+        params = {**FAST_PARAMS[name], "n_estimators": n_trees, "tree_step": n_trees}
+        alone = ALGORITHMS[name](seed=3, **params).fit(features, frame)
+        losses[n_trees] = alone.summary()["oof_log_loss"]
 
-        assert summary["beta"] > 0
-        assert summary["n_trees"] in (10, 20, 30)
+    summary = fitted[name].summary()
+
+    assert summary["n_trees"] == min(losses, key=losses.get)
+    assert summary["oof_log_loss"] == pytest.approx(min(losses.values()), rel=1e-6)
+    assert summary["beta"] > 0  # a higher score means a likelier winner
 
 
 def test_boosted_trees_pinned_tuning_skips_the_search(races, fitted):
