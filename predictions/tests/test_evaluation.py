@@ -1,11 +1,15 @@
+import datetime
 import json
 from math import log
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss, log_loss
 
 from predictions.ml.evaluation import evaluate
+from predictions.tests.evaluations import stored_evaluation
 
 DAY_1, DAY_2 = pd.Timestamp("2001-01-01"), pd.Timestamp("2001-01-04")
 
@@ -220,3 +224,105 @@ def test_evaluate_without_a_judged_race_returns_nothing_to_report():
     assert result["returns"]["kelly"]["final_bankroll"] == 1.0
     assert result["returns"]["value"]["by_day"] == []
     json.dumps(result, allow_nan=False)
+
+
+def assert_consistent(result):
+    """What holds between the figures of any evaluation, real or hand-written."""
+    uniform = result["uniform_log_loss"]
+    assert result["pseudo_r2"] == pytest.approx(1 - result["log_loss"] / uniform)
+    assert result["market_pseudo_r2"] == pytest.approx(1 - result["market_log_loss"] / uniform)
+    assert result["delta_r2_vs_market"] == pytest.approx(
+        result["pseudo_r2"] - result["market_pseudo_r2"]
+    )
+    for share in ("top1_accuracy", "favourite_top1_accuracy"):
+        assert result[share] * result["races"] == pytest.approx(
+            round(result[share] * result["races"])
+        )
+    calibration = result["calibration"]
+    assert sum(row["count"] for row in calibration) == result["runners"]
+    assert [row["bin"] for row in calibration] == sorted(row["bin"] for row in calibration)
+    for row in calibration:
+        assert row["lower"] <= row["mean_predicted"] <= row["upper"]
+    for bets in (result["returns"]["top_pick"], result["returns"]["value"]):
+        assert bets["staked"] == bets["bets"]
+        assert bets["profit"] == pytest.approx(bets["returned"] - bets["staked"])
+        assert bets["roi"] == pytest.approx(bets["profit"] / bets["staked"])
+        days = bets["by_day"]
+        for total in ("bets", "staked", "returned", "profit"):
+            assert sum(day[total] for day in days) == pytest.approx(bets[total])
+        running = np.cumsum([day["profit"] for day in days])
+        assert [day["cumulative_profit"] for day in days] == pytest.approx(list(running))
+        assert [day["day"] for day in days] == sorted(day["day"] for day in days)
+
+
+def test_evaluate_gives_figures_that_agree_with_each_other(card):
+    assert_consistent(evaluate(card, card["prob"].to_numpy(), margin=0.1))
+
+
+def test_the_hand_written_stored_evaluation_has_the_real_ones_shape_and_sums(card):
+    # given an evaluation as `model_version_evaluate` stores it: its own keys, then evaluate's
+    real = {
+        "model_version": 1,
+        "algorithm": "logit",
+        "from": "2001-01-01",
+        "to": "2001-01-04",
+        "sources": ["demo"],
+        **evaluate(card, card["prob"].to_numpy()),
+    }
+
+    # when the view tests' copy is written with round figures
+    copy = stored_evaluation(
+        algorithm="logit",
+        date_from=datetime.date(2026, 10, 2),
+        date_to=datetime.date(2026, 10, 29),
+        log_loss=1.9,
+        market_log_loss=1.95,
+    )
+
+    # then it has the same keys and JSON types all the way down, and its figures add up
+    assert json_shape(copy) == json_shape(real)
+    assert_consistent(copy)
+
+
+def json_shape(value):
+    """The keys of every object and the JSON type of every value (a list by its first item)."""
+    if isinstance(value, dict):
+        return {key: json_shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def test_evaluate_agrees_with_scikit_learn_where_the_definitions_meet():
+    # given races of one field size, one winner each and no tied predictions, in a number of
+    # runners that ten equal bins divide: there the per-race log loss is scikit-learn's
+    # multi-class one, the per-race Brier sum its multi-class Brier score, and the equal-count
+    # calibration bins its quantile bins
+    rng = np.random.default_rng(0)
+    n_races, field = 30, 6
+    probs = rng.dirichlet(np.ones(field), n_races)
+    winner = np.array([rng.choice(field, p=row) for row in probs])
+    won = np.arange(field)[None, :] == winner[:, None]
+    frame = pd.concat(
+        [
+            race(i, DAY_1, i, list(probs[i]), [5.0] * field, list(np.where(won[i], 1, 2)))
+            for i in range(n_races)
+        ],
+        ignore_index=True,
+    )
+
+    # when
+    result = evaluate(frame, probs.ravel())
+
+    # then
+    labels = range(field)
+    assert result["log_loss"] == pytest.approx(log_loss(winner, probs, labels=labels), rel=1e-12)
+    assert result["brier"] == pytest.approx(
+        brier_score_loss(winner, probs, labels=labels, scale_by_half=False), rel=1e-12
+    )
+    observed, predicted = calibration_curve(
+        won.ravel(), probs.ravel(), n_bins=10, strategy="quantile"
+    )
+    calibration = result["calibration"]
+    assert [row["mean_predicted"] for row in calibration] == pytest.approx(predicted, rel=1e-12)
+    assert [row["observed_win_rate"] for row in calibration] == pytest.approx(observed, rel=1e-12)
