@@ -158,13 +158,17 @@ def _flat_bets(
                     "cumulative_profit": cumulative,
                 }
             )
+    return {**_totals(int(len(bets)), staked, returned), "by_day": by_day}
+
+
+def _totals(bets: int, staked: float, returned: float) -> dict[str, Any]:
+    """Bets, staked, returned, profit and return on stake (None without a stake)."""
     return {
-        "bets": int(len(bets)),
+        "bets": bets,
         "staked": staked,
         "returned": returned,
         "profit": returned - staked,
         "roi": (returned - staked) / staked if staked else None,
-        "by_day": by_day,
     }
 
 
@@ -204,11 +208,7 @@ def _kelly(
     final = float(np.prod(growth))
     return {
         "fraction": float(fraction),
-        "bets": int(bets.sum()),
-        "staked": staked,
-        "returned": returned,
-        "profit": returned - staked,
-        "roi": (returned - staked) / staked if staked else None,
+        **_totals(int(bets.sum()), staked, returned),
         "final_bankroll": final,
     }
 
@@ -247,7 +247,7 @@ def _calibration(p: np.ndarray, share: np.ndarray) -> list[dict[str, Any]]:
 
 
 def _empty(margin: float, kelly_fraction: float | None) -> dict[str, Any]:
-    no_bets = {"bets": 0, "staked": 0.0, "returned": 0.0, "profit": 0.0, "roi": None}
+    no_bets = _totals(0, 0.0, 0.0)
     kelly = None
     if kelly_fraction is not None:
         kelly = {**no_bets, "fraction": float(kelly_fraction), "final_bankroll": 1.0}
