@@ -69,10 +69,11 @@ def race_card(*, race_id: int) -> QuerySet[Race]:
 
 def race_neighbours(*, race: Race) -> tuple[Race | None, Race | None]:
     """The races before and after `race` on its day across all courses, in running order
-    (post time, course name, race number), in one query."""
+    (post time, course name, race number), in one query, with what a link to them shows."""
     races = list(
         Race.objects.on_date(race.meeting_date)
         .select_related("racecourse")
+        .only("pk", "race_number", "post_time", "racecourse__name")
         .order_by(F("post_time").asc(nulls_last=True), "racecourse__name", "race_number", "pk")
     )
     index = next(i for i, other in enumerate(races) if other.pk == race.pk)
