@@ -20,14 +20,9 @@ pytestmark = pytest.mark.django_db
 DAY = datetime.date(2024, 3, 10)
 
 
-@pytest.fixture
-def member(client, member_user):
-    client.force_login(member_user)
-    return client
-
-
-def _at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
-    return datetime.datetime(day.year, day.month, day.day, hour, minute, tzinfo=datetime.UTC)
+def _post_time(hour: int) -> datetime.datetime:
+    """`hour` o'clock on DAY, in UTC."""
+    return datetime.datetime.combine(DAY, datetime.time(hour), tzinfo=datetime.UTC)
 
 
 def _text(response) -> str:
@@ -43,7 +38,7 @@ def card():
     """A declared race on DAY with three runners and a fourth scratched."""
     course = RacecourseFactory(name="Sha Tin")
     race = RaceFactory(
-        racecourse=course, meeting_date=DAY, race_number=3, post_time=_at(DAY, 14), prize=1000000
+        racecourse=course, meeting_date=DAY, race_number=3, post_time=_post_time(14), prize=1000000
     )
     runners = [
         RunnerFactory(race=race, saddle_number=1, draw=4, win_odds=Decimal("5.00"), rating=70),
@@ -68,7 +63,7 @@ def _predict(version, runners, rows):
         )
 
 
-def test_race_card_shows_the_walk_forward_versions_predictions(member, card):
+def test_race_card_shows_the_walk_forward_versions_predictions(member_client, card):
     # given: one version trained before the day, a newer one trained on it
     race, runners = card
     usable = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
@@ -77,7 +72,7 @@ def test_race_card_shows_the_walk_forward_versions_predictions(member, card):
     _predict(too_new, runners[:3], [(0.9, 1, 3.5), (0.05, 2, -0.9), (0.05, 3, None)])
 
     # when
-    response = member.get(race.get_absolute_url())
+    response = member_client.get(race.get_absolute_url())
 
     # then
     text = _text(response)
@@ -93,12 +88,12 @@ def test_race_card_shows_the_walk_forward_versions_predictions(member, card):
     assert 'Why?<span class="visually-hidden"> Explanation of' in text
 
 
-def test_value_marker_only_when_edge_is_positive(member, card):
+def test_value_marker_only_when_edge_is_positive(member_client, card):
     race, runners = card
     version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
     _predict(version, runners[:3], [(0.3, 1, 0.5), (0.3, 2, -0.25), (0.3, 3, 0.0)])
 
-    text = _text(member.get(race.get_absolute_url()))
+    text = _text(member_client.get(race.get_absolute_url()))
 
     assert text.count('<span class="badge value">Value</span>') == 1
     assert (
@@ -108,22 +103,22 @@ def test_value_marker_only_when_edge_is_positive(member, card):
     assert '<span class="edge negative">+0.0%</span></td>' in text
 
 
-def test_card_without_a_version_says_there_are_no_predictions(member, card):
+def test_card_without_a_version_says_there_are_no_predictions(member_client, card):
     race, _ = card
     ModelVersionFactory(train_until=DAY)  # saw the day: unusable
 
-    text = _text(member.get(race.get_absolute_url()))
+    text = _text(member_client.get(race.get_absolute_url()))
 
     assert "No predictions yet" in text
     assert "Why?" not in text
 
 
-def test_non_runner_row_is_struck_through_without_a_prediction(member, card):
+def test_non_runner_row_is_struck_through_without_a_prediction(member_client, card):
     race, runners = card
     version = ModelVersionFactory(train_until=DAY - datetime.timedelta(1))
     _predict(version, runners, [(0.3, 1, 0.1), (0.3, 2, 0.1), (0.2, 3, 0.1), (0.2, 4, 0.9)])
 
-    response = member.get(race.get_absolute_url())
+    response = member_client.get(race.get_absolute_url())
 
     text = _text(response)
     assert text.count('<tr class="non-runner">') == 1
@@ -148,24 +143,24 @@ def test_non_runner_row_is_struck_through_without_a_prediction(member, card):
         ("-", [1, 2, 3, 4]),
     ],
 )
-def test_card_sorts_by_column_with_unknowns_last(member, card, sort, order):
+def test_card_sorts_by_column_with_unknowns_last(member_client, card, sort, order):
     race, runners = card
     version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
     _predict(version, runners[:3], [(0.3, 2, -0.1), (0.5, 1, 0.25), (0.2, 3, None)])
     names = {r.saddle_number: str(r.horse) for r in runners}
 
-    response = member.get(race.get_absolute_url(), {"sort": sort})
+    response = member_client.get(race.get_absolute_url(), {"sort": sort})
 
     assert response.status_code == 200
     assert _horse_names_in_order(response) == [names[n] for n in order]
 
 
-def test_sort_headers_keep_the_model_and_mark_the_sorted_column(member, card):
+def test_sort_headers_keep_the_model_and_mark_the_sorted_column(member_client, card):
     race, runners = card
     ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
     ModelVersionFactory(algorithm="market", train_until=DAY - datetime.timedelta(1))
 
-    text = _text(member.get(race.get_absolute_url(), {"sort": "-edge", "model": "market"}))
+    text = _text(member_client.get(race.get_absolute_url(), {"sort": "-edge", "model": "market"}))
 
     assert (
         '<th scope="col" class="num" aria-sort="descending">'
@@ -175,7 +170,7 @@ def test_sort_headers_keep_the_model_and_mark_the_sorted_column(member, card):
     assert text.count("aria-sort=") == 1
 
 
-def test_model_switch_chooses_among_the_days_versions(member, card):
+def test_model_switch_chooses_among_the_days_versions(member_client, card):
     # given
     race, runners = card
     logit = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
@@ -185,9 +180,9 @@ def test_model_switch_chooses_among_the_days_versions(member, card):
     url = race.get_absolute_url()
 
     # when
-    default = member.get(url)
-    chosen = member.get(url, {"model": "logit"})
-    unknown = member.get(url, {"model": "nonsense"})
+    default = member_client.get(url)
+    chosen = member_client.get(url, {"model": "logit"})
+    unknown = member_client.get(url, {"model": "nonsense"})
 
     # then: benter comes first by default; an unknown model falls back to it
     assert default.context["version"] == benter
@@ -211,7 +206,7 @@ def _settle(race, runners):
         runner.save()
 
 
-def test_settled_card_shows_positions_and_the_summary(member, card):
+def test_settled_card_shows_positions_and_the_summary(member_client, card):
     # given
     race, runners = card
     version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
@@ -219,7 +214,7 @@ def test_settled_card_shows_positions_and_the_summary(member, card):
     _settle(race, runners)
 
     # when
-    response = member.get(race.get_absolute_url())
+    response = member_client.get(race.get_absolute_url())
 
     # then
     text = _text(response)
@@ -234,22 +229,22 @@ def test_settled_card_shows_positions_and_the_summary(member, card):
     )
 
 
-def test_prev_and_next_race_links(member, card):
+def test_prev_and_next_race_links(member_client, card):
     race, _ = card
-    earlier = RaceFactory(meeting_date=DAY, post_time=_at(DAY, 13), racecourse__name="Zeta")
-    later = RaceFactory(meeting_date=DAY, post_time=_at(DAY, 15), racecourse__name="Alpha")
+    earlier = RaceFactory(meeting_date=DAY, post_time=_post_time(13), racecourse__name="Zeta")
+    later = RaceFactory(meeting_date=DAY, post_time=_post_time(15), racecourse__name="Alpha")
 
-    text = _text(member.get(race.get_absolute_url()))
+    text = _text(member_client.get(race.get_absolute_url()))
 
     assert f'href="/racing/race/{earlier.pk}/" rel="prev">← Previous race: Zeta R' in text
     assert f'href="/racing/race/{later.pk}/" rel="next">Next race: Alpha R' in text
 
 
-def test_follow_buttons_show_what_the_member_follows(member, member_user, card):
+def test_follow_buttons_show_what_the_member_follows(member_client, member_user, card):
     race, runners = card
     WatchlistEntry.objects.create(user=member_user, horse=runners[1].horse)
 
-    text = _text(member.get(race.get_absolute_url()))
+    text = _text(member_client.get(race.get_absolute_url()))
 
     assert text.count('aria-pressed="true"') == 1
     assert text.count('aria-pressed="false"') == 3
@@ -273,7 +268,7 @@ def _settled_card(user, runners: int) -> str:
 
 
 def test_race_card_queries_do_not_grow_with_the_field(
-    member, member_user, django_assert_max_num_queries
+    member_client, member_user, django_assert_max_num_queries
 ):
     # given
     four_runners = _settled_card(member_user, 4)
@@ -281,9 +276,9 @@ def test_race_card_queries_do_not_grow_with_the_field(
 
     # when
     with CaptureQueriesContext(connection) as four:
-        small = member.get(four_runners)
+        small = member_client.get(four_runners)
     with django_assert_max_num_queries(10), CaptureQueriesContext(connection) as fourteen:
-        large = member.get(fourteen_runners)
+        large = member_client.get(fourteen_runners)
 
     # then
     assert "How the predictions did" in small.content.decode()
@@ -291,8 +286,8 @@ def test_race_card_queries_do_not_grow_with_the_field(
     assert len(four) == len(fourteen)
 
 
-def test_unknown_race_is_not_found(member):
-    assert member.get(reverse("predictions:race", kwargs={"pk": 999})).status_code == 404
+def test_unknown_race_is_not_found(member_client):
+    assert member_client.get(reverse("predictions:race", kwargs={"pk": 999})).status_code == 404
 
 
 def test_the_race_card_needs_a_log_in(client):
@@ -312,10 +307,10 @@ def test_the_cards_model_preference_names_every_algorithm_once():
     assert sorted(preference) == sorted(ModelVersion.Algorithm.values)
 
 
-def test_an_abandoned_race_without_runners_renders_its_card(member):
+def test_an_abandoned_race_without_runners_renders_its_card(member_client):
     race = RaceFactory(meeting_date=DAY, status=Race.Status.ABANDONED, name="Washed Out Stakes")
 
-    response = member.get(race.get_absolute_url())
+    response = member_client.get(race.get_absolute_url())
 
     assert response.status_code == 200
     text = _text(response)
@@ -324,11 +319,11 @@ def test_an_abandoned_race_without_runners_renders_its_card(member):
     assert _horse_names_in_order(response) == []
 
 
-def test_a_settled_race_without_predictions_shows_the_result_only(member):
+def test_a_settled_race_without_predictions_shows_the_result_only(member_client):
     race = RaceFactory(meeting_date=DAY, status=Race.Status.RESULT)
     winner = RunnerFactory(race=race, saddle_number=1, finish_position=1, horse__name="Alone")
 
-    response = member.get(race.get_absolute_url())
+    response = member_client.get(race.get_absolute_url())
 
     assert response.status_code == 200
     assert _horse_names_in_order(response) == [winner.horse.name]

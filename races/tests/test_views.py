@@ -23,12 +23,6 @@ pytestmark = pytest.mark.django_db
 DAY = datetime.date(2024, 3, 10)
 
 
-@pytest.fixture
-def member(client, member_user):
-    client.force_login(member_user)
-    return client
-
-
 def _at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
     return datetime.datetime(day.year, day.month, day.day, hour, minute, tzinfo=datetime.UTC)
 
@@ -63,7 +57,7 @@ def test_pages_need_log_in(client, name, kwargs):
 # --- day view ------------------------------------------------------------------------------------
 
 
-def test_day_view_lists_meetings_and_races(member):
+def test_day_view_lists_meetings_and_races(member_client):
     # given
     course = RacecourseFactory(name="Sha Tin", country="HK")
     race = RaceFactory(
@@ -82,7 +76,7 @@ def test_day_view_lists_meetings_and_races(member):
     RaceFactory(racecourse=demo_course, meeting_date=DAY, race_number=1)
 
     # when
-    response = member.get(reverse("races:day", kwargs={"day": DAY}))
+    response = member_client.get(reverse("races:day", kwargs={"day": DAY}))
 
     # then
     text = _text(response)
@@ -97,30 +91,30 @@ def test_day_view_lists_meetings_and_races(member):
     assert text.count('class="badge demo"') == 1
 
 
-def test_today_is_the_default_day(member):
+def test_today_is_the_default_day(member_client):
     race = RaceFactory(meeting_date=timezone.localdate(), name="Today's race")
 
-    response = member.get(reverse("races:today"))
+    response = member_client.get(reverse("races:today"))
 
     assert response.context["day"] == timezone.localdate()
     assert list(response.context["races"]) == [race]
 
 
-def test_day_links_skip_to_the_closest_days_with_races(member):
+def test_day_links_skip_to_the_closest_days_with_races(member_client):
     RaceFactory(meeting_date=DAY - datetime.timedelta(5))
     RaceFactory(meeting_date=DAY)
     RaceFactory(meeting_date=DAY + datetime.timedelta(12))
 
-    text = _text(member.get(reverse("races:day", kwargs={"day": DAY})))
+    text = _text(member_client.get(reverse("races:day", kwargs={"day": DAY})))
 
     assert 'href="/racing/2024-03-05/" rel="prev"' in text
     assert 'href="/racing/2024-03-22/" rel="next"' in text
 
 
-def test_empty_day_says_so_and_still_links(member):
+def test_empty_day_says_so_and_still_links(member_client):
     RaceFactory(meeting_date=DAY - datetime.timedelta(1))
 
-    response = member.get(reverse("races:day", kwargs={"day": DAY}))
+    response = member_client.get(reverse("races:day", kwargs={"day": DAY}))
 
     text = _text(response)
     assert response.status_code == 200
@@ -130,31 +124,31 @@ def test_empty_day_says_so_and_still_links(member):
     assert '<label for="id_date">Go to date</label>' in text
 
 
-def test_date_picker_redirects_to_the_day(member):
-    response = member.get(reverse("races:today"), {"date": "2024-03-10"})
+def test_date_picker_redirects_to_the_day(member_client):
+    response = member_client.get(reverse("races:today"), {"date": "2024-03-10"})
 
     assert response.status_code == 302
     assert response["Location"] == "/racing/2024-03-10/"
 
 
-def test_a_bad_date_shows_today_or_is_not_found(member):
-    assert member.get(reverse("races:today"), {"date": "10/03/2024"}).status_code == 200
-    assert member.get("/racing/2024-02-30/").status_code == 404
+def test_a_bad_date_shows_today_or_is_not_found(member_client):
+    assert member_client.get(reverse("races:today"), {"date": "10/03/2024"}).status_code == 200
+    assert member_client.get("/racing/2024-02-30/").status_code == 404
 
 
-def _day_queries(member, races: int) -> int:
+def _day_queries(member_client, races: int) -> int:
     day = DAY + datetime.timedelta(races)
     for number in range(1, races + 1):
         race = RaceFactory(meeting_date=day, race_number=number % 10 + 1)
         RunnerFactory.create_batch(2, race=race)
     with CaptureQueriesContext(connection) as queries:
-        assert member.get(reverse("races:day", kwargs={"day": day})).status_code == 200
+        assert member_client.get(reverse("races:day", kwargs={"day": day})).status_code == 200
     return len(queries)
 
 
-def test_day_view_queries_do_not_grow_with_races(member, django_assert_max_num_queries):
-    two = _day_queries(member, 2)
-    twelve = _day_queries(member, 12)
+def test_day_view_queries_do_not_grow_with_races(member_client, django_assert_max_num_queries):
+    two = _day_queries(member_client, 2)
+    twelve = _day_queries(member_client, 12)
 
     assert two == twelve
     assert twelve <= 8
@@ -163,7 +157,7 @@ def test_day_view_queries_do_not_grow_with_races(member, django_assert_max_num_q
 # --- search --------------------------------------------------------------------------------------
 
 
-def test_search_by_name_and_by_external_id(member):
+def test_search_by_name_and_by_external_id(member_client):
     # given
     horse = HorseFactory(name="Golden Sixty", external_id="A001")
     jockey = JockeyFactory(name="Vincent Ho")
@@ -172,9 +166,9 @@ def test_search_by_name_and_by_external_id(member):
     url = reverse("races:search")
 
     # when
-    by_name = _text(member.get(url, {"q": "Golden"}))
-    jockey_hit = _text(member.get(url, {"q": " ho "}))
-    by_id = _text(member.get(url, {"q": "K099"}))
+    by_name = _text(member_client.get(url, {"q": "Golden"}))
+    jockey_hit = _text(member_client.get(url, {"q": " ho "}))
+    by_id = _text(member_client.get(url, {"q": "K099"}))
 
     # then
     assert f'<a href="/horses/{horse.pk}/">Golden Sixty</a>' in by_name
@@ -185,10 +179,10 @@ def test_search_by_name_and_by_external_id(member):
     assert f'<a href="/horses/{nameless.pk}/">Horse #K099</a>' in by_id
 
 
-def test_search_needs_two_characters(member):
+def test_search_needs_two_characters(member_client):
     HorseFactory(name="X")
 
-    response = member.get(reverse("races:search"), {"q": "x"})
+    response = member_client.get(reverse("races:search"), {"q": "x"})
 
     text = _text(response)
     assert "Type at least 2 characters to search." in text
@@ -200,7 +194,7 @@ def test_search_needs_two_characters(member):
 # --- horse, jockey, trainer ----------------------------------------------------------------------
 
 
-def test_horse_page_shows_form_charts_and_next_run(member):
+def test_horse_page_shows_form_charts_and_next_run(member_client):
     # given
     horse = HorseFactory(name="Romantic Warrior", country="IRE", sex="Gelding")
     today = timezone.localdate()
@@ -213,7 +207,7 @@ def test_horse_page_shows_form_charts_and_next_run(member):
     RunnerFactory(race=upcoming, horse=horse)
 
     # when
-    response = member.get(reverse("races:horse", kwargs={"pk": horse.pk}))
+    response = member_client.get(reverse("races:horse", kwargs={"pk": horse.pk}))
 
     # then
     text = _text(response)
@@ -227,41 +221,41 @@ def test_horse_page_shows_form_charts_and_next_run(member):
     assert 'aria-label="Follow Romantic Warrior"' in text
 
 
-def test_horse_page_shows_the_latest_fifty_runs_with_a_note(member):
+def test_horse_page_shows_the_latest_fifty_runs_with_a_note(member_client):
     horse = HorseFactory()
     for day in range(51):
         race = RaceFactory(meeting_date=DAY - datetime.timedelta(day), status=Race.Status.RESULT)
         RunnerFactory(race=race, horse=horse, finish_position=1)
 
-    response = member.get(reverse("races:horse", kwargs={"pk": horse.pk}))
+    response = member_client.get(reverse("races:horse", kwargs={"pk": horse.pk}))
 
     assert len(response.context["runs"]) == 50
     assert response.context["runs"][0].race.meeting_date == DAY
     assert "Only the latest 50 runs are shown." in _text(response)
 
 
-def test_demo_horse_is_marked(member):
+def test_demo_horse_is_marked(member_client):
     horse = HorseFactory(source=ExternalRecord.Source.DEMO)
 
-    text = _text(member.get(reverse("races:horse", kwargs={"pk": horse.pk})))
+    text = _text(member_client.get(reverse("races:horse", kwargs={"pk": horse.pk})))
 
     assert '<span class="badge demo"' in text
     assert "Demo data: this horse is synthetic." in text
 
 
-def _horse_queries(member, runs: int) -> int:
+def _horse_queries(member_client, runs: int) -> int:
     horse = HorseFactory()
     for day in range(runs):
         race = RaceFactory(meeting_date=DAY - datetime.timedelta(day), status=Race.Status.RESULT)
         RunnerFactory(race=race, horse=horse, finish_position=2)
     RunnerFactory(race=RaceFactory(meeting_date=timezone.localdate()), horse=horse)
     with CaptureQueriesContext(connection) as queries:
-        assert member.get(reverse("races:horse", kwargs={"pk": horse.pk})).status_code == 200
+        assert member_client.get(reverse("races:horse", kwargs={"pk": horse.pk})).status_code == 200
     return len(queries)
 
 
-def test_horse_page_queries_are_constant(member):
-    assert _horse_queries(member, 2) == _horse_queries(member, 12) <= 6
+def test_horse_page_queries_are_constant(member_client):
+    assert _horse_queries(member_client, 2) == _horse_queries(member_client, 12) <= 6
 
 
 @pytest.fixture
@@ -278,8 +272,8 @@ def trainer_record():
     return trainer
 
 
-def test_trainer_page_shows_strike_rates(member, trainer_record):
-    response = member.get(reverse("races:trainer", kwargs={"pk": trainer_record.pk}))
+def test_trainer_page_shows_strike_rates(member_client, trainer_record):
+    response = member_client.get(reverse("races:trainer", kwargs={"pk": trainer_record.pk}))
 
     text = _text(response)
     assert "<title>John Size · HRP</title>" in text
@@ -297,13 +291,13 @@ def test_trainer_page_shows_strike_rates(member, trainer_record):
     assert 'aria-label="Follow John Size"' in text
 
 
-def test_jockey_page_shows_strike_rates_and_follow_state(member, member_user):
+def test_jockey_page_shows_strike_rates_and_follow_state(member_client, member_user):
     jockey = JockeyFactory(name="Zac Purton")
     race = RaceFactory(meeting_date=timezone.localdate(), status=Race.Status.RESULT)
     RunnerFactory(race=race, jockey=jockey, finish_position=1)
     WatchlistEntry.objects.create(user=member_user, jockey=jockey)
 
-    response = member.get(reverse("races:jockey", kwargs={"pk": jockey.pk}))
+    response = member_client.get(reverse("races:jockey", kwargs={"pk": jockey.pk}))
 
     text = _text(response)
     assert response.context["strike_rates"]["30"] == {
@@ -317,19 +311,19 @@ def test_jockey_page_shows_strike_rates_and_follow_state(member, member_user):
     assert 'aria-pressed="true" aria-label="Follow Zac Purton"' in text
 
 
-def _jockey_queries(member, rides: int) -> int:
+def _jockey_queries(member_client, rides: int) -> int:
     jockey = JockeyFactory()
     for day in range(rides):
         race = RaceFactory(meeting_date=DAY - datetime.timedelta(day * 100), status="result")
         RunnerFactory(race=race, jockey=jockey, finish_position=day % 4 + 1)
     RunnerFactory(race=RaceFactory(meeting_date=timezone.localdate()), jockey=jockey)
     with CaptureQueriesContext(connection) as queries:
-        assert member.get(reverse("races:jockey", kwargs={"pk": jockey.pk})).status_code == 200
+        assert member_client.get(jockey.get_absolute_url()).status_code == 200
     return len(queries)
 
 
-def test_participant_page_queries_are_constant(member):
-    assert _jockey_queries(member, 2) == _jockey_queries(member, 12) <= 8
+def test_participant_page_queries_are_constant(member_client):
+    assert _jockey_queries(member_client, 2) == _jockey_queries(member_client, 12) <= 8
 
 
 # --- edge cases ----------------------------------------------------------------------------------
@@ -343,16 +337,16 @@ def test_participant_page_queries_are_constant(member):
         ("races:trainer", TrainerFactory),
     ],
 )
-def test_a_profile_without_any_runs_renders(member, name, factory):
+def test_a_profile_without_any_runs_renders(member_client, name, factory):
     participant = factory(name="Newcomer")
 
-    response = member.get(reverse(name, kwargs={"pk": participant.pk}))
+    response = member_client.get(reverse(name, kwargs={"pk": participant.pk}))
 
     assert response.status_code == 200
     assert "Newcomer" in _text(response)
 
 
-def test_unknown_pages_are_404(member):
-    assert member.get("/racing/race/999999/").status_code == 404
-    assert member.get("/horses/999999/").status_code == 404
-    assert member.get("/racing/2026-02-30/").status_code == 404
+def test_unknown_pages_are_404(member_client):
+    assert member_client.get("/racing/race/999999/").status_code == 404
+    assert member_client.get("/horses/999999/").status_code == 404
+    assert member_client.get("/racing/2026-02-30/").status_code == 404
