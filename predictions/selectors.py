@@ -241,7 +241,9 @@ def card_predictions_attach(*, race: Race) -> None:
     versions = card_versions(day=race.meeting_date)
     by_pk = {version.pk: version for version in versions.values()}
     by_runner: dict[int, list] = {}
-    for prediction in card_predictions(race_ids=[race.pk], versions=versions.values()):
+    # The API gives no explanations: their JSON stays in the database.
+    predictions = card_predictions(race_ids=[race.pk], versions=versions.values())
+    for prediction in predictions.defer("explanation"):
         prediction.model_version = by_pk[prediction.model_version_id]
         by_runner.setdefault(prediction.runner_id, []).append(prediction)
     for runner in race.runners.all():
