@@ -51,6 +51,12 @@ def member_user(django_user_model):
 
 
 @pytest.fixture
+def member_client(client, member_user):
+    client.force_login(member_user)
+    return client
+
+
+@pytest.fixture
 def api_client(settings):
     """An anonymous API client. Throttle counts live in the default cache (Redis when REDIS_URL
     is set); a key prefix of the test's own keeps other tests' requests out of its counts."""

@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
-from django.utils import timezone
 
 from races.models import Race, Runner
 
@@ -54,9 +53,7 @@ def watchlist_home(*, user: User) -> dict[str, Any]:
     runners = Runner.objects.filter(_involving(entries)).select_related(
         "race__racecourse", "horse", "jockey", "trainer"
     )
-    next_runners = runners.filter(
-        race__status=Race.Status.DECLARED, race__meeting_date__gte=timezone.localdate()
-    ).order_by(
+    next_runners = runners.upcoming().order_by(
         "race__meeting_date",
         F("race__post_time").asc(nulls_last=True),
         "race__racecourse__name",

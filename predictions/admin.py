@@ -3,6 +3,8 @@ from django.db.models import Count
 from django.shortcuts import redirect
 
 from hrp_site.queueing import QueueingError
+from races.admin import RaceAdmin as RacesRaceAdmin
+from races.models import Race
 
 from .models import ModelArtifact, ModelVersion, Prediction
 from .services import (
@@ -200,3 +202,23 @@ class PredictionAdmin(admin.ModelAdmin):
     @admin.display(description="edge", ordering="edge")
     def value(self, prediction):
         return None if prediction.edge is None else f"{prediction.edge:+.1%}"
+
+
+# Races' admin with an action of ours: races knows nothing of predictions, so the action is added
+# here, where both are known (this app comes after races in INSTALLED_APPS).
+admin.site.unregister(Race)
+
+
+@admin.register(Race)
+class RaceAdmin(RacesRaceAdmin):
+    actions = ("refresh_predictions",)
+
+    @admin.action(description="Refresh the predictions of the selected races")
+    def refresh_predictions(self, request, queryset):
+        race_ids = list(queryset.values_list("pk", flat=True))
+        try:
+            predictions_enqueue_refresh(race_ids=race_ids)
+        except QueueingError as exc:
+            self.message_user(request, f"The refresh {exc}", messages.ERROR)
+            return
+        self.message_user(request, f"Predictions of {len(race_ids)} race(s) are being refreshed.")

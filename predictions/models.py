@@ -34,6 +34,15 @@ class ModelVersion(models.Model):
         XGBOOST = "xgboost", "XGBoost"
         BENTER = "benter", "Benter (model + market)"
 
+    # The race card shows the first of these with a version usable on the race's day.
+    CARD_PREFERENCE = (
+        Algorithm.BENTER,
+        Algorithm.LIGHTGBM,
+        Algorithm.XGBOOST,
+        Algorithm.LOGIT,
+        Algorithm.MARKET,
+    )
+
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         TRAINING = "training", "Training"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from races.models import Race, Runner
+from races.selectors import recent_form_figures
 
 from .ml.frame import FRAME_COLUMNS
 from .models import ModelVersion, Prediction
@@ -78,10 +81,10 @@ def runner_frame(runners: QuerySet[Runner]) -> pd.DataFrame:
 
 def training_frame(*, train_until: datetime.date, train_from: datetime.date | None = None):
     """Settled starters of races up to `train_until` (inclusive)."""
-    races = Race.objects.results().filter(meeting_date__lte=train_until)
+    runners = Runner.objects.settled_starters().filter(race__meeting_date__lte=train_until)
     if train_from is not None:
-        races = races.filter(meeting_date__gte=train_from)
-    return runner_frame(Runner.objects.filter(race__in=races, non_runner=False))
+        runners = runners.filter(race__meeting_date__gte=train_from)
+    return runner_frame(runners)
 
 
 def frame_with_history(*, race_ids: Iterable[int]) -> tuple[pd.DataFrame, pd.Series]:
@@ -120,37 +123,36 @@ def settled_history() -> pd.DataFrame:
     cached = _history_cache.get(connections["default"].settings_dict["NAME"])
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
-    frame = runner_frame(Runner.objects.filter(race__status=Race.Status.RESULT, non_runner=False))
+    frame = runner_frame(Runner.objects.settled_starters())
     _history_cache[connections["default"].settings_dict["NAME"]] = (fingerprint, frame)
     return frame
 
 
 def _history_fingerprint() -> tuple:
-    runners = Runner.objects.filter(race__status=Race.Status.RESULT, non_runner=False)
-    stats = runners.aggregate(
+    stats = Runner.objects.settled_starters().aggregate(
         count=Count("pk"), runner=Max("updated_at"), race=Max("race__updated_at")
     )
     return (stats["count"], stats["runner"], stats["race"])
 
 
+def _versions_for_day(day: datetime.date) -> QuerySet[ModelVersion]:
+    """The versions a race on `day` may get, the one it gets first for each algorithm: the
+    active version if it never saw the day, else the latest ready version trained before it
+    (walk-forward)."""
+    return ModelVersion.objects.usable_on(day).order_by("-is_active", "-train_until", "-pk")
+
+
 def model_version_for_day(*, algorithm: str, day: datetime.date) -> ModelVersion | None:
-    """The version whose predictions a race on `day` gets: the active one if it never saw the
-    day, else the latest ready version trained before it (walk-forward)."""
-    usable = ModelVersion.objects.filter(algorithm=algorithm).usable_on(day)
-    return usable.filter(is_active=True).first() or usable.order_by("-train_until", "-pk").first()
-
-
-def race_predictions(*, race_id: int, model_version: ModelVersion) -> QuerySet[Prediction]:
-    return Prediction.objects.filter(runner__race_id=race_id, model_version=model_version)
+    """The version whose predictions a race on `day` gets (`_versions_for_day`)."""
+    return _versions_for_day(day).filter(algorithm=algorithm).first()
 
 
 def declared_race_ids(*, day: datetime.date | None = None) -> list[int]:
     """Races still to run: on `day`, or from today on."""
-    races = Race.objects.filter(status=Race.Status.DECLARED)
-    if day is not None:
-        races = races.filter(meeting_date=day)
+    if day is None:
+        races = Race.objects.upcoming()
     else:
-        races = races.filter(meeting_date__gte=timezone.localdate())
+        races = Race.objects.filter(status=Race.Status.DECLARED, meeting_date=day)
     return list(races.values_list("pk", flat=True))
 
 
@@ -165,18 +167,11 @@ def last_settled_day() -> datetime.date | None:
     )
 
 
-def active_predictions() -> QuerySet[Prediction]:
-    """Predictions by the active version of each algorithm, with the version."""
-    return Prediction.objects.filter(model_version__is_active=True).select_related("model_version")
-
-
 def card_versions(*, day: datetime.date) -> dict[str, ModelVersion]:
-    """For each algorithm, the version whose predictions a race on `day` shows, in one query:
-    the active version if it never saw the day, else the latest trained before it (the same rule
-    as `model_version_for_day`, which refreshes use)."""
+    """For each algorithm, the version whose predictions a race on `day` shows (the rule of
+    `model_version_for_day`), in one query that reads what a card names, not the metrics."""
     chosen: dict[str, ModelVersion] = {}
-    usable = ModelVersion.objects.usable_on(day).order_by("-is_active", "-train_until", "-pk")
-    for version in usable:
+    for version in _versions_for_day(day).only("pk", "algorithm", "train_until", "is_active"):
         chosen.setdefault(version.algorithm, version)
     return chosen
 
@@ -188,6 +183,71 @@ def card_predictions(
     return Prediction.objects.filter(
         runner__race_id__in=list(race_ids), model_version__in=list(versions)
     )
+
+
+@dataclass
+class CardRow:
+    """One line of a race card: the runner, the chosen model's prediction, its form figures."""
+
+    runner: Runner
+    prediction: Prediction | None
+    form: str
+    following: bool = False
+
+
+def race_card_rows(
+    *, race: Race, version: ModelVersion | None, followed_horse_ids: Iterable[int] = ()
+) -> list[CardRow]:
+    """The card's runners (prefetched by `race_card`) with the version's predictions and the
+    horses' form figures before the race's day: two queries. Non-runners get no prediction."""
+    runners = list(race.runners.all())
+    predictions = {}
+    if version is not None:
+        predictions = {
+            p.runner_id: p for p in card_predictions(race_ids=[race.pk], versions=[version])
+        }
+    form = recent_form_figures(horse_ids=[r.horse_id for r in runners], before=race.meeting_date)
+    followed = set(followed_horse_ids)
+    return [
+        CardRow(
+            runner=runner,
+            prediction=None if runner.non_runner else predictions.get(runner.pk),
+            form=form[runner.horse_id],
+            following=runner.horse_id in followed,
+        )
+        for runner in runners
+    ]
+
+
+def race_result_summary(rows: list[CardRow]) -> dict[str, Any] | None:
+    """For a settled card: our top pick's and the favourite's rows and the winners' rows
+    (dead heats give several), from rows already read. None when nothing finished first."""
+    starters = [row for row in rows if not row.runner.non_runner]
+    winners = [row for row in starters if row.runner.finish_position == 1]
+    if not winners:
+        return None
+    top_pick = next((row for row in starters if row.prediction and row.prediction.rank == 1), None)
+    priced = [row for row in starters if row.runner.win_odds is not None]
+    favourite = min(
+        priced, key=lambda row: (row.runner.win_odds, row.runner.saddle_number), default=None
+    )
+    return {"top_pick": top_pick, "favourite": favourite, "winners": winners}
+
+
+def card_predictions_attach(*, race: Race) -> None:
+    """Give each runner of `race` (its runners prefetched) the predictions of the versions the
+    race's day shows, as `card_predictions`: for a past race the versions trained before its day
+    (walk-forward), never a later one. Two queries."""
+    versions = card_versions(day=race.meeting_date)
+    by_pk = {version.pk: version for version in versions.values()}
+    by_runner: dict[int, list] = {}
+    # The API gives no explanations: their JSON stays in the database.
+    predictions = card_predictions(race_ids=[race.pk], versions=versions.values())
+    for prediction in predictions.defer("explanation"):
+        prediction.model_version = by_pk[prediction.model_version_id]
+        by_runner.setdefault(prediction.runner_id, []).append(prediction)
+    for runner in race.runners.all():
+        runner.card_predictions = by_runner.get(runner.pk, [])
 
 
 def model_performance(*, window: str | None = None) -> dict:

@@ -5,5 +5,7 @@ from . import views
 app_name = "predictions"
 
 urlpatterns = [
+    # Under races' /racing/ pages: the card is a race's page, composed here with its predictions.
+    path("racing/race/<int:pk>/", views.RaceCardView.as_view(), name="race"),
     path("models/", views.PerformanceView.as_view(), name="performance"),
 ]

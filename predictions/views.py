@@ -1,4 +1,4 @@
-"""HTML views."""
+"""HTML views: the race card (runners, predictions, result) and the models' track record."""
 
 from __future__ import annotations
 
@@ -6,12 +6,108 @@ import datetime
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import get_object_or_404
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
-from django.views.generic import TemplateView
+from django.views.generic import DetailView, TemplateView
 
 from hrp_site.charts import Axis, Series, line_chart
+from races.models import Race
+from races.selectors import race_card, race_neighbours
+from races.views import MemberPageMixin
 
 from . import selectors
+from .models import ModelVersion
+
+# ?sort= key -> (column heading, the row's value).
+SORT_COLUMNS = {
+    "saddle": ("No.", lambda row: row.runner.saddle_number),
+    "draw": ("Draw", lambda row: row.runner.draw),
+    "weight": ("Weight (lb)", lambda row: row.runner.carried_weight_lb),
+    "rating": ("Rating", lambda row: row.runner.rating),
+    "odds": ("Odds", lambda row: row.runner.win_odds),
+    "win": ("Win %", lambda row: row.prediction and row.prediction.win_probability),
+    "place": ("Place %", lambda row: row.prediction and row.prediction.place_probability),
+    "edge": ("Edge", lambda row: row.prediction and row.prediction.edge),
+    "rank": ("Rank", lambda row: row.prediction and row.prediction.rank),
+}
+DEFAULT_SORT = "saddle"
+
+
+class RaceCardView(MemberPageMixin, DetailView):
+    """One race: runners, the chosen model's predictions, and the result once run."""
+
+    template_name = "predictions/race_card.html"
+    context_object_name = "race"
+
+    def get_object(self, queryset=None) -> Race:
+        return get_object_or_404(race_card(race_id=self.kwargs["pk"]))
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        race = self.object
+        versions = selectors.card_versions(day=race.meeting_date)
+        version = self._chosen_version(versions)
+        rows = selectors.race_card_rows(
+            race=race, version=version, followed_horse_ids=self.followed()["horse"]
+        )
+        sort = self.request.GET.get("sort", DEFAULT_SORT)
+        if sort.removeprefix("-") not in SORT_COLUMNS:
+            sort = DEFAULT_SORT
+        previous_race, next_race = race_neighbours(race=race)
+        settled = race.status == Race.Status.RESULT
+        return super().get_context_data(
+            rows=_sorted_rows(rows, sort),
+            version=version,
+            model_links=_model_links(versions, version),
+            columns=_sort_headers(sort, version),
+            summary=selectors.race_result_summary(rows) if settled else None,
+            settled=settled,
+            previous_race=previous_race,
+            next_race=next_race,
+            **kwargs,
+        )
+
+    def _chosen_version(self, versions: dict[str, ModelVersion]) -> ModelVersion | None:
+        wanted = self.request.GET.get("model")
+        if wanted in versions:
+            return versions[wanted]
+        preferred = ModelVersion.CARD_PREFERENCE
+        return next((versions[name] for name in preferred if name in versions), None)
+
+
+def _sorted_rows(rows: list[selectors.CardRow], sort: str) -> list[selectors.CardRow]:
+    value = SORT_COLUMNS[sort.removeprefix("-")][1]
+    known = [row for row in rows if value(row) is not None]
+    unknown = [row for row in rows if value(row) is None]
+    known.sort(key=lambda row: row.runner.saddle_number)
+    known.sort(key=value, reverse=sort.startswith("-"))  # stable: ties stay in saddle order
+    return known + unknown
+
+
+def _sort_headers(sort: str, version: ModelVersion | None) -> dict[str, dict[str, str]]:
+    """Per sortable column: its heading, the link's query string and its aria-sort state."""
+    headers = {}
+    for key, (label, _) in SORT_COLUMNS.items():
+        ascending = sort == key
+        query = {"model": version.algorithm} if version else {}
+        query["sort"] = f"-{key}" if ascending else key
+        state = "ascending" if ascending else "descending" if sort == f"-{key}" else ""
+        headers[key] = {"label": label, "query": "?" + urlencode(query), "aria_sort": state}
+    return headers
+
+
+def _model_links(
+    versions: dict[str, ModelVersion], chosen: ModelVersion | None
+) -> list[dict[str, Any]]:
+    order = {name: i for i, name in enumerate(ModelVersion.CARD_PREFERENCE)}
+    return [
+        {
+            "version": version,
+            "query": "?" + urlencode({"model": name}),
+            "current": chosen is not None and version.pk == chosen.pk,
+        }
+        for name, version in sorted(versions.items(), key=lambda item: order.get(item[0], 99))
+    ]
 
 
 def _percent(value: float) -> str:

@@ -12,7 +12,6 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from hrp_site.queueing import QueueingError
-from predictions.services import predictions_enqueue_refresh
 
 from .forms import HkracingImportForm
 from .models import (
@@ -191,7 +190,6 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
     autocomplete_fields = ("racecourse",)
     show_full_result_count = False
     inlines = (RunnerInline,)
-    actions = ("refresh_predictions",)
     readonly_fields = ("field_size", "winner", "market_overround", "is_demo")
     fieldsets = (
         (None, {"fields": ("racecourse", "meeting_date", "race_number", "post_time", "name")}),
@@ -290,16 +288,6 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/races/race/import_hkracing.html", context)
-
-    @admin.action(description="Refresh the predictions of the selected races")
-    def refresh_predictions(self, request, queryset):
-        race_ids = list(queryset.values_list("pk", flat=True))
-        try:
-            predictions_enqueue_refresh(race_ids=race_ids)
-        except QueueingError as exc:
-            self.message_user(request, f"The refresh {exc}", messages.ERROR)
-            return
-        self.message_user(request, f"Predictions of {len(race_ids)} race(s) are being refreshed.")
 
     @admin.display(description="field size", ordering="field_size")
     def field_size(self, race):

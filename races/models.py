@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -72,6 +73,9 @@ class Participant(ExternalRecord):
         # Some providers (the Hong Kong results) publish ids only.
         return self.name or f"{self._meta.verbose_name.title()} #{self.external_id or self.pk}"
 
+    def get_absolute_url(self) -> str:
+        return reverse(f"races:{self._meta.model_name}", args=[self.pk])
+
 
 class Horse(Participant):
     """A horse. Age and ratings change from race to race, so they live on its runs."""
@@ -97,14 +101,25 @@ class Trainer(Participant):
         indexes = [models.Index(fields=["name"], name="trainer_name_idx")]
 
 
+def _upcoming(*, today: datetime.date | None, race: str = "") -> Q:
+    """Races still to run: declared, on `today` (default: the local date) or later. `race` is
+    the lookup path to the race ("race__" from a runner)."""
+    return Q(
+        **{
+            f"{race}status": Race.Status.DECLARED,
+            f"{race}meeting_date__gte": today or timezone.localdate(),
+        }
+    )
+
+
 class RaceQuerySet(models.QuerySet):
     def on_date(self, day: datetime.date) -> RaceQuerySet:
         return self.filter(meeting_date=day)
 
-    def upcoming(self) -> RaceQuerySet:
-        return self.filter(
-            status=Race.Status.DECLARED, meeting_date__gte=timezone.localdate()
-        ).order_by("meeting_date", "racecourse__name", "race_number")
+    def upcoming(self, *, today: datetime.date | None = None) -> RaceQuerySet:
+        return self.filter(_upcoming(today=today)).order_by(
+            "meeting_date", "racecourse__name", "race_number"
+        )
 
     def results(self) -> RaceQuerySet:
         return self.filter(status=Race.Status.RESULT)
@@ -189,10 +204,24 @@ class Race(ExternalRecord):
     def __str__(self) -> str:
         return f"{self.meeting_date:%Y-%m-%d} {self.racecourse.code} R{self.race_number}"
 
+    def get_absolute_url(self) -> str:
+        # The race card shows predictions, so the predictions app composes it; races knows only
+        # the page's name.
+        return reverse("predictions:race", args=[self.pk])
+
 
 class RunnerQuerySet(models.QuerySet):
     def starters(self) -> RunnerQuerySet:
         return self.filter(non_runner=False)
+
+    def settled_starters(self) -> RunnerQuerySet:
+        """Starters in races with a result: the runs that count for form, strike rates and
+        training."""
+        return self.starters().filter(race__status=Race.Status.RESULT)
+
+    def upcoming(self, *, today: datetime.date | None = None) -> RunnerQuerySet:
+        """Runners in races still to run (see `RaceQuerySet.upcoming`)."""
+        return self.filter(_upcoming(today=today, race="race__"))
 
     def form(self) -> RunnerQuerySet:
         """A horse's, jockey's or trainer's runs, newest first, with what a form table shows."""
@@ -282,10 +311,6 @@ class Runner(ExternalRecord):
 
     def __str__(self) -> str:
         return f"{self.saddle_number}. {self.horse} ({self.race})"
-
-    @property
-    def won(self) -> bool:
-        return self.finish_position == 1
 
     @property
     def implied_probability(self) -> float | None:

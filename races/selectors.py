@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
 from django.db.models.functions import ExtractYear, RowNumber
-
-from predictions.models import ModelVersion, Prediction
-from predictions.selectors import card_predictions
 
 from .models import Participant, ProviderSync, Race, Runner
 from .providers.registry import PROVIDER_NAMES, provider_is_configured
@@ -43,7 +39,8 @@ def providers_status() -> list[dict[str, Any]]:
 
 # --- member pages --------------------------------------------------------------------------------
 
-FORM_FIGURES_RUNS = 6
+# How many runs a horse's form shows, on the race card and in the API.
+FORM_RUNS = 6
 
 
 def race_day(*, day: datetime.date) -> QuerySet[Race]:
@@ -72,10 +69,11 @@ def race_card(*, race_id: int) -> QuerySet[Race]:
 
 def race_neighbours(*, race: Race) -> tuple[Race | None, Race | None]:
     """The races before and after `race` on its day across all courses, in running order
-    (post time, course name, race number), in one query."""
+    (post time, course name, race number), in one query, with what a link to them shows."""
     races = list(
         Race.objects.on_date(race.meeting_date)
         .select_related("racecourse")
+        .only("pk", "race_number", "post_time", "racecourse__name")
         .order_by(F("post_time").asc(nulls_last=True), "racecourse__name", "race_number", "pk")
     )
     index = next(i for i, other in enumerate(races) if other.pk == race.pk)
@@ -85,18 +83,14 @@ def race_neighbours(*, race: Race) -> tuple[Race | None, Race | None]:
 
 
 def recent_form_figures(
-    *, horse_ids: Iterable[int], before: datetime.date, runs: int = FORM_FIGURES_RUNS
+    *, horse_ids: Iterable[int], before: datetime.date, runs: int = FORM_RUNS
 ) -> dict[int, str]:
     """Each horse's last `runs` finishing positions in settled races before `before`, oldest
     first, as "3-1-5-0" (0: ran but did not finish); "-" for a horse with none. One query."""
     horse_ids = list(horse_ids)
     recent = (
-        Runner.objects.filter(
-            horse_id__in=horse_ids,
-            non_runner=False,
-            race__status=Race.Status.RESULT,
-            race__meeting_date__lt=before,
-        )
+        Runner.objects.settled_starters()
+        .filter(horse_id__in=horse_ids, race__meeting_date__lt=before)
         .annotate(
             recency=Window(
                 RowNumber(),
@@ -149,7 +143,8 @@ def participant_next_runs(
     """Declared runs from `today` on, soonest first."""
     return (
         participant_runs(kind=kind, participant_id=participant_id)
-        .filter(race__status=Race.Status.DECLARED, race__meeting_date__gte=today, non_runner=False)
+        .starters()
+        .upcoming(today=today)
         .select_related("race__racecourse", "horse", "jockey", "trainer")
         .order_by(
             "race__meeting_date", F("race__post_time").asc(nulls_last=True), "race__race_number"
@@ -218,55 +213,4 @@ def participant_strike_rates_by_year(*, kind: str, participant_id: int) -> list[
 
 
 def _settled_starts(kind: str, participant_id: int) -> QuerySet[Runner]:
-    return participant_runs(kind=kind, participant_id=participant_id).filter(
-        non_runner=False, race__status=Race.Status.RESULT
-    )
-
-
-@dataclass
-class CardRow:
-    """One line of a race card: the runner, the chosen model's prediction, its form figures."""
-
-    runner: Runner
-    prediction: Prediction | None
-    form: str
-    following: bool = False
-
-
-def race_card_rows(
-    *, race: Race, version: ModelVersion | None, followed_horse_ids: Iterable[int] = ()
-) -> list[CardRow]:
-    """The card's runners (prefetched by `race_card`) with the version's predictions and the
-    horses' form figures before the race's day: two queries. Non-runners get no prediction."""
-    runners = list(race.runners.all())
-    predictions = {}
-    if version is not None:
-        predictions = {
-            p.runner_id: p for p in card_predictions(race_ids=[race.pk], versions=[version])
-        }
-    form = recent_form_figures(horse_ids=[r.horse_id for r in runners], before=race.meeting_date)
-    followed = set(followed_horse_ids)
-    return [
-        CardRow(
-            runner=runner,
-            prediction=None if runner.non_runner else predictions.get(runner.pk),
-            form=form[runner.horse_id],
-            following=runner.horse_id in followed,
-        )
-        for runner in runners
-    ]
-
-
-def race_result_summary(rows: list[CardRow]) -> dict[str, Any] | None:
-    """For a settled card: our top pick's and the favourite's rows and the winners' rows
-    (dead heats give several), from rows already read. None when nothing finished first."""
-    starters = [row for row in rows if not row.runner.non_runner]
-    winners = [row for row in starters if row.runner.finish_position == 1]
-    if not winners:
-        return None
-    top_pick = next((row for row in starters if row.prediction and row.prediction.rank == 1), None)
-    priced = [row for row in starters if row.runner.win_odds is not None]
-    favourite = min(
-        priced, key=lambda row: (row.runner.win_odds, row.runner.saddle_number), default=None
-    )
-    return {"top_pick": top_pick, "favourite": favourite, "winners": winners}
+    return participant_runs(kind=kind, participant_id=participant_id).settled_starters()

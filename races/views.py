@@ -1,4 +1,5 @@
-"""Member pages: race days, race cards, search, and horse, jockey and trainer pages."""
+"""Member pages: race days, search, and horse, jockey and trainer pages (the race card, which
+shows predictions, is the predictions app's)."""
 
 from __future__ import annotations
 
@@ -7,40 +8,20 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.views.generic import DetailView, TemplateView
 
 from accounts.selectors import followed_ids
 from hrp_site.charts import Axis, Series, line_chart
-from predictions.models import ModelVersion
-from predictions.selectors import card_versions
 
 from . import selectors
-from .models import Horse, Jockey, Race, Trainer
+from .models import Horse, Jockey, Trainer
 
-# The card shows the first of these with a version usable on the race's day.
-MODEL_PREFERENCE = ("benter", "lightgbm", "xgboost", "logit", "market")
 FORM_LIMIT = 50
 RECENT_RUNS_LIMIT = 30
 SEARCH_LIMIT = 25
 SEARCH_MIN_LENGTH = 2
-
-# ?sort= key -> (column heading, the row's value).
-SORT_COLUMNS = {
-    "saddle": ("No.", lambda row: row.runner.saddle_number),
-    "draw": ("Draw", lambda row: row.runner.draw),
-    "weight": ("Weight (lb)", lambda row: row.runner.carried_weight_lb),
-    "rating": ("Rating", lambda row: row.runner.rating),
-    "odds": ("Odds", lambda row: row.runner.win_odds),
-    "win": ("Win %", lambda row: row.prediction and row.prediction.win_probability),
-    "place": ("Place %", lambda row: row.prediction and row.prediction.place_probability),
-    "edge": ("Edge", lambda row: row.prediction and row.prediction.edge),
-    "rank": ("Rank", lambda row: row.prediction and row.prediction.rank),
-}
-DEFAULT_SORT = "saddle"
 
 
 class MemberPageMixin(LoginRequiredMixin):
@@ -80,81 +61,6 @@ class RaceDayView(MemberPageMixin, TemplateView):
         }
 
 
-class RaceCardView(MemberPageMixin, DetailView):
-    """One race: runners, the chosen model's predictions, and the result once run."""
-
-    template_name = "races/race_card.html"
-    context_object_name = "race"
-
-    def get_object(self, queryset=None) -> Race:
-        return get_object_or_404(selectors.race_card(race_id=self.kwargs["pk"]))
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        race = self.object
-        versions = card_versions(day=race.meeting_date)
-        version = self._chosen_version(versions)
-        rows = selectors.race_card_rows(
-            race=race, version=version, followed_horse_ids=self.followed()["horse"]
-        )
-        sort = self.request.GET.get("sort", DEFAULT_SORT)
-        if sort.removeprefix("-") not in SORT_COLUMNS:
-            sort = DEFAULT_SORT
-        previous_race, next_race = selectors.race_neighbours(race=race)
-        settled = race.status == Race.Status.RESULT
-        return super().get_context_data(
-            rows=_sorted_rows(rows, sort),
-            version=version,
-            model_links=_model_links(versions, version),
-            columns=_sort_headers(sort, version),
-            summary=selectors.race_result_summary(rows) if settled else None,
-            settled=settled,
-            previous_race=previous_race,
-            next_race=next_race,
-            **kwargs,
-        )
-
-    def _chosen_version(self, versions: dict[str, ModelVersion]) -> ModelVersion | None:
-        wanted = self.request.GET.get("model")
-        if wanted in versions:
-            return versions[wanted]
-        return next((versions[name] for name in MODEL_PREFERENCE if name in versions), None)
-
-
-def _sorted_rows(rows: list[selectors.CardRow], sort: str) -> list[selectors.CardRow]:
-    value = SORT_COLUMNS[sort.removeprefix("-")][1]
-    known = [row for row in rows if value(row) is not None]
-    unknown = [row for row in rows if value(row) is None]
-    known.sort(key=lambda row: row.runner.saddle_number)
-    known.sort(key=value, reverse=sort.startswith("-"))  # stable: ties stay in saddle order
-    return known + unknown
-
-
-def _sort_headers(sort: str, version: ModelVersion | None) -> dict[str, dict[str, str]]:
-    """Per sortable column: its heading, the link's query string and its aria-sort state."""
-    headers = {}
-    for key, (label, _) in SORT_COLUMNS.items():
-        ascending = sort == key
-        query = {"model": version.algorithm} if version else {}
-        query["sort"] = f"-{key}" if ascending else key
-        state = "ascending" if ascending else "descending" if sort == f"-{key}" else ""
-        headers[key] = {"label": label, "query": "?" + urlencode(query), "aria_sort": state}
-    return headers
-
-
-def _model_links(
-    versions: dict[str, ModelVersion], chosen: ModelVersion | None
-) -> list[dict[str, Any]]:
-    order = {name: i for i, name in enumerate(MODEL_PREFERENCE)}
-    return [
-        {
-            "version": version,
-            "query": "?" + urlencode({"model": name}),
-            "current": chosen is not None and version.pk == chosen.pk,
-        }
-        for name, version in sorted(versions.items(), key=lambda item: order.get(item[0], 99))
-    ]
-
-
 class SearchView(MemberPageMixin, TemplateView):
     """Horses, jockeys and trainers by name or provider id."""
 
@@ -164,16 +70,11 @@ class SearchView(MemberPageMixin, TemplateView):
         query = self.request.GET.get("q", "").strip()
         sections = []
         if len(query) >= SEARCH_MIN_LENGTH:
-            for model, title, url_name in (
-                (Horse, "Horses", "races:horse"),
-                (Jockey, "Jockeys", "races:jockey"),
-                (Trainer, "Trainers", "races:trainer"),
-            ):
+            for model, title in ((Horse, "Horses"), (Jockey, "Jockeys"), (Trainer, "Trainers")):
                 results = selectors.participant_search(model=model, query=query, limit=SEARCH_LIMIT)
                 sections.append(
                     {
                         "title": title,
-                        "url_name": url_name,
                         "results": results,
                         "total": results[0].total if results else 0,
                     }

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from predictions.models import ModelVersion, Prediction
+from races.api.serializers import RaceSerializer, RunnerSerializer
 from races.models import Race
 
 
@@ -81,3 +82,38 @@ class PredictionsRefreshInputSerializer(serializers.Serializer):
         if ("race_ids" in attrs) == ("date" in attrs):
             raise serializers.ValidationError("Give either race_ids or date, not both or neither.")
         return attrs
+
+
+# --- the race API's detail, with each runner's predictions ------------------------------------
+
+
+class RacePredictionSerializer(serializers.Serializer):
+    """A runner's prediction by the model version its race's day shows: the active one, or for a
+    race the active one was trained on, the latest version trained before the race's day."""
+
+    model_version = serializers.IntegerField(source="model_version_id")
+    algorithm = serializers.CharField(source="model_version.algorithm")
+    win_probability = serializers.FloatField()
+    place_probability = serializers.FloatField(allow_null=True)
+    rank = serializers.IntegerField()
+    fair_odds = serializers.FloatField()
+    edge = serializers.FloatField(allow_null=True)
+
+
+class RaceRunnerSerializer(RunnerSerializer):
+    predictions = RacePredictionSerializer(
+        source="card_predictions",
+        many=True,
+        read_only=True,
+        help_text="One per algorithm that has a version usable on the race's day.",
+    )
+
+    class Meta(RunnerSerializer.Meta):
+        fields = [*RunnerSerializer.Meta.fields, "predictions"]
+
+
+class RaceDetailSerializer(RaceSerializer):
+    runners = RaceRunnerSerializer(many=True, read_only=True)
+
+    class Meta(RaceSerializer.Meta):
+        fields = [*RaceSerializer.Meta.fields, "runners"]

@@ -4,6 +4,8 @@ from rest_framework.routers import SimpleRouter
 from . import views
 
 router = SimpleRouter()
+# The races' URLs, registered here: a race's detail carries its predictions.
+router.register("races", views.RaceViewSet, basename="race")
 router.register("model-versions", views.ModelVersionViewSet, basename="model-version")
 router.register("predictions", views.PredictionViewSet, basename="prediction")
 

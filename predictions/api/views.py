@@ -1,6 +1,6 @@
 from urllib.parse import urlencode
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -10,12 +10,14 @@ from rest_framework.views import APIView
 from hrp_site.api import ErrorSerializer, OperationQueuedSerializer
 from hrp_site.queueing import QueueingError
 from predictions.models import ModelVersion, Prediction
+from predictions.selectors import card_predictions_attach
 from predictions.services import (
     PredictionError,
     model_version_requeue,
     model_version_retrain,
     predictions_enqueue_refresh,
 )
+from races.api import views as races_views
 
 from . import filters
 from .serializers import (
@@ -23,7 +25,33 @@ from .serializers import (
     ModelVersionSerializer,
     PredictionSerializer,
     PredictionsRefreshInputSerializer,
+    RaceDetailSerializer,
 )
+
+
+# The races API, served from here because a race's detail carries its predictions (no docstring:
+# drf-spectacular would print it on every operation).
+@extend_schema_view(
+    retrieve=extend_schema(
+        description="The race with its runners. Each runner carries the predictions of the model "
+        "versions the race's day shows: per algorithm, the active version if it was trained "
+        "before that day, else the latest version that was (walk-forward), so a past race never "
+        "shows a model that saw its result."
+    )
+)
+class RaceViewSet(races_views.RaceViewSet):
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return queryset.with_card() if self.action == "retrieve" else queryset
+
+    def get_object(self):
+        race = super().get_object()
+        if self.action == "retrieve":
+            card_predictions_attach(race=race)
+        return race
+
+    def get_serializer_class(self):
+        return RaceDetailSerializer if self.action == "retrieve" else super().get_serializer_class()
 
 
 class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):

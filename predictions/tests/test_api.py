@@ -32,6 +32,88 @@ def sent(monkeypatch):
     return calls
 
 
+# --- the race API's detail, with predictions ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_race_detail_nests_runners_and_the_active_models_predictions(member_api):
+    race = RaceFactory()
+    first = RunnerFactory(race=race, saddle_number=1)
+    second = RunnerFactory(race=race, saddle_number=2)
+    active = ModelVersionFactory(is_active=True)
+    old = ModelVersionFactory()
+    PredictionFactory(runner=first, model_version=active, win_probability=0.7, rank=1)
+    PredictionFactory(runner=second, model_version=active, win_probability=0.3, rank=2)
+    PredictionFactory(runner=first, model_version=old, win_probability=0.1, rank=2)
+
+    response = member_api.get(f"/api/v1/races/{race.pk}/")
+
+    assert response.status_code == 200
+    runners = response.json()["runners"]
+    assert [r["id"] for r in runners] == [first.pk, second.pk]
+    assert runners[0]["horse_name"] == first.horse.name
+    assert runners[0]["predictions"] == [
+        {
+            "model_version": active.pk,
+            "algorithm": "logit",
+            "win_probability": 0.7,
+            "place_probability": 0.6,
+            "rank": 1,
+            "fair_odds": 4.0,
+            "edge": 0.1,
+        }
+    ]
+    assert [p["win_probability"] for p in runners[1]["predictions"]] == [0.3]
+
+
+@pytest.mark.django_db
+def test_a_past_race_shows_the_versions_trained_before_its_day_not_a_later_active_one(
+    member_api,
+):
+    # given: a race on DAY, predicted by a logit version trained before it and by an active
+    # logit version trained on DAY's results; an active market version trained before DAY
+    race = RaceFactory(meeting_date=DAY)
+    runner = RunnerFactory(race=race, saddle_number=1)
+    before = ModelVersionFactory(train_until=DAY - datetime.timedelta(days=1))
+    after = ModelVersionFactory(train_until=DAY, is_active=True)
+    market = ModelVersionFactory(
+        algorithm="market", train_until=DAY - datetime.timedelta(days=30), is_active=True
+    )
+    PredictionFactory(runner=runner, model_version=before, win_probability=0.2)
+    PredictionFactory(runner=runner, model_version=after, win_probability=0.9)
+    PredictionFactory(runner=runner, model_version=market, win_probability=0.3)
+
+    # when
+    response = member_api.get(f"/api/v1/races/{race.pk}/")
+
+    # then
+    assert response.status_code == 200
+    predictions = response.json()["runners"][0]["predictions"]
+    assert sorted(
+        (p["model_version"], p["algorithm"], p["win_probability"]) for p in predictions
+    ) == sorted([(before.pk, "logit", 0.2), (market.pk, "market", 0.3)])
+
+
+@pytest.mark.django_db
+def test_race_detail_with_fourteen_runners_takes_at_most_eight_queries(
+    member_api, django_assert_max_num_queries
+):
+    race = RaceFactory()
+    version = ModelVersionFactory(is_active=True)
+    for runner in RunnerFactory.create_batch(14, race=race):
+        PredictionFactory(runner=runner, model_version=version)
+
+    with django_assert_max_num_queries(8):
+        response = member_api.get(f"/api/v1/races/{race.pk}/")
+
+    assert response.status_code == 200
+    assert len(response.json()["runners"]) == 14
+    assert all(len(r["predictions"]) == 1 for r in response.json()["runners"])
+
+
+# --- predictions and model versions ---------------------------------------------------------------
+
+
 @pytest.mark.django_db
 def test_member_reads_predictions_by_race_date_and_model_version(member_api):
     version, other_version = ModelVersionFactory(), ModelVersionFactory(algorithm="market")

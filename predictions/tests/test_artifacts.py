@@ -232,7 +232,7 @@ def test_pages_that_show_versions_never_read_the_stored_model(staff_client):
         reverse("admin:predictions_prediction_changelist"),
         reverse("admin:predictions_modelversion_change", args=[version.pk]),
         reverse("races:day", kwargs={"day": TODAY}),
-        reverse("races:race", args=[race.pk]),
+        reverse("predictions:race", args=[race.pk]),
     ]
 
     with CaptureQueriesContext(connection) as queries:

@@ -131,31 +131,6 @@ class RunnerSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class RacePredictionSerializer(serializers.Serializer):
-    """A runner's prediction by the model version its race's day shows: the active one, or for a
-    race the active one was trained on, the latest version trained before the race's day."""
-
-    model_version = serializers.IntegerField(source="model_version_id")
-    algorithm = serializers.CharField(source="model_version.algorithm")
-    win_probability = serializers.FloatField()
-    place_probability = serializers.FloatField(allow_null=True)
-    rank = serializers.IntegerField()
-    fair_odds = serializers.FloatField()
-    edge = serializers.FloatField(allow_null=True)
-
-
-class RaceRunnerSerializer(RunnerSerializer):
-    predictions = RacePredictionSerializer(
-        source="card_predictions",
-        many=True,
-        read_only=True,
-        help_text="One per algorithm that has a version usable on the race's day.",
-    )
-
-    class Meta(RunnerSerializer.Meta):
-        fields = [*RunnerSerializer.Meta.fields, "predictions"]
-
-
 class RaceSerializer(serializers.ModelSerializer):
     racecourse_code = serializers.CharField(source="racecourse.code", read_only=True)
 
@@ -187,10 +162,3 @@ class RaceSerializer(serializers.ModelSerializer):
             "distance_m": {"min_value": 1, "max_value": 10_000},
             "prize": {"min_value": Decimal("0")},
         }
-
-
-class RaceDetailSerializer(RaceSerializer):
-    runners = RaceRunnerSerializer(many=True, read_only=True)
-
-    class Meta(RaceSerializer.Meta):
-        fields = [*RaceSerializer.Meta.fields, "runners"]

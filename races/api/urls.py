@@ -5,7 +5,6 @@ from . import views
 
 router = SimpleRouter()
 router.register("racecourses", views.RacecourseViewSet, basename="racecourse")
-router.register("races", views.RaceViewSet, basename="race")
 router.register("runners", views.RunnerViewSet, basename="runner")
 router.register("horses", views.HorseViewSet, basename="horse")
 router.register("jockeys", views.JockeyViewSet, basename="jockey")

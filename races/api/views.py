@@ -1,27 +1,24 @@
 from django.db.models import Prefetch
 from django.utils.timezone import localdate
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite, OperationQueuedSerializer
-from predictions.selectors import card_predictions, card_versions
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
+from races.selectors import FORM_RUNS
 
 from . import filters
 from .serializers import (
     HorseSerializer,
     JockeySerializer,
     RacecourseSerializer,
-    RaceDetailSerializer,
     RaceSerializer,
     RunnerSerializer,
     TrainerSerializer,
 )
-
-FORM_LENGTH = 6
 
 
 class RacecourseViewSet(viewsets.ReadOnlyModelViewSet):
@@ -31,50 +28,13 @@ class RacecourseViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["name", "code", "country"]
 
 
-def _card_predictions_attach(race: Race) -> None:
-    """Give each runner the predictions of the versions the race's day shows: for a past race
-    the versions trained before its day (walk-forward), never a later one. Two queries."""
-    versions = card_versions(day=race.meeting_date)
-    by_pk = {version.pk: version for version in versions.values()}
-    by_runner: dict[int, list] = {}
-    for prediction in card_predictions(race_ids=[race.pk], versions=versions.values()):
-        prediction.model_version = by_pk[prediction.model_version_id]
-        by_runner.setdefault(prediction.runner_id, []).append(prediction)
-    for runner in race.runners.all():
-        runner.card_predictions = by_runner.get(runner.pk, [])
-
-
-@extend_schema_view(
-    retrieve=extend_schema(
-        description="The race with its runners. Each runner carries the predictions of the model "
-        "versions the race's day shows: per algorithm, the active version if it was trained "
-        "before that day, else the latest version that was (walk-forward), so a past race never "
-        "shows a model that saw its result."
-    )
-)
+# Registered by predictions.api.urls as its subclass, whose detail adds predictions.
 class RaceViewSet(viewsets.ModelViewSet):
     queryset = Race.objects.select_related("racecourse")
     serializer_class = RaceSerializer
     filterset_class = filters.RaceFilter
     permission_classes = [IsMemberReadStaffWrite]
     ordering_fields = ["meeting_date", "race_number", "distance_m", "post_time"]
-
-    def get_queryset(self):
-        if self.action != "retrieve":
-            return super().get_queryset()
-        runners = Runner.objects.select_related("horse", "jockey", "trainer").order_by(
-            "saddle_number"
-        )
-        return super().get_queryset().prefetch_related(Prefetch("runners", queryset=runners))
-
-    def get_object(self):
-        race = super().get_object()
-        if self.action == "retrieve":
-            _card_predictions_attach(race)
-        return race
-
-    def get_serializer_class(self):
-        return RaceDetailSerializer if self.action == "retrieve" else RaceSerializer
 
 
 class RunnerViewSet(viewsets.ModelViewSet):
@@ -87,7 +47,7 @@ class RunnerViewSet(viewsets.ModelViewSet):
 
 class HorseViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Horse.objects.prefetch_related(
-        Prefetch("runs", queryset=Runner.objects.form()[:FORM_LENGTH], to_attr="recent_runs")
+        Prefetch("runs", queryset=Runner.objects.form()[:FORM_RUNS], to_attr="recent_runs")
     )
     serializer_class = HorseSerializer
     filterset_class = filters.HorseFilter

@@ -36,7 +36,6 @@ class RunnerCard:
     rating: int | None = None
     age: int | None = None
     gear: str = ""
-    form: str = ""
     win_odds: Decimal | None = None
     non_runner: bool = False
 

@@ -149,7 +149,6 @@ def _runner(runner: dict) -> RunnerCard:
         rating=int_or_none(runner.get("officialRating")),
         age=int_or_none(runner.get("age")),
         gear=(runner.get("wearing") or {}).get("abbr") or "",
-        form=runner.get("recentForm") or "",
         win_odds=win_odds if win_odds and win_odds > 1 else None,
         non_runner=bool(runner.get("isNonRunner")),
     )

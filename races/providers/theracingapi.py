@@ -98,6 +98,5 @@ def _runner(runner: dict) -> RunnerCard:
         rating=int_or_none(runner.get("ofr")),
         age=int_or_none(runner.get("age")),
         gear=runner.get("headgear") or "",
-        form=runner.get("form") or "",
         non_runner=non_runner,
     )

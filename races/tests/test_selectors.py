@@ -1,9 +1,7 @@
 import datetime
-from decimal import Decimal
 
 import pytest
 
-from predictions.tests.factories import ModelVersionFactory, PredictionFactory
 from races import selectors
 from races.models import Horse, Jockey, Race
 from races.tests.factories import (
@@ -230,41 +228,3 @@ def test_participant_next_runs_are_declared_from_today_soonest_first():
     runs = selectors.participant_next_runs(kind="horse", participant_id=horse.pk, today=DAY)
 
     assert list(runs) == [sooner, later]
-
-
-def test_race_card_rows_and_result_summary():
-    # given: a settled race, a version, and predictions for the starters
-    race = RaceFactory(meeting_date=DAY, status=Race.Status.RESULT)
-    first = RunnerFactory(race=race, saddle_number=1, win_odds=Decimal("6.0"), finish_position=2)
-    second = RunnerFactory(race=race, saddle_number=2, win_odds=Decimal("2.5"), finish_position=1)
-    scratched = RunnerFactory(race=race, saddle_number=3, non_runner=True, win_odds=None)
-    version = ModelVersionFactory(train_until=DAY - datetime.timedelta(1))
-    PredictionFactory(runner=first, model_version=version, rank=1, win_probability=0.4)
-    PredictionFactory(runner=second, model_version=version, rank=2, win_probability=0.3)
-    PredictionFactory(runner=scratched, model_version=version, rank=3, win_probability=0.3)
-    _run(first.horse, DAY - datetime.timedelta(7), 4)
-
-    # when
-    race = selectors.race_card(race_id=race.pk).get()
-    rows = selectors.race_card_rows(
-        race=race, version=version, followed_horse_ids={second.horse_id}
-    )
-    summary = selectors.race_result_summary(rows)
-
-    # then
-    assert [(r.runner, r.form, r.following) for r in rows] == [
-        (first, "4", False),
-        (second, "-", True),
-        (scratched, "-", False),
-    ]
-    assert [r.prediction and r.prediction.rank for r in rows] == [1, 2, None]
-    assert summary == {"top_pick": rows[0], "favourite": rows[1], "winners": [rows[1]]}
-
-
-def test_race_result_summary_is_none_before_a_winner_is_known():
-    race = RaceFactory(meeting_date=DAY)
-    RunnerFactory(race=race)
-    rows = selectors.race_card_rows(race=selectors.race_card(race_id=race.pk).get(), version=None)
-
-    assert rows[0].prediction is None
-    assert selectors.race_result_summary(rows) is None

@@ -1,5 +1,5 @@
 from predictions.ml.features import FEATURE_COLUMNS
-from races.templatetags.racing import FEATURE_LABELS, feature_label
+from predictions.templatetags.model_features import FEATURE_LABELS, feature_label
 
 
 def test_every_model_feature_has_a_readable_label():

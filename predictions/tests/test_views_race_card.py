@@ -1,0 +1,331 @@
+"""The race card: runners, the chosen model's predictions, sorting, and the result."""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import WatchlistEntry
+from predictions.models import ModelVersion
+from predictions.tests.factories import ModelVersionFactory, PredictionFactory
+from races.models import Race
+from races.tests.factories import RacecourseFactory, RaceFactory, RunnerFactory
+
+pytestmark = pytest.mark.django_db
+
+DAY = datetime.date(2024, 3, 10)
+
+
+def _post_time(hour: int) -> datetime.datetime:
+    """`hour` o'clock on DAY, in UTC."""
+    return datetime.datetime.combine(DAY, datetime.time(hour), tzinfo=datetime.UTC)
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def _horse_names_in_order(response) -> list[str]:
+    return re.findall(r'href="/horses/\d+/">([^<]+)</a>', response.content.decode())
+
+
+@pytest.fixture
+def card():
+    """A declared race on DAY with three runners and a fourth scratched."""
+    course = RacecourseFactory(name="Sha Tin")
+    race = RaceFactory(
+        racecourse=course, meeting_date=DAY, race_number=3, post_time=_post_time(14), prize=1000000
+    )
+    runners = [
+        RunnerFactory(race=race, saddle_number=1, draw=4, win_odds=Decimal("5.00"), rating=70),
+        RunnerFactory(race=race, saddle_number=2, draw=1, win_odds=Decimal("2.50"), rating=80),
+        RunnerFactory(race=race, saddle_number=3, draw=2, win_odds=None, rating=None),
+        RunnerFactory(race=race, saddle_number=4, draw=3, win_odds=Decimal("9.0"), non_runner=True),
+    ]
+    return race, runners
+
+
+def _predict(version, runners, rows):
+    for runner, (win, rank, edge) in zip(runners, rows, strict=True):
+        PredictionFactory(
+            runner=runner,
+            model_version=version,
+            win_probability=win,
+            place_probability=min(1.0, win * 2.5),
+            rank=rank,
+            fair_odds=1 / win,
+            edge=edge,
+            explanation=[["rating_rel", 0.8412], ["h_pos_mean3", -0.31]],
+        )
+
+
+def test_race_card_shows_the_walk_forward_versions_predictions(member_client, card):
+    # given: one version trained before the day, a newer one trained on it
+    race, runners = card
+    usable = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    too_new = ModelVersionFactory(algorithm="logit", train_until=DAY, is_active=True)
+    _predict(usable, runners[:3], [(0.25, 2, 0.25), (0.5, 1, 0.25), (0.125, 3, None)])
+    _predict(too_new, runners[:3], [(0.9, 1, 3.5), (0.05, 2, -0.9), (0.05, 3, None)])
+
+    # when
+    response = member_client.get(race.get_absolute_url())
+
+    # then
+    text = _text(response)
+    assert response.status_code == 200
+    assert response.context["version"] == usable
+    assert "<title>Sha Tin R3, 10 Mar 2024 · HRP</title>" in text
+    assert "trained on races up to 9 March 2024" in text
+    assert '<td class="num">25.0%</td> <td class="num">62.5%</td> <td class="num">4.00</td>' in text
+    assert "50.0%" in text
+    assert "90.0%" not in text
+    assert "Rating against the field +0.84" in text
+    assert "Average position, last 3 runs -0.31" in text
+    assert 'Why?<span class="visually-hidden"> Explanation of' in text
+
+
+def test_value_marker_only_when_edge_is_positive(member_client, card):
+    race, runners = card
+    version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    _predict(version, runners[:3], [(0.3, 1, 0.5), (0.3, 2, -0.25), (0.3, 3, 0.0)])
+
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    assert text.count('<span class="badge value">Value</span>') == 1
+    assert (
+        '<span class="edge positive">+50.0%</span> <span class="badge value">Value</span>' in text
+    )
+    assert '<span class="edge negative">−25.0%</span></td>' in text
+    assert '<span class="edge negative">+0.0%</span></td>' in text
+
+
+def test_card_without_a_version_says_there_are_no_predictions(member_client, card):
+    race, _ = card
+    ModelVersionFactory(train_until=DAY)  # saw the day: unusable
+
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    assert "No predictions yet" in text
+    assert "Why?" not in text
+
+
+def test_non_runner_row_is_struck_through_without_a_prediction(member_client, card):
+    race, runners = card
+    version = ModelVersionFactory(train_until=DAY - datetime.timedelta(1))
+    _predict(version, runners, [(0.3, 1, 0.1), (0.3, 2, 0.1), (0.2, 3, 0.1), (0.2, 4, 0.9)])
+
+    response = member_client.get(race.get_absolute_url())
+
+    text = _text(response)
+    assert text.count('<tr class="non-runner">') == 1
+    row = text.split('<tr class="non-runner">')[1].split("</tr>")[0]
+    assert "Non-runner" in row
+    assert "%" not in row
+    assert "Why?" not in row
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("win", [3, 1, 2, 4]),
+        ("-win", [2, 1, 3, 4]),
+        ("edge", [1, 2, 3, 4]),  # saddle 3 has no edge: last
+        ("-edge", [2, 1, 3, 4]),
+        ("odds", [2, 1, 4, 3]),  # saddle 3 has no price: last
+        ("-odds", [4, 1, 2, 3]),
+        ("rating", [4, 1, 2, 3]),  # the non-runner is rated 60
+        ("draw", [2, 3, 4, 1]),
+        ("nonsense", [1, 2, 3, 4]),
+        ("-", [1, 2, 3, 4]),
+    ],
+)
+def test_card_sorts_by_column_with_unknowns_last(member_client, card, sort, order):
+    race, runners = card
+    version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    _predict(version, runners[:3], [(0.3, 2, -0.1), (0.5, 1, 0.25), (0.2, 3, None)])
+    names = {r.saddle_number: str(r.horse) for r in runners}
+
+    response = member_client.get(race.get_absolute_url(), {"sort": sort})
+
+    assert response.status_code == 200
+    assert _horse_names_in_order(response) == [names[n] for n in order]
+
+
+def test_sort_headers_keep_the_model_and_mark_the_sorted_column(member_client, card):
+    race, runners = card
+    ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    ModelVersionFactory(algorithm="market", train_until=DAY - datetime.timedelta(1))
+
+    text = _text(member_client.get(race.get_absolute_url(), {"sort": "-edge", "model": "market"}))
+
+    assert (
+        '<th scope="col" class="num" aria-sort="descending">'
+        '<a href="?model=market&amp;sort=edge">Edge</a></th>' in text
+    )
+    assert '<a href="?model=market&amp;sort=win">Win %</a>' in text
+    assert text.count("aria-sort=") == 1
+
+
+def test_model_switch_chooses_among_the_days_versions(member_client, card):
+    # given
+    race, runners = card
+    logit = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    benter = ModelVersionFactory(algorithm="benter", train_until=DAY - datetime.timedelta(3))
+    _predict(logit, runners[:1], [(0.125, 1, 0.1)])
+    _predict(benter, runners[:1], [(0.375, 1, 0.1)])
+    url = race.get_absolute_url()
+
+    # when
+    default = member_client.get(url)
+    chosen = member_client.get(url, {"model": "logit"})
+    unknown = member_client.get(url, {"model": "nonsense"})
+
+    # then: benter comes first by default; an unknown model falls back to it
+    assert default.context["version"] == benter
+    assert "37.5%" in _text(default)
+    assert chosen.context["version"] == logit
+    assert "12.5%" in _text(chosen)
+    assert '<a href="?model=logit" aria-current="true">Conditional logit</a>' in _text(chosen)
+    assert unknown.status_code == 200
+    assert unknown.context["version"] == benter
+
+
+def _settle(race, runners):
+    race.status = Race.Status.RESULT
+    race.save()
+    for runner, (position, lengths, dead_heat) in zip(
+        runners, [(2, "1.25", True), (1, None, False), (2, "1.25", True)], strict=False
+    ):
+        runner.finish_position = position
+        runner.lengths_behind = lengths and Decimal(lengths)
+        runner.dead_heat = dead_heat
+        runner.save()
+
+
+def test_settled_card_shows_positions_and_the_summary(member_client, card):
+    # given
+    race, runners = card
+    version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    _predict(version, runners[:3], [(0.4, 1, 0.1), (0.35, 2, -0.1), (0.25, 3, None)])
+    _settle(race, runners)
+
+    # when
+    response = member_client.get(race.get_absolute_url())
+
+    # then
+    text = _text(response)
+    assert (
+        '<td class="num">2 <abbr title="dead heat">dh</abbr></td> <td class="num">1.25</td>' in text
+    )
+    assert text.count('<tr class="winner">') == 1
+    assert f"Our top pick, {runners[0].horse}, finished 2nd (dead heat)." in text
+    assert f"The favourite, {runners[1].horse} at 2.50, finished 1st." in text
+    assert (
+        f"The winner, {runners[1].horse}, had a predicted win chance of 35.0% (our rank 2)." in text
+    )
+
+
+def test_prev_and_next_race_links(member_client, card):
+    race, _ = card
+    earlier = RaceFactory(meeting_date=DAY, post_time=_post_time(13), racecourse__name="Zeta")
+    later = RaceFactory(meeting_date=DAY, post_time=_post_time(15), racecourse__name="Alpha")
+
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    assert f'href="/racing/race/{earlier.pk}/" rel="prev">← Previous race: Zeta R' in text
+    assert f'href="/racing/race/{later.pk}/" rel="next">Next race: Alpha R' in text
+
+
+def test_follow_buttons_show_what_the_member_follows(member_client, member_user, card):
+    race, runners = card
+    WatchlistEntry.objects.create(user=member_user, horse=runners[1].horse)
+
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    assert text.count('aria-pressed="true"') == 1
+    assert text.count('aria-pressed="false"') == 3
+    assert f'aria-pressed="true" aria-label="Follow {runners[1].horse}"' in text
+
+
+def _settled_card(user, runners: int) -> str:
+    """A settled race with predictions, form history and followed horses; its card's URL."""
+    day = DAY + datetime.timedelta(runners)
+    race = RaceFactory(meeting_date=day, status=Race.Status.RESULT)
+    RaceFactory(meeting_date=day)  # a neighbour
+    version = ModelVersionFactory(algorithm="benter", train_until=day - datetime.timedelta(1))
+    ModelVersionFactory(algorithm="market", train_until=day - datetime.timedelta(1))
+    for number in range(1, runners + 1):
+        runner = RunnerFactory(race=race, saddle_number=number, finish_position=number)
+        PredictionFactory(runner=runner, model_version=version, rank=number)
+        past = RaceFactory(meeting_date=day - datetime.timedelta(10), status=Race.Status.RESULT)
+        RunnerFactory(race=past, horse=runner.horse, finish_position=3)
+        WatchlistEntry.objects.create(user=user, horse=runner.horse)
+    return race.get_absolute_url() + "?sort=-win"
+
+
+def test_race_card_queries_do_not_grow_with_the_field(
+    member_client, member_user, django_assert_max_num_queries
+):
+    # given
+    four_runners = _settled_card(member_user, 4)
+    fourteen_runners = _settled_card(member_user, 14)
+
+    # when
+    with CaptureQueriesContext(connection) as four:
+        small = member_client.get(four_runners)
+    with django_assert_max_num_queries(10), CaptureQueriesContext(connection) as fourteen:
+        large = member_client.get(fourteen_runners)
+
+    # then
+    assert "How the predictions did" in small.content.decode()
+    assert _text(large).count('aria-pressed="true"') == 14
+    assert len(four) == len(fourteen)
+
+
+def test_unknown_race_is_not_found(member_client):
+    assert member_client.get(reverse("predictions:race", kwargs={"pk": 999})).status_code == 404
+
+
+def test_the_race_card_needs_a_log_in(client):
+    url = reverse("predictions:race", kwargs={"pk": 1})
+
+    response = client.get(url)
+
+    assert url == "/racing/race/1/"
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:login')}?next={url}"
+
+
+def test_the_cards_model_preference_names_every_algorithm_once():
+    # The card's default order names real algorithms.
+    preference = ModelVersion.CARD_PREFERENCE
+
+    assert sorted(preference) == sorted(ModelVersion.Algorithm.values)
+
+
+def test_an_abandoned_race_without_runners_renders_its_card(member_client):
+    race = RaceFactory(meeting_date=DAY, status=Race.Status.ABANDONED, name="Washed Out Stakes")
+
+    response = member_client.get(race.get_absolute_url())
+
+    assert response.status_code == 200
+    text = _text(response)
+    assert "Washed Out Stakes" in text
+    assert "Abandoned" in text
+    assert _horse_names_in_order(response) == []
+
+
+def test_a_settled_race_without_predictions_shows_the_result_only(member_client):
+    race = RaceFactory(meeting_date=DAY, status=Race.Status.RESULT)
+    winner = RunnerFactory(race=race, saddle_number=1, finish_position=1, horse__name="Alone")
+
+    response = member_client.get(race.get_absolute_url())
+
+    assert response.status_code == 200
+    assert _horse_names_in_order(response) == [winner.horse.name]
+    assert "badge value" not in response.content.decode()
+    assert "no predictions" in _text(response).lower()
