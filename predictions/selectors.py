@@ -192,12 +192,9 @@ class CardRow:
     runner: Runner
     prediction: Prediction | None
     form: str
-    following: bool = False
 
 
-def race_card_rows(
-    *, race: Race, version: ModelVersion | None, followed_horse_ids: Iterable[int] = ()
-) -> list[CardRow]:
+def race_card_rows(*, race: Race, version: ModelVersion | None) -> list[CardRow]:
     """The card's runners (prefetched by `race_card`) with the version's predictions and the
     horses' form figures before the race's day: two queries. Non-runners get no prediction."""
     runners = list(race.runners.all())
@@ -207,13 +204,11 @@ def race_card_rows(
             p.runner_id: p for p in card_predictions(race_ids=[race.pk], versions=[version])
         }
     form = recent_form_figures(horse_ids=[r.horse_id for r in runners], before=race.meeting_date)
-    followed = set(followed_horse_ids)
     return [
         CardRow(
             runner=runner,
             prediction=None if runner.non_runner else predictions.get(runner.pk),
             form=form[runner.horse_id],
-            following=runner.horse_id in followed,
         )
         for runner in runners
     ]

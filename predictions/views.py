@@ -47,9 +47,7 @@ class RaceCardView(MemberPageMixin, DetailView):
         race = self.object
         versions = selectors.card_versions(day=race.meeting_date)
         version = self._chosen_version(versions)
-        rows = selectors.race_card_rows(
-            race=race, version=version, followed_horse_ids=self.followed()["horse"]
-        )
+        rows = selectors.race_card_rows(race=race, version=version)
         sort = self.request.GET.get("sort", DEFAULT_SORT)
         if sort.removeprefix("-") not in SORT_COLUMNS:
             sort = DEFAULT_SORT

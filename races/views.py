@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, TemplateView
 
-from accounts.selectors import followed_ids
 from hrp_site.charts import Axis, Series, line_chart
 
 from . import selectors
@@ -25,12 +24,7 @@ SEARCH_MIN_LENGTH = 2
 
 
 class MemberPageMixin(LoginRequiredMixin):
-    """Members only; what they follow, read once per request."""
-
-    def followed(self) -> dict[str, set[int]]:
-        if not hasattr(self, "_followed"):
-            self._followed = followed_ids(user=self.request.user)
-        return self._followed
+    """Members only."""
 
 
 class RaceDayView(MemberPageMixin, TemplateView):
@@ -106,7 +100,6 @@ class HorseDetailView(MemberPageMixin, DetailView):
             next_runs=selectors.participant_next_runs(
                 kind="horse", participant_id=horse.pk, today=timezone.localdate()
             ),
-            following=horse.pk in self.followed()["horse"],
             **_horse_charts(horse, runs),
             **kwargs,
         )
@@ -151,7 +144,6 @@ class ParticipantDetailView(MemberPageMixin, DetailView):
             recent_runs=selectors.participant_recent_runs(**who)[:RECENT_RUNS_LIMIT],
             recent_limit=RECENT_RUNS_LIMIT,
             next_runs=selectors.participant_next_runs(**who, today=today),
-            following=self.object.pk in self.followed()[self.kind],
             **kwargs,
         )
 

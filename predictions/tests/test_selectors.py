@@ -59,17 +59,11 @@ def test_race_card_rows_and_result_summary():
 
     # when
     race = race_card(race_id=race.pk).get()
-    rows = selectors.race_card_rows(
-        race=race, version=version, followed_horse_ids={second.horse_id}
-    )
+    rows = selectors.race_card_rows(race=race, version=version)
     summary = selectors.race_result_summary(rows)
 
     # then
-    assert [(r.runner, r.form, r.following) for r in rows] == [
-        (first, "4", False),
-        (second, "-", True),
-        (scratched, "-", False),
-    ]
+    assert [(r.runner, r.form) for r in rows] == [(first, "4"), (second, "-"), (scratched, "-")]
     assert [r.prediction and r.prediction.rank for r in rows] == [1, 2, None]
     assert summary == {"top_pick": rows[0], "favourite": rows[1], "winners": [rows[1]]}
 

@@ -7,7 +7,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import WatchlistEntry
 from races.models import ExternalRecord, Race
 from races.tests.factories import (
     HorseFactory,
@@ -291,11 +290,12 @@ def test_trainer_page_shows_strike_rates(member_client, trainer_record):
     assert 'aria-label="Follow John Size"' in text
 
 
-def test_jockey_page_shows_strike_rates_and_follow_state(member_client, member_user):
+def test_jockey_page_shows_strike_rates_and_follow_state(member_client):
     jockey = JockeyFactory(name="Zac Purton")
     race = RaceFactory(meeting_date=timezone.localdate(), status=Race.Status.RESULT)
     RunnerFactory(race=race, jockey=jockey, finish_position=1)
-    WatchlistEntry.objects.create(user=member_user, jockey=jockey)
+    # the member follows the jockey, as the watchlist's own button does
+    member_client.post(reverse("accounts:follow", args=["jockey", jockey.pk]), {"action": "follow"})
 
     response = member_client.get(reverse("races:jockey", kwargs={"pk": jockey.pk}))
 
