@@ -8,6 +8,9 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+# The longest provider id a row keeps; a longer one is shortened with a digest on import.
+EXTERNAL_ID_LENGTH = 64
+
 
 class ExternalRecord(models.Model):
     """Where a row came from: the data provider and the provider's own id for it.
@@ -24,7 +27,7 @@ class ExternalRecord(models.Model):
         DEMO = "demo", "Demo data (synthetic)"
 
     source = models.CharField(max_length=32, choices=Source.choices, default=Source.MANUAL)
-    external_id = models.CharField(max_length=64, blank=True)
+    external_id = models.CharField(max_length=EXTERNAL_ID_LENGTH, blank=True)
 
     class Meta:
         abstract = True
