@@ -9,12 +9,7 @@ import pytest
 
 from races.providers.betfair import GET_RACECARD, LIST_RACES
 from races.providers.theracingapi import RACECARDS_PATH
-from races.tests.providers.recorded import (
-    BASIC,
-    PASSWORD,
-    USERNAME,
-    Handler,
-)
+from races.tests.providers.recorded import BASIC, PASSWORD, USERNAME, Handler
 
 
 @pytest.fixture

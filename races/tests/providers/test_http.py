@@ -5,19 +5,9 @@ import logging
 
 import pytest
 
-from races.providers.base import (
-    ProviderError,
-    ProviderTransientError,
-)
+from races.providers.base import ProviderError, ProviderTransientError
 from races.providers.theracingapi import RACECARDS_PATH, TheRacingApiProvider
-from races.tests.providers.recorded import (
-    BASIC,
-    DAY,
-    PASSWORD,
-    USERNAME,
-    client_for,
-    scripted,
-)
+from races.tests.providers.recorded import BASIC, DAY, PASSWORD, USERNAME, client_for, scripted
 
 
 def test_client_retries_a_500_and_returns_the_next_answer(server):

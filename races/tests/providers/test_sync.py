@@ -6,26 +6,14 @@ import json
 import pytest
 
 from races.models import ExternalRecord, ProviderSync, Race, Racecourse, Runner
-from races.providers.base import (
-    ProviderTransientError,
-    RaceResult,
-    RunnerResult,
-)
+from races.providers.base import ProviderTransientError, RaceResult, RunnerResult
 from races.providers.theracingapi import RACECARDS_PATH
 from races.selectors import providers_status
-from races.services.provider_sync import (
-    provider_sync,
-)
+from races.services.provider_sync import provider_sync
 from races.services.race_results import race_results_store
 from races.signals import race_cards_changed
 from races.tests.hkracing_csv import small_pair
-from races.tests.providers.recorded import (
-    BETFAIR_DAY,
-    DAY,
-    EMPTY_DAY,
-    NO_RESULTS,
-    scripted,
-)
+from races.tests.providers.recorded import BETFAIR_DAY, DAY, EMPTY_DAY, NO_RESULTS, scripted
 
 
 def _race_runner_rows():

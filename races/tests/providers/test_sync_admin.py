@@ -4,9 +4,7 @@ import pytest
 from django.urls import reverse
 
 from races.models import ProviderSync, Race
-from races.tests.providers.recorded import (
-    DAY,
-)
+from races.tests.providers.recorded import DAY
 
 
 @pytest.mark.django_db

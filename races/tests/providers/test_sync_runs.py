@@ -7,23 +7,11 @@ import pytest
 from django.utils import timezone
 
 from races.models import ProviderSync
-from races.providers.base import (
-    ProviderError,
-    ProviderTransientError,
-)
+from races.providers.base import ProviderError, ProviderTransientError
 from races.providers.theracingapi import RACECARDS_PATH
-from races.services.provider_sync import (
-    provider_sync,
-    provider_sync_create,
-    provider_sync_enqueue,
-)
+from races.services.provider_sync import provider_sync, provider_sync_create, provider_sync_enqueue
 from races.tasks import sync_provider_task, sync_providers_task
-from races.tests.providers.recorded import (
-    DAY,
-    EMPTY_DAY,
-    NO_RESULTS,
-    scripted,
-)
+from races.tests.providers.recorded import DAY, EMPTY_DAY, NO_RESULTS, scripted
 
 
 def _task_run(queued):

@@ -3,12 +3,7 @@
 import datetime
 
 from races.providers.theracingapi import TheRacingApiProvider
-from races.tests.providers.recorded import (
-    DAY,
-    EMPTY_DAY,
-    PASSWORD,
-    USERNAME,
-)
+from races.tests.providers.recorded import DAY, EMPTY_DAY, PASSWORD, USERNAME
 
 
 def test_racingapi_maps_the_recorded_racecards(racingapi):
