@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.utils import timezone
 
 from hrp_site.queueing import task_send_on_commit
@@ -15,7 +15,7 @@ from races import hkracing
 from races.models import HkracingUpload
 
 from .hkracing_import import HkracingImportRejected, hkracing_import
-from .jobs import job_end, jobs_expire
+from .jobs import DATABASE_TRANSIENT, job_end, jobs_expire
 
 # pg_try_advisory_lock's key space for "a worker is running upload n": the session holding it
 # is alive, since PostgreSQL drops a session's locks when its connection goes.
@@ -23,7 +23,7 @@ HKRACING_UPLOAD_LOCK = 4_807_302
 # A job whose worker was lost this many times (killed mid-import, say by the OOM killer) is
 # failed rather than handed to yet another worker.
 HKRACING_UPLOAD_MAX_ATTEMPTS = 3
-UPLOAD_TRANSIENT = (OperationalError, InterfaceError)
+UPLOAD_TRANSIENT = DATABASE_TRANSIENT
 # A job still queued or running this long after it was uploaded has no worker left to end it:
 # its message was lost, or a hard time limit killed its last attempt (Celery acks that one).
 # Three attempts take 10 minutes each at most (the task's time limit) and 30 s between them.

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db import models
+from django.db import InterfaceError, OperationalError, models
 from django.utils import timezone
+
+# A lost or refused database connection: worth another attempt of the job later.
+DATABASE_TRANSIENT = (OperationalError, InterfaceError)
 
 
 def job_end(job: models.Model, *, status: str, error: str = "", **outcome: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from functools import partial
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from hrp_site.queueing import task_send, task_send_on_commit
@@ -20,7 +20,7 @@ from races.providers.registry import (
 )
 from races.signals import race_cards_changed
 
-from .jobs import job_end, jobs_expire
+from .jobs import DATABASE_TRANSIENT, job_end, jobs_expire
 from .race_cards import race_cards_store
 from .race_results import RESULT_COUNTS, race_results_store
 
@@ -33,7 +33,7 @@ PROVIDER_SOURCES = {
 
 # A provider's 5xx or time-out (after the client's own retries) and a lost database connection
 # are worth another try later; a 4xx, bad JSON or bad data is not.
-SYNC_TRANSIENT = (ProviderTransientError, OperationalError, InterfaceError)
+SYNC_TRANSIENT = (ProviderTransientError, *DATABASE_TRANSIENT)
 # A sync row still queued or running this long after it was written has no worker left to end
 # it (its message was lost, or the worker died and the message with it): longer than the four
 # attempts of 10 minutes at most and their back-off (1 + 2 + 4 minutes), plus time in the queue.
