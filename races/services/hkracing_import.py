@@ -96,11 +96,7 @@ def hkracing_import(
     """
     on_progress = on_progress or (lambda text: None)
     pair = _Pair(races_file, runs_file, races_name, runs_name)
-    checked = _hkracing_check(
-        pair=pair,
-        progress=progress,
-        on_progress=on_progress,
-    )
+    checked = _hkracing_check(pair=pair, progress=progress, on_progress=on_progress)
     races_file.seek(0)
     runs_file.seek(0)
     # Said before the transaction: what is written inside it shows to no one until the commit.
