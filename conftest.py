@@ -11,8 +11,9 @@ from rest_framework.test import APIClient
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-for-processes-the-tests-start")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
-# Private Redis servers and Celery workers for the crash and outage tests.
-pytest_plugins = ["hrp_site.testing.fixtures"]
+# Private Redis servers and Celery workers for the crash and outage tests; the providers' recorded
+# responses on a local HTTP server.
+pytest_plugins = ["hrp_site.testing.fixtures", "races.tests.providers.fixtures"]
 
 
 @pytest.fixture(autouse=True)

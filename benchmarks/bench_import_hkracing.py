@@ -28,7 +28,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer  # noqa: E402
-from races.services import hkracing_import  # noqa: E402
+from races.services.hkracing_import import hkracing_folder_import  # noqa: E402
 
 
 def main() -> None:
@@ -45,13 +45,9 @@ def main() -> None:
         f"resident memory before importing (Django and the ML libraries loaded): {_rss_mib()} MiB"
     )
     for label in ("first import (empty database)", "second import (no changes)"):
-        with (
-            (args.data / "races.csv").open(newline="") as races_file,
-            (args.data / "runs.csv").open(newline="") as runs_file,
-        ):
-            started = time.perf_counter()
-            report = hkracing_import(races_file=races_file, runs_file=runs_file)
-            elapsed = time.perf_counter() - started
+        started = time.perf_counter()
+        report = hkracing_folder_import(folder=args.data)
+        elapsed = time.perf_counter() - started
         runners = report.counts["runners"]
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class PredictionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "predictions"
+
+    def ready(self) -> None:
+        from races.signals import race_cards_changed
+
+        from .receivers import race_cards_changed_refresh
+
+        race_cards_changed.connect(race_cards_changed_refresh, dispatch_uid="predictions-refresh")

@@ -25,7 +25,8 @@ from .models import (
     Trainer,
 )
 from .providers.registry import ProviderNotConfigured
-from .services import hkracing_upload_create, provider_sync_enqueue
+from .services.hkracing_uploads import hkracing_upload_create
+from .services.provider_sync import provider_sync_enqueue
 
 IMPORT_PERMISSIONS = ("races.add_race", "races.add_runner")
 

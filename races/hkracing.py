@@ -1,7 +1,8 @@
 """Reading and validating the Hong Kong results CSV pair (`races.csv`, `runs.csv`).
 
 Pure Python over rows: no ORM here. `races.services.hkracing_import` validates the whole pair
-with these parsers first and writes only when no row is wrong.
+with these parsers first and writes only when no row is wrong. The files are opened here, the
+same way for a folder (the command, the file provider) and for an upload's bytes.
 
 Traps of the source (../shared/data/README.md): only finishers are listed, two runners sharing a
 `result` are a dead heat, `win_odds` is capped at 99 and a few are 1.0 (the minimum dividend,
@@ -14,14 +15,20 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, TextIO
 
 PLACEHOLDER = Decimal(999)
 SECTIONS = range(1, 7)
 RACE_SECTIONS = range(1, 8)
+
+# Reads plain UTF-8 too, and drops the byte-order mark that spreadsheets save first.
+ENCODING = "utf-8-sig"
 
 VENUES = {"ST": "Sha Tin", "HV": "Happy Valley"}
 SURFACES = {"0": "turf", "1": "all_weather"}
@@ -242,3 +249,30 @@ def sections(values: dict[str, Any], prefix: str, numbers: range) -> list[Any]:
     while items and items[-1] is None:
         items.pop()
     return [float(item) if isinstance(item, Decimal) else item for item in items]
+
+
+class FileMissing(Exception):
+    """A folder lacks one of the pair."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path} does not exist or is not a file")
+
+
+@contextmanager
+def folder_open(folder: Path) -> Iterator[tuple[TextIO, TextIO]]:
+    """The folder's races.csv and runs.csv, open as text; `FileMissing` names an absent one."""
+    races_path, runs_path = folder / "races.csv", folder / "runs.csv"
+    for path in (races_path, runs_path):
+        if not path.is_file():
+            raise FileMissing(path)
+    with (
+        races_path.open(encoding=ENCODING, newline="") as races_file,
+        runs_path.open(encoding=ENCODING, newline="") as runs_file,
+    ):
+        yield races_file, runs_file
+
+
+def bytes_open(data: bytes | memoryview) -> TextIO:
+    """An uploaded file's bytes, open as text the way a folder's files are."""
+    return io.TextIOWrapper(io.BytesIO(bytes(data)), encoding=ENCODING, newline="")

@@ -9,6 +9,9 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+# The longest provider id a row keeps; a longer one is shortened with a digest on import.
+EXTERNAL_ID_LENGTH = 64
+
 
 class ExternalRecord(models.Model):
     """Where a row came from: the data provider and the provider's own id for it.
@@ -25,7 +28,7 @@ class ExternalRecord(models.Model):
         DEMO = "demo", "Demo data (synthetic)"
 
     source = models.CharField(max_length=32, choices=Source.choices, default=Source.MANUAL)
-    external_id = models.CharField(max_length=64, blank=True)
+    external_id = models.CharField(max_length=EXTERNAL_ID_LENGTH, blank=True)
 
     class Meta:
         abstract = True

@@ -7,10 +7,18 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from hrp_site.queueing import task_send
-
-from . import services
-from .providers.registry import providers_configured
+from .services.hkracing_uploads import (
+    HKRACING_UPLOAD_MAX_ATTEMPTS,
+    UPLOAD_TRANSIENT,
+    hkracing_upload_import,
+    hkracing_uploads_expire,
+)
+from .services.provider_sync import (
+    SYNC_TRANSIENT,
+    provider_sync,
+    provider_sync_create,
+    provider_syncs_queue,
+)
 
 SYNC_RETRY_BACKOFF = 60  # seconds before the first retry; doubled for each one after
 
@@ -28,18 +36,16 @@ def sync_provider_task(
 ) -> dict:
     """Sync a provider's racecards for a day (default: today). Re-runs update rows in place.
 
-    Transient errors (services.SYNC_TRANSIENT) are retried on the same sync row, which stays
+    Transient errors (SYNC_TRANSIENT) are retried on the same sync row, which stays
     running until the last attempt; so the row ends within SYNC_STALE_AFTER whatever happens.
     """
     on_day = datetime.date.fromisoformat(day) if day else timezone.localdate()
     if sync_id is None:  # the beat's syncs and messages sent before syncs were queued as rows
-        sync_id = services.provider_sync_create(provider=provider, day=on_day).pk
+        sync_id = provider_sync_create(provider=provider, day=on_day).pk
     will_retry = self.request.retries < self.max_retries
     try:
-        sync = services.provider_sync(
-            provider=provider, day=on_day, sync_id=sync_id, will_retry=will_retry
-        )
-    except services.SYNC_TRANSIENT as exc:
+        sync = provider_sync(provider=provider, day=on_day, sync_id=sync_id, will_retry=will_retry)
+    except SYNC_TRANSIENT as exc:
         if not will_retry:
             raise
         raise self.retry(
@@ -55,11 +61,7 @@ def sync_provider_task(
 def sync_providers_task() -> list[str]:
     """The beat's entry: fail the syncs no worker will end, then queue today's sync of every
     configured provider, one task each."""
-    services.provider_syncs_expire()
-    names = providers_configured()
-    for name in names:
-        task_send(sync_provider_task, name)
-    return names
+    return provider_syncs_queue()
 
 
 UPLOAD_RETRY_BACKOFF = 30  # seconds before retrying an import after a database blip
@@ -71,7 +73,7 @@ UPLOAD_RETRY_BACKOFF = 30  # seconds before retrying an import after a database 
     # Handed back when its worker dies: the job's lock tells a live import from a lost one.
     reject_on_worker_lost=True,
     ignore_result=True,
-    max_retries=services.HKRACING_UPLOAD_MAX_ATTEMPTS - 1,
+    max_retries=HKRACING_UPLOAD_MAX_ATTEMPTS - 1,
     soft_time_limit=9 * 60,
     time_limit=10 * 60,
 )
@@ -79,8 +81,8 @@ def import_hkracing_upload_task(self, upload_id: int) -> dict:
     """Import a staff upload of the Hong Kong pair; a redelivery of a finished job does nothing."""
     will_retry = self.request.retries < self.max_retries
     try:
-        upload = services.hkracing_upload_import(upload_id=upload_id, will_retry=will_retry)
-    except services.UPLOAD_TRANSIENT as exc:
+        upload = hkracing_upload_import(upload_id=upload_id, will_retry=will_retry)
+    except UPLOAD_TRANSIENT as exc:
         if not will_retry:
             raise
         raise self.retry(exc=exc, countdown=UPLOAD_RETRY_BACKOFF) from exc
@@ -90,4 +92,4 @@ def import_hkracing_upload_task(self, upload_id: int) -> dict:
 @shared_task(soft_time_limit=60, time_limit=90)
 def expire_hkracing_uploads_task() -> int:
     """The beat's entry: fail the uploads no worker will end, so their page says so."""
-    return services.hkracing_uploads_expire()
+    return hkracing_uploads_expire()

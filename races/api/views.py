@@ -142,7 +142,7 @@ class ProviderSyncApi(APIView):
     def post(self, request, name: str):
         from hrp_site.queueing import QueueingError
         from races.providers.registry import PROVIDER_NAMES, ProviderNotConfigured
-        from races.services import provider_sync_enqueue
+        from races.services.provider_sync import provider_sync_enqueue
 
         if name not in PROVIDER_NAMES:
             known = ", ".join(PROVIDER_NAMES)

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
-METRES_PER_FURLONG = 201.168
-METRES_PER_YARD = 0.9144
+from races.units import METRES_PER_FURLONG, METRES_PER_YARD
 
 
 class ProviderError(Exception):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from races import hkracing
+from races.services.hkracing_import import HkracingImportReport, hkracing_folder_import
 
 from .base import Provider, ProviderError, RaceCard
-
-if TYPE_CHECKING:
-    from races.services import HkracingImportReport
 
 
 class HkracingFileProvider(Provider):
@@ -24,14 +23,7 @@ class HkracingFileProvider(Provider):
         return []
 
     def file_import(self) -> HkracingImportReport:
-        from races.services import hkracing_import  # the services import the providers
-
-        races_path, runs_path = self.folder / "races.csv", self.folder / "runs.csv"
-        for path in (races_path, runs_path):
-            if not path.is_file():
-                raise ProviderError(f"{self.name}: no file at {path}")
-        with (
-            races_path.open(encoding="utf-8-sig", newline="") as races_file,
-            runs_path.open(encoding="utf-8-sig", newline="") as runs_file,
-        ):
-            return hkracing_import(races_file=races_file, runs_file=runs_file)
+        try:
+            return hkracing_folder_import(folder=self.folder)
+        except hkracing.FileMissing as exc:
+            raise ProviderError(f"{self.name}: no file at {exc.path}") from exc

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django import template
 
-register = template.Library()
+from races.units import METRES_PER_FURLONG
 
-METRES_PER_FURLONG = 201.168
+register = template.Library()
 
 
 @register.filter

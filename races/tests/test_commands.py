@@ -43,11 +43,17 @@ def test_errors_name_file_line_and_column_and_nothing_is_written(tmp_path):
     assert Race.objects.count() == 0
 
 
-def test_a_missing_file_is_named(tmp_path):
-    (tmp_path / "races.csv").write_text("race_id\n")
+@pytest.mark.parametrize(
+    ("present", "missing"), [("races.csv", "runs.csv"), ("runs.csv", "races.csv")]
+)
+def test_a_missing_file_is_named(tmp_path, present, missing):
+    (tmp_path / present).write_text("race_id\n")
 
-    with pytest.raises(CommandError, match=r"runs\.csv does not exist"):
+    with pytest.raises(CommandError) as caught:
         call_command("import_hkracing", tmp_path)
+
+    assert str(caught.value) == f"{tmp_path / missing} does not exist or is not a file"
+    assert Race.objects.count() == 0
 
 
 @pytest.mark.shared_data

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Q
 
-from races.demo import DEMO, demo_data_generate, demo_data_seed
+from races.demo import DEMO, demo_data_seed
+from races.demo_data import demo_data_generate
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
 
 TODAY = datetime.date(2026, 11, 27)

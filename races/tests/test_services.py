@@ -1,10 +1,30 @@
+import codecs
+import datetime
 import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 
-from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
-from races.services import HkracingImportRejected, hkracing_import
+from races.models import (
+    ExternalRecord,
+    HkracingUpload,
+    Horse,
+    Jockey,
+    ProviderSync,
+    Race,
+    Racecourse,
+    Runner,
+    Trainer,
+)
+from races.services.hkracing_import import (
+    HkracingImportRejected,
+    hkracing_import,
+    race_tables_analyze,
+)
+from races.services.hkracing_uploads import hkracing_upload_import
+from races.services.provider_sync import provider_sync
+from races.tests.factories import HorseFactory, RacecourseFactory, RaceFactory, RunnerFactory
 from races.tests.hkracing_csv import (
     RACE_HEADER,
     RUN_HEADER,
@@ -26,6 +46,19 @@ def snapshot() -> dict[str, list[tuple]]:
         model.__name__: sorted(model.objects.values_list(), key=lambda row: row[0])
         for model in (Racecourse, Horse, Jockey, Trainer, Race, Runner)
     }
+
+
+def content() -> dict[str, list[tuple]]:
+    """What `snapshot` holds, without the keys and stamps that differ between two imports."""
+    contents = {}
+    for model in (Racecourse, Horse, Jockey, Trainer, Race, Runner):
+        names = [
+            field.attname
+            for field in model._meta.concrete_fields
+            if not (field.primary_key or field.is_relation or field.name.endswith("_at"))
+        ]
+        contents[model.__name__] = sorted(model.objects.values_list(*names), key=repr)
+    return contents
 
 
 def test_import_creates_every_row_with_the_source_traps_resolved():
@@ -215,12 +248,22 @@ def test_only_the_first_twenty_errors_are_kept_but_all_are_counted():
     assert Runner.objects.count() == 0
 
 
+def _manual_race(course):
+    """The slot of the file's race 0, entered by hand."""
+    return RaceFactory(
+        source=ExternalRecord.Source.MANUAL,
+        external_id="",
+        racecourse=course,
+        meeting_date=datetime.date(1997, 6, 2),
+        race_number=1,
+        distance_m=1000,
+    )
+
+
 def test_rows_another_source_stored_first_are_updated_in_place():
     # given: Sha Tin and the slot of the file's race 0, entered by hand
-    course = Racecourse.objects.create(code="ST", name="Sha Tin", country="HK")
-    manual = Race.objects.create(
-        racecourse=course, meeting_date="1997-06-02", race_number=1, distance_m=1000
-    )
+    course = RacecourseFactory(code="ST", name="Sha Tin", country="HK")
+    manual = _manual_race(course)
 
     # when
     report = run_import(*small_pair())
@@ -237,12 +280,9 @@ def test_rows_another_source_stored_first_are_updated_in_place():
 def test_a_database_refusal_rolls_everything_back():
     # given: a runner stored by another source under saddle number 1, but for another horse,
     # in the slot of the file's race 0, and the same horse entered as number 9
-    course = Racecourse.objects.create(code="ST", name="Sha Tin", country="HK")
-    race = Race.objects.create(
-        racecourse=course, meeting_date="1997-06-02", race_number=1, distance_m=1000
-    )
-    horse = Horse.objects.create(source="hkracing", external_id="1002")
-    Runner.objects.create(race=race, horse=horse, saddle_number=9)
+    race = _manual_race(RacecourseFactory(code="ST", name="Sha Tin", country="HK"))
+    horse = HorseFactory(external_id="1002")
+    RunnerFactory(race=race, horse=horse, saddle_number=9, jockey=None, trainer=None)
 
     # when
     with pytest.raises(HkracingImportRejected) as caught:
@@ -259,8 +299,6 @@ def test_import_refreshes_the_planner_statistics_after_the_commit(
     django_capture_on_commit_callbacks,
 ):
     from django.db import connection
-
-    from races.services import race_tables_analyze
 
     # when
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -285,3 +323,48 @@ def test_a_rejected_import_analyzes_nothing(django_capture_on_commit_callbacks):
 
     assert callbacks == []
     assert Runner.objects.count() == 0
+
+
+def _import_by_command(folder, settings):
+    call_command("import_hkracing", folder, stdout=io.StringIO())
+
+
+def _import_by_provider(folder, settings):
+    settings.HRP_PROVIDERS = ["hkracing"]
+    settings.HKRACING_DIR = str(folder)
+    sync = provider_sync(provider="hkracing", day=datetime.date(2025, 12, 17))
+    assert sync.status == ProviderSync.Status.SUCCEEDED, sync.error
+
+
+def _import_by_upload(folder, settings):
+    upload = HkracingUpload.objects.create(
+        races_name="races.csv",
+        races_data=(folder / "races.csv").read_bytes(),
+        runs_name="runs.csv",
+        runs_data=(folder / "runs.csv").read_bytes(),
+    )
+    upload = hkracing_upload_import(upload_id=upload.pk)
+    assert upload.status == HkracingUpload.Status.SUCCEEDED, upload.error
+
+
+@pytest.mark.parametrize(
+    "import_folder", [_import_by_command, _import_by_provider, _import_by_upload]
+)
+def test_a_pair_saved_with_a_byte_order_mark_imports_as_one_without(
+    tmp_path, settings, import_folder
+):
+    # given: the plain pair's rows, and the pair as a spreadsheet saves it (a mark first)
+    races_csv, runs_csv = small_pair()
+    run_import(races_csv, runs_csv)
+    plain = content()
+    for model in (Runner, Race, Horse, Jockey, Trainer, Racecourse):
+        model.objects.all().delete()
+    (tmp_path / "races.csv").write_bytes(codecs.BOM_UTF8 + races_csv.encode())
+    (tmp_path / "runs.csv").write_bytes(codecs.BOM_UTF8 + runs_csv.encode())
+
+    # when
+    import_folder(tmp_path, settings)
+
+    # then: the same rows, but for their keys and time stamps
+    assert content() == plain
+    assert sorted(Race.objects.values_list("external_id", flat=True)) == ["0", "1", "2"]

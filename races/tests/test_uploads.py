@@ -1,5 +1,6 @@
 """Staff uploads of the Hong Kong pair: stored in the database, imported by a task."""
 
+import contextlib
 import datetime
 import threading
 import time
@@ -11,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from races.models import HkracingUpload, Race, Runner
-from races.services import (
-    HKRACING_IMPORT_LOCK,
+from races.services.hkracing_import import HKRACING_IMPORT_LOCK
+from races.services.hkracing_uploads import (
     HKRACING_UPLOAD_LOCK,
     hkracing_upload_create,
+    hkracing_upload_import,
 )
 from races.tasks import expire_hkracing_uploads_task, import_hkracing_upload_task
 from races.tests.hkracing_csv import RUN_HEADER, run_row, small_pair, to_csv
@@ -206,24 +208,30 @@ def test_rejected_files_fail_the_job_with_their_lines_and_leave_the_race_tables_
     assert after == before
 
 
-@pytest.mark.django_db
-def test_a_database_error_keeps_the_job_running_until_the_last_attempt_fails_it(eager_retries):
-    _needs_postgresql()
-    # given: another import holds the writing turn, and this session waits 100 ms at most
-    upload = _stored()
+@contextlib.contextmanager
+def _writing_turn_taken():
+    """Another session holds the imports' writing turn; this one waits for it 100 ms at most."""
     other = _other_session()
     try:
         other.autocommit = False
         other.cursor().execute("SELECT pg_advisory_xact_lock(%s)", [HKRACING_IMPORT_LOCK])
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '100ms'")
-
-        # when: the task and its retries, in turn
-        result = _run(upload)
+        yield
     finally:
         other.close()
         with connection.cursor() as cursor:
             cursor.execute("RESET lock_timeout")
+
+
+@pytest.mark.django_db
+def test_a_database_error_keeps_the_job_running_until_the_last_attempt_fails_it(eager_retries):
+    _needs_postgresql()
+    # given: another import holds the writing turn, and this session waits 100 ms at most
+    upload = _stored()
+    with _writing_turn_taken():
+        # when: the task and its retries, in turn
+        result = _run(upload)
 
     # then: every attempt ran on the one job, and the last failed it
     job = _job(upload)
@@ -236,21 +244,10 @@ def test_a_database_error_keeps_the_job_running_until_the_last_attempt_fails_it(
 @pytest.mark.django_db
 def test_a_database_error_on_an_attempt_that_will_be_retried_says_so():
     _needs_postgresql()
-    from races.services import hkracing_upload_import
 
     upload = _stored()
-    other = _other_session()
-    try:
-        other.autocommit = False
-        other.cursor().execute("SELECT pg_advisory_xact_lock(%s)", [HKRACING_IMPORT_LOCK])
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '100ms'")
-        with pytest.raises(Exception, match="lock timeout"):
-            hkracing_upload_import(upload_id=upload.pk, will_retry=True)
-    finally:
-        other.close()
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
+    with _writing_turn_taken(), pytest.raises(Exception, match="lock timeout"):
+        hkracing_upload_import(upload_id=upload.pk, will_retry=True)
 
     job = _job(upload)
     assert (job.status, job.attempts, job.finished_at) == (HkracingUpload.Status.RUNNING, 1, None)

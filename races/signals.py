@@ -1,0 +1,12 @@
+"""Signals the races app sends, for the apps that build on it.
+
+Django signals are the documented way to tell a decoupled app of a change: races does not know
+who listens (predictions refreshes the changed cards' predictions). Receivers hold no logic; each
+calls one service of its own app.
+"""
+
+import django.dispatch
+
+# Sent with `race_ids` (sorted primary keys) once the transaction that stored a provider's cards
+# for those races commits.
+race_cards_changed = django.dispatch.Signal()
