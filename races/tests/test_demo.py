@@ -1,10 +1,8 @@
 import datetime
 import itertools
 import statistics
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.db.models import Q
 
 from races.demo import DEMO, demo_data_seed
@@ -13,12 +11,6 @@ from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
 
 TODAY = datetime.date(2026, 11, 27)
 DEMO_MODELS = (Racecourse, Horse, Jockey, Trainer, Race, Runner)
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The command also ensures the demo accounts; the default hasher costs a second per test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def snapshot() -> dict[str, list[tuple]]:
@@ -226,52 +218,3 @@ def test_next_day_settles_yesterdays_card_without_changing_it():
     assert list(settled.values_list(*card_fields)) == card
     assert set(settled.values_list("race__status", flat=True)) == {Race.Status.RESULT}
     assert not settled.filter(finish_position__isnull=True).exists()
-
-
-@pytest.mark.django_db
-def test_command_prints_the_counts_and_the_logins(settings):
-    settings.DEBUG = True
-    out = StringIO()
-
-    call_command("seed_demo", "--history-days", "3", "--days-ahead", "1", stdout=out)
-
-    output = out.getvalue()
-    assert "  racecourses: 4\n" in output
-    assert "  horses: 300\n" in output
-    assert f"  runners: {Runner.objects.count()}\n" in output
-    assert f"  declared races: {Race.objects.filter(status='declared').count()}\n" in output
-    assert "Demo staff login: demo-staff / hrp-demo-staff\n" in output
-    assert "Demo member login: demo-member / hrp-demo-member\n" in output
-
-
-@pytest.mark.django_db
-def test_command_rejects_a_negative_window_and_writes_nothing(settings):
-    settings.DEBUG = True
-    with pytest.raises(CommandError, match="cannot be negative"):
-        call_command("seed_demo", "--history-days", "-1", stdout=StringIO())
-
-    assert not Race.objects.exists()
-
-
-@pytest.mark.django_db
-def test_command_refuses_without_debug_and_writes_nothing(django_user_model):
-    with pytest.raises(CommandError, match="runs only with DJANGO_DEBUG=true"):
-        call_command("seed_demo", stdout=StringIO())
-
-    assert not Race.objects.exists()
-    assert not django_user_model.objects.exists()
-
-
-@pytest.mark.django_db
-def test_command_runs_without_debug_when_told_to():
-    call_command(
-        "seed_demo",
-        "--history-days",
-        "0",
-        "--days-ahead",
-        "0",
-        "--allow-without-debug",
-        stdout=StringIO(),
-    )
-
-    assert Race.objects.filter(status="declared").exists()
