@@ -5,14 +5,14 @@ from django.shortcuts import redirect
 from hrp_site.queueing import QueueingError
 
 from .models import ModelArtifact, ModelVersion, Prediction
-from .services import (
-    PredictionError,
-    model_version_activate,
+from .services.base import PredictionError
+from .services.enqueue import (
     model_version_enqueue_training,
     model_version_requeue,
     model_version_retrain,
     predictions_enqueue_refresh,
 )
+from .services.versions import model_version_activate
 
 
 def _metric(version: ModelVersion, name: str) -> str | None:

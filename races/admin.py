@@ -12,7 +12,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from hrp_site.queueing import QueueingError
-from predictions.services import predictions_enqueue_refresh
+from predictions.services.enqueue import predictions_enqueue_refresh
 
 from .forms import HkracingImportForm
 from .models import (

@@ -662,7 +662,8 @@ def provider_sync(
     failed. A re-fetch updates rows in place; a runner that left the card is marked a
     non-runner, never deleted. The stored races' predictions are refreshed after the commit.
     """
-    from predictions.services import predictions_enqueue_refresh  # predictions imports races
+    # predictions imports races
+    from predictions.services.enqueue import predictions_enqueue_refresh
 
     sync = _provider_sync_start(provider=provider, day=day, sync_id=sync_id)
     if sync.status != ProviderSync.Status.RUNNING:

@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 from hrp_site.api import ErrorSerializer, OperationQueuedSerializer
 from hrp_site.queueing import QueueingError
 from predictions.models import ModelVersion, Prediction
-from predictions.services import (
-    PredictionError,
+from predictions.services.base import PredictionError
+from predictions.services.enqueue import (
     model_version_requeue,
     model_version_retrain,
     predictions_enqueue_refresh,

@@ -632,17 +632,13 @@ def test_synced_cards_get_predictions_after_the_commit(
     racingapi_settings, django_capture_on_commit_callbacks, celery_eager
 ):
     # given: models trained on demo results before the synced day
-    from predictions import services as prediction_services
     from predictions.models import Prediction
+    from predictions.services.versions import model_version_train_new
     from races.demo import demo_data_seed
 
     demo_data_seed(seed=2, today=DAY - datetime.timedelta(days=1), days_ahead=0, history_days=20)
     for algorithm in ("market", "logit"):
-        version = prediction_services.model_version_create(
-            algorithm=algorithm, train_until=DAY - datetime.timedelta(days=2)
-        )
-        prediction_services.model_version_claim(version_id=version.pk)
-        prediction_services.model_version_train(version=version)
+        model_version_train_new(algorithm=algorithm, train_until=DAY - datetime.timedelta(days=2))
 
     # when
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

@@ -2,8 +2,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from predictions import services
 from predictions.ml.algorithms import ALGORITHMS
+from predictions.services.base import PredictionError
+from predictions.services.versions import model_version_train_new
 
 from ._options import iso_date
 
@@ -19,21 +20,17 @@ class Command(BaseCommand):
         parser.add_argument("--activate", action="store_true", help="Make it the active version.")
 
     def handle(self, *args, **options) -> None:
+        show = sys.stderr.isatty()
         try:
-            version = services.model_version_create(
+            version = model_version_train_new(
                 algorithm=options["algorithm"],
                 train_until=options["train_until"],
                 train_from=options["train_from"],
                 seed=options["seed"],
+                activate=options["activate"],
+                progress=lambda m: show and self.stderr.write(m),
             )
-            services.model_version_claim(version_id=version.pk)
-            show = sys.stderr.isatty()
-            version = services.model_version_train(
-                version=version, progress=lambda m: show and self.stderr.write(m)
-            )
-            if options["activate"]:
-                services.model_version_activate(version=version)
-        except services.PredictionError as exc:
+        except PredictionError as exc:
             raise CommandError(str(exc)) from exc
         training = version.metrics["training"]
         self.stderr.write(
