@@ -1,8 +1,8 @@
 """What goes to the Celery queues: trainings (new, sent again, lost, weekly) and refreshes.
 
-The tasks module imports the services that do the work; these import the tasks they send, as in
-Celery's pattern of a service that enqueues a task (the two beat tasks that enqueue import this
-module inside their bodies).
+This module imports the tasks it sends; `predictions.tasks` imports the services that do the work
+at its top and this one only inside the two beat tasks that call it (the task-inside-service
+pattern of Celery code, as in HackSoft's styleguide example).
 """
 
 from __future__ import annotations
