@@ -1,14 +1,10 @@
 import datetime
 import hashlib
-import json
 import math
 import statistics
 from collections import Counter
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
-from django.utils import timezone
 
 from predictions.ml import features
 from predictions.ml.algorithms import ALGORITHMS
@@ -218,99 +214,6 @@ def test_backtest_trains_before_each_season_and_reuses_versions():
     assert ModelVersion.objects.count() == 1
 
 
-def test_commands_train_evaluate_and_refresh(demo_races, settings):
-    out = StringIO()
-    call_command(
-        "train_model",
-        "--algorithm",
-        "logit",
-        "--train-until",
-        "2026-05-05",
-        "--activate",
-        stdout=out,
-        stderr=StringIO(),
-    )
-    version_id = int(out.getvalue())
-    assert ModelVersion.objects.get(pk=version_id).is_active
-
-    out = StringIO()
-    call_command(
-        "evaluate_model",
-        "--model",
-        str(version_id),
-        "--from",
-        "2026-05-06",
-        "--to",
-        "2026-05-19",
-        "--json",
-        stdout=out,
-    )
-    assert json.loads(out.getvalue())["model_version"] == version_id
-
-    out = StringIO()
-    call_command("refresh_predictions", "--date", "2026-05-20", stdout=out)
-    assert f"from model versions [{version_id}]" in out.getvalue()
-
-    with pytest.raises(CommandError, match="evaluate it from 2026-05-06"):
-        call_command(
-            "evaluate_model",
-            "--model",
-            str(version_id),
-            "--from",
-            "2026-05-01",
-            "--to",
-            "2026-05-19",
-            stdout=StringIO(),
-        )
-    with pytest.raises(CommandError, match="no model version 999"):
-        call_command(
-            "evaluate_model", "--model", "999", "--from", "2026-05-06", "--to", "2026-05-19"
-        )
-
-
-def test_demo_models_are_trained_once_a_day_and_predict_the_cards(settings):
-    today = timezone.localdate()
-    demo_data_seed(seed=5, today=today, days_ahead=1, history_days=30)
-    settings.DEBUG = True
-    out = StringIO()
-    args = ("train_demo_models", "--algorithms", "market", "logit", "--holdout-days", "10")
-    call_command(*args, stdout=out)
-    call_command(*args, stdout=out)
-
-    versions = ModelVersion.objects.all()
-    holdout_until = today - datetime.timedelta(days=11)
-    assert sorted(versions.values_list("algorithm", "is_active", "train_until")) == [
-        ("logit", False, holdout_until),
-        ("logit", True, today - datetime.timedelta(days=1)),
-        ("market", False, holdout_until),
-        ("market", True, today - datetime.timedelta(days=1)),
-    ]
-    window = f"{holdout_until + datetime.timedelta(days=1)}..{today - datetime.timedelta(days=1)}"
-    for version in versions.filter(is_active=False):
-        assert list(version.metrics["evaluations"]) == [window]
-        assert version.metrics["evaluations"][window]["sources"] == ["demo"]
-    starters = Runner.objects.filter(race__status="declared", non_runner=False).count()
-    held_out = Runner.objects.filter(
-        race__meeting_date__gt=holdout_until, race__status="result", non_runner=False
-    ).count()
-    assert Prediction.objects.filter(model_version__is_active=True).count() == 2 * starters
-    assert Prediction.objects.filter(model_version__is_active=False).count() == 2 * held_out
-    assert f"{2 * starters} predictions for" in out.getvalue()
-    assert f"{2 * held_out} walk-forward predictions" in out.getvalue()
-    assert "0 walk-forward predictions for 0 past races" in out.getvalue()  # the second run
-
-
-def test_demo_models_can_skip_the_held_out_models(settings):
-    demo_data_seed(seed=5, today=timezone.localdate(), days_ahead=1, history_days=30)
-    settings.DEBUG = True
-
-    call_command(
-        "train_demo_models", "--algorithms", "market", "--holdout-days", "0", stdout=StringIO()
-    )
-
-    assert list(ModelVersion.objects.values_list("algorithm", "is_active")) == [("market", True)]
-
-
 def test_held_out_versions_are_trained_scored_and_predict_their_window_once(demo_races):
     # given
     train_until = TODAY - datetime.timedelta(days=15)
@@ -398,59 +301,3 @@ def test_a_range_is_refreshed_walk_forward_a_chunk_at_a_time(demo_races):
         f"logit: no ready version trained before {len(skipped_days)} race days "
         f"({skipped_days[0]} to {skipped_days[-1]})"
     ]
-
-
-def test_refresh_command_takes_a_date_range(demo_races):
-    version = trained("logit", until=TODAY - datetime.timedelta(days=11))
-    out = StringIO()
-
-    call_command(
-        "refresh_predictions",
-        "--from",
-        str(TODAY - datetime.timedelta(days=10)),
-        "--to",
-        str(TODAY),
-        "--chunk-days",
-        "30",
-        stdout=out,
-    )
-
-    races = Race.objects.filter(meeting_date__range=(TODAY - datetime.timedelta(days=10), TODAY))
-    starters = Runner.objects.filter(race__in=races, non_runner=False).count()
-    lines = out.getvalue().splitlines()
-    assert lines[0] == (
-        f"{TODAY - datetime.timedelta(days=10)} to {TODAY}: {starters} predictions for "
-        f"{races.count()} races (no version for market, lightgbm, xgboost, benter)"
-    )
-    assert lines[1] == (
-        f"{starters} predictions for {races.count()} races from model versions [{version.pk}]"
-    )
-    assert Prediction.objects.count() == starters
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ["--from", "2026-05-01", "--to", "2026-05-02", "--date", "2026-05-01"],
-            "cannot be combined",
-        ),
-        (["--from", "2026-05-01", "--to", "2026-05-02", "--race", "1"], "cannot be combined"),
-        (["--from", "2026-05-01"], "--from and --to go together"),
-        (["--from", "2026-05-02", "--to", "2026-05-01"], "ends \\(2026-05-01\\) before it starts"),
-        (
-            ["--from", "2030-01-01", "--to", "2030-01-31"],
-            "no races between 2030-01-01 and 2030-01-31",
-        ),
-    ],
-)
-def test_refresh_command_refuses_a_bad_range(demo_races, args, message):
-    with pytest.raises(CommandError, match=message):
-        call_command("refresh_predictions", *args, stdout=StringIO())
-    assert not Prediction.objects.exists()
-
-
-def test_demo_models_need_debug(demo_races):
-    with pytest.raises(CommandError, match="DJANGO_DEBUG=true"):
-        call_command("train_demo_models", stdout=StringIO())
-    assert not ModelVersion.objects.exists()
