@@ -167,3 +167,31 @@ def test_demo_models_need_debug(demo_races):
     with pytest.raises(CommandError, match="DJANGO_DEBUG=true"):
         call_command("train_demo_models", stdout=StringIO())
     assert not ModelVersion.objects.exists()
+
+
+def test_backtest_prints_a_row_per_season_it_retrained_for():
+    # given: two demo seasons with a 60-day break between them
+    early = TODAY - datetime.timedelta(days=100)
+    demo_data_seed(seed=5, today=early, days_ahead=0, history_days=25)
+    demo_data_seed(seed=5, today=TODAY, days_ahead=0, history_days=15)
+    out = StringIO()
+
+    # when
+    call_command("backtest", "--algorithm=logit", f"--from={early}", f"--to={TODAY}", stdout=out)
+
+    # then: the first season has nothing before it to train on
+    version = ModelVersion.objects.get()
+    start = Race.objects.filter(meeting_date__gt=early).order_by("meeting_date").first()
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "backtest of logit (walk-forward, retrained per season)"
+    assert lines[1].split() == [
+        "season", "from", "to", "version", "races", "LL", "mkt", "LL", "R2", "mkt", "R2", "dR2",
+        "top1", "fav1", "ROI", "top", "ROI", "val",
+    ]  # fmt: skip
+    last = Race.objects.filter(status="result").latest("meeting_date").meeting_date
+    assert lines[2].split()[:4] == ["2", str(start.meeting_date), str(last), str(version.pk)]
+    assert len(lines) == 3
+    with pytest.raises(CommandError, match="no season starts in the window"):
+        call_command(
+            "backtest", "--algorithm=logit", "--from=2030-01-01", "--to=2030-12-31", stdout=out
+        )

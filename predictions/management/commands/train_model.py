@@ -1,12 +1,10 @@
-import sys
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from predictions.ml.algorithms import ALGORITHMS
 from predictions.services.base import PredictionError
 from predictions.services.versions import model_version_train_new
 
-from ._options import iso_date
+from ._options import iso_date, terminal_progress
 
 
 class Command(BaseCommand):
@@ -20,7 +18,6 @@ class Command(BaseCommand):
         parser.add_argument("--activate", action="store_true", help="Make it the active version.")
 
     def handle(self, *args, **options) -> None:
-        show = sys.stderr.isatty()
         try:
             version = model_version_train_new(
                 algorithm=options["algorithm"],
@@ -28,7 +25,7 @@ class Command(BaseCommand):
                 train_from=options["train_from"],
                 seed=options["seed"],
                 activate=options["activate"],
-                progress=lambda m: show and self.stderr.write(m),
+                progress=terminal_progress(self),
             )
         except PredictionError as exc:
             raise CommandError(str(exc)) from exc
