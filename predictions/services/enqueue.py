@@ -19,7 +19,12 @@ from .. import selectors
 from ..models import ModelVersion
 from ..tasks import refresh_predictions_task, train_model_task
 from .base import PredictionError
-from .versions import STALE_TRAINING, model_version_create, model_version_fail
+from .versions import (
+    STALE_TRAINING,
+    free_to_train,
+    model_version_create,
+    model_version_fail,
+)
 
 
 def model_version_enqueue_training(*, version: ModelVersion, activate: bool = False) -> None:
@@ -48,11 +53,7 @@ def model_version_requeue(*, version: ModelVersion) -> bool:
     Refuses (False) a version that is ready or whose training claim is still fresh: a worker may
     still be training it.
     """
-    stale = timezone.now() - STALE_TRAINING
-    resendable = Q(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.FAILED]) | Q(
-        status=ModelVersion.Status.TRAINING, started_at__lt=stale
-    )
-    requeued = ModelVersion.objects.filter(resendable, pk=version.pk).update(
+    requeued = ModelVersion.objects.filter(free_to_train(), pk=version.pk).update(
         status=ModelVersion.Status.QUEUED,
         progress="sent again",
         task_id="",

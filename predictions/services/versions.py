@@ -54,6 +54,15 @@ def model_version_create(
     )
 
 
+def free_to_train() -> Q:
+    """Versions no live worker may be training: queued, failed, or training under a claim older
+    than `STALE_TRAINING`."""
+    stale = timezone.now() - STALE_TRAINING
+    return Q(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.FAILED]) | Q(
+        status=ModelVersion.Status.TRAINING, started_at__lt=stale
+    )
+
+
 def model_version_claim(*, version_id: int, task_id: str = "") -> bool:
     """Mark a version as training by the task `task_id`, unless it is ready or another task
     trains it.
@@ -62,10 +71,7 @@ def model_version_claim(*, version_id: int, task_id: str = "") -> bool:
     after a database error carries the task's id. Another task may take over only a claim older
     than `STALE_TRAINING`. After `TRAINING_ATTEMPTS` claims the version is failed instead.
     """
-    stale = timezone.now() - STALE_TRAINING
-    claimable = Q(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.FAILED]) | Q(
-        status=ModelVersion.Status.TRAINING, started_at__lt=stale
-    )
+    claimable = free_to_train()
     if task_id:
         claimable |= Q(status=ModelVersion.Status.TRAINING, task_id=task_id)
     claimed = ModelVersion.objects.filter(
