@@ -27,9 +27,11 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from predictions import selectors, services  # noqa: E402
+from predictions import selectors  # noqa: E402
 from predictions.ml import features  # noqa: E402
 from predictions.models import ModelVersion, Prediction  # noqa: E402
+from predictions.services.refresh import predictions_refresh  # noqa: E402
+from predictions.services.versions import model_version_train_new  # noqa: E402
 from races.models import ExternalRecord, Race  # noqa: E402
 
 TRAIN_UNTIL = datetime.date(2003, 3, 23)
@@ -38,9 +40,7 @@ CARD_DAY = datetime.date(2003, 6, 1)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--algorithms", nargs="+", default=["market", "logit", "lightgbm", "xgboost", "benter"]
-    )
+    parser.add_argument("--algorithms", nargs="+", default=list(ModelVersion.Algorithm.values))
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/hkracing")
     args = parser.parse_args()
 
@@ -63,10 +63,8 @@ def main() -> None:
 
     versions = []
     for algorithm in args.algorithms:
-        version = services.model_version_create(algorithm=algorithm, train_until=TRAIN_UNTIL)
-        services.model_version_claim(version_id=version.pk)
         started = time.perf_counter()
-        services.model_version_train(version=version)
+        version = model_version_train_new(algorithm=algorithm, train_until=TRAIN_UNTIL)
         elapsed = time.perf_counter() - started
         versions.append(version)
         print(f"train {algorithm:<9} (read + features + fit + store): {elapsed:6.1f} s")
@@ -79,7 +77,7 @@ def main() -> None:
     names = [v.algorithm for v in versions]
     for attempt in ("first (loads the artifacts)", "second (artifacts cached)"):
         started = time.perf_counter()
-        report = services.predictions_refresh(race_ids=card, algorithms_to_use=names)
+        report = predictions_refresh(race_ids=card, algorithms_to_use=names)
         elapsed = time.perf_counter() - started
         print(
             f"refresh a {report.races}-race card, {len(names)} models, {attempt}: "

@@ -7,14 +7,14 @@ from races.admin import RaceAdmin as RacesRaceAdmin
 from races.models import Race
 
 from .models import ModelArtifact, ModelVersion, Prediction
-from .services import (
-    PredictionError,
-    model_version_activate,
+from .services.base import PredictionError
+from .services.enqueue import (
     model_version_enqueue_training,
     model_version_requeue,
     model_version_retrain,
     predictions_enqueue_refresh,
 )
+from .services.versions import model_version_activate
 
 
 def _metric(version: ModelVersion, name: str) -> str | None:

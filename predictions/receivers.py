@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from predictions.services import predictions_enqueue_refresh
+from predictions.services.enqueue import predictions_enqueue_refresh
 
 
 def race_cards_changed_refresh(*, race_ids: list[int], **kwargs: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 
@@ -10,10 +11,8 @@ from celery.exceptions import TimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from races.models import Race
-
-from . import selectors, services
-from .models import ModelVersion
+from .services.refresh import predictions_refresh_races
+from .services.versions import model_version_fail, model_version_train_queued
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ class TrainingTask(Task):
         # left "training", the sweep would send it again and again.
         if isinstance(exc, TimeLimitExceeded):
             reason = f"hard time limit of {exc.args[0]} s exceeded"
-            services.model_version_fail(version_id=args[0], reason=reason, task_id=task_id)
+            model_version_fail(version_id=args[0], reason=reason, task_id=task_id)
 
 
 # A killed worker's training is delivered again (reject_on_worker_lost for the pool process,
@@ -48,14 +47,10 @@ class TrainingTask(Task):
 def train_model_task(self: Task, version_id: int, activate: bool = False) -> dict:
     """Train a queued version; a version that is ready or being trained by another task is left
     alone."""
-    if not services.model_version_claim(version_id=version_id, task_id=self.request.id or ""):
-        status = ModelVersion.objects.filter(pk=version_id).values_list("status", flat=True)
-        return {"version": version_id, "status": status.first(), "trained": False}
-    version = ModelVersion.objects.get(pk=version_id)
-    services.model_version_train(version=version)
-    if activate or version.activate_when_ready:
-        services.model_version_activate(version=version)
-    return {"version": version_id, "status": version.status, "trained": True}
+    training = model_version_train_queued(
+        version_id=version_id, task_id=self.request.id or "", activate=activate
+    )
+    return dataclasses.asdict(training)
 
 
 # Refreshing rewrites the same rows (one upsert per runner and version), so running it again
@@ -72,40 +67,24 @@ def train_model_task(self: Task, version_id: int, activate: bool = False) -> dic
 def refresh_predictions_task(race_ids: list[int] | None = None, day: str | None = None) -> dict:
     """Refresh the predictions of the given races, or of a day's races, or of every declared race
     from today on."""
-    if race_ids is None:
-        if day is not None:
-            on_day = datetime.date.fromisoformat(day)
-            race_ids = list(Race.objects.filter(meeting_date=on_day).values_list("pk", flat=True))
-        else:
-            race_ids = selectors.declared_race_ids()
-    report = services.predictions_refresh(race_ids=race_ids)
-    return {
-        "races": report.races,
-        "predictions": report.predictions,
-        "versions": sorted(report.versions),
-        "skipped": report.skipped,
-    }
+    on_day = None if day is None else datetime.date.fromisoformat(day)
+    return predictions_refresh_races(race_ids=race_ids, day=on_day).summary()
 
 
 @shared_task(soft_time_limit=60, time_limit=120)
 def requeue_lost_trainings_task() -> list[int]:
     """The beat's sweep: trainings whose worker died go back to the queue."""
-    return services.model_versions_requeue_lost()
+    # Inside the task: the enqueueing services import this module (Celery's documented pattern).
+    from .services.enqueue import model_versions_requeue_lost
+
+    return model_versions_requeue_lost()
 
 
 @shared_task(soft_time_limit=60, time_limit=120)
 def retrain_models_task() -> list[int]:
     """The weekly retrain: a new version of each active algorithm on every settled race so far,
     activated once it is ready."""
-    last_result = selectors.last_settled_day()
-    if last_result is None:
-        return []
-    pending = ModelVersion.objects.filter(
-        train_until__gte=last_result,
-        status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING],
-    ).values_list("algorithm", flat=True)
-    stale = ModelVersion.objects.active().filter(train_until__lt=last_result)
-    return [
-        services.model_version_retrain(version=active, activate=True).pk
-        for active in stale.exclude(algorithm__in=list(pending))
-    ]
+    # Inside the task: the enqueueing services import this module (Celery's documented pattern).
+    from .services.enqueue import model_versions_retrain_stale
+
+    return model_versions_retrain_stale()

@@ -11,8 +11,8 @@ from hrp_site.api import ErrorSerializer, OperationQueuedSerializer
 from hrp_site.queueing import QueueingError
 from predictions.models import ModelVersion, Prediction
 from predictions.selectors import card_predictions_attach
-from predictions.services import (
-    PredictionError,
+from predictions.services.base import PredictionError
+from predictions.services.enqueue import (
     model_version_requeue,
     model_version_retrain,
     predictions_enqueue_refresh,

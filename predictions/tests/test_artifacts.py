@@ -15,8 +15,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from predictions import services
 from predictions.models import ModelArtifact, ModelVersion, Prediction
+from predictions.services.artifacts import model_version_load
+from predictions.services.refresh import predictions_refresh, predictions_refresh_range
+from predictions.services.versions import model_version_train_new
 from races.demo import demo_data_seed
 from races.models import Race, Runner
 
@@ -40,6 +42,26 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return result
 
 
+def train_then_refresh(
+    *refresh_args: str, train_until: datetime.date | str, env: dict[str, str], folder
+) -> tuple[int, list[str]]:
+    """`train_model` (logit, activated) in one process, then `refresh_predictions` in another,
+    each with a media folder of its own in `folder`: the version's id, the refresher's lines."""
+    trainer = manage(
+        "train_model",
+        "--algorithm=logit",
+        f"--train-until={train_until}",
+        "--activate",
+        env={**env, "DJANGO_MEDIA_ROOT": str(folder / "trainer")},
+    )
+    refresher = manage(
+        "refresh_predictions",
+        *refresh_args,
+        env={**env, "DJANGO_MEDIA_ROOT": str(folder / "refresher")},
+    )
+    return int(trainer.stdout), refresher.stdout.splitlines()
+
+
 def files_in(folder) -> list:
     return [path for path in folder.rglob("*") if path.is_file()]
 
@@ -53,9 +75,9 @@ def starters_on(day: datetime.date) -> int:
 
 
 def trained(algorithm: str, **kwargs) -> ModelVersion:
-    version = services.model_version_create(algorithm=algorithm, train_until=YESTERDAY, **kwargs)
-    assert services.model_version_claim(version_id=version.pk)
-    return services.model_version_activate(version=services.model_version_train(version=version))
+    return model_version_train_new(
+        algorithm=algorithm, train_until=YESTERDAY, activate=True, **kwargs
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -71,27 +93,15 @@ def test_a_model_trained_in_one_process_predicts_in_another_on_postgresql(tmp_pa
     }
 
     # when: one process trains with its media folder, another refreshes with an empty one
-    trainer = manage(
-        "train_model",
-        "--algorithm=logit",
-        f"--train-until={YESTERDAY}",
-        "--activate",
-        env={**env, "DJANGO_MEDIA_ROOT": str(tmp_path / "trainer")},
-    )
-    version = int(trainer.stdout)
-    refresher = manage(
-        "refresh_predictions",
-        f"--date={TODAY}",
-        env={**env, "DJANGO_MEDIA_ROOT": str(tmp_path / "refresher")},
+    version, lines = train_then_refresh(
+        f"--date={TODAY}", train_until=YESTERDAY, env=env, folder=tmp_path
     )
 
     # then
     starters = starters_on(TODAY)
     races = Race.objects.filter(meeting_date=TODAY).count()
     assert starters > 0
-    assert refresher.stdout.splitlines()[0] == (
-        f"{starters} predictions for {races} races from model versions [{version}]"
-    )
+    assert lines[0] == (f"{starters} predictions for {races} races from model versions [{version}]")
     assert Prediction.objects.filter(model_version_id=version).count() == starters
     assert files_in(tmp_path) == []  # neither process wrote a file
 
@@ -115,17 +125,7 @@ def test_a_model_trained_in_one_process_predicts_in_another_under_the_embedded_d
         ).fetchone()
 
     # when
-    trainer = manage(
-        "train_model",
-        "--algorithm=logit",
-        f"--train-until={last_result}",
-        "--activate",
-        env={**env, "DJANGO_MEDIA_ROOT": str(tmp_path / "trainer")},
-    )
-    version = int(trainer.stdout)
-    refresher = manage(
-        "refresh_predictions", env={**env, "DJANGO_MEDIA_ROOT": str(tmp_path / "refresher")}
-    )
+    version, lines = train_then_refresh(train_until=last_result, env=env, folder=tmp_path)
 
     # then
     with sqlite3.connect(database) as db:
@@ -133,7 +133,7 @@ def test_a_model_trained_in_one_process_predicts_in_another_under_the_embedded_d
             "SELECT count(*) FROM predictions_prediction WHERE model_version_id = ?", [version]
         ).fetchone()
     assert stored > 0
-    first_line = refresher.stdout.splitlines()[0]
+    first_line = lines[0]
     assert first_line.startswith(f"{stored} predictions for ")
     assert first_line.endswith(f" races from model versions [{version}]")
     assert files_in(tmp_path / "trainer") == files_in(tmp_path / "refresher") == []
@@ -174,11 +174,9 @@ def test_a_refresh_skips_a_broken_model_and_refreshes_the_others(damage, reason,
     race_ids = list(Race.objects.filter(meeting_date=TODAY).values_list("pk", flat=True))
 
     # when
-    with caplog.at_level(logging.WARNING, logger="predictions.services"):
-        report = services.predictions_refresh(
-            race_ids=race_ids, algorithms_to_use=["market", "logit"]
-        )
-        ranged = services.predictions_refresh_range(
+    with caplog.at_level(logging.WARNING, logger="predictions.services.refresh"):
+        report = predictions_refresh(race_ids=race_ids, algorithms_to_use=["market", "logit"])
+        ranged = predictions_refresh_range(
             date_from=TODAY, date_to=TODAY, algorithms_to_use=["market", "logit"]
         )
 
@@ -203,7 +201,7 @@ def test_a_model_written_again_is_not_served_from_the_cache():
     # given: a version whose model this process has loaded
     demo_data_seed(seed=5, today=TODAY, days_ahead=0, history_days=30)
     first = trained("logit")
-    assert services.model_version_load(first).params()["l2"] == 1e-3
+    assert model_version_load(first).params()["l2"] == 1e-3
     other = trained("logit", hyperparameters={"l2": 0.5})
 
     # when: its stored model is replaced
@@ -213,14 +211,14 @@ def test_a_model_written_again_is_not_served_from_the_cache():
     )
 
     # then
-    assert services.model_version_load(first).params()["l2"] == 0.5
+    assert model_version_load(first).params()["l2"] == 0.5
 
 
 @pytest.mark.django_db
 def test_pages_that_show_versions_never_read_the_stored_model(staff_client):
     demo_data_seed(seed=5, today=TODAY, days_ahead=1, history_days=30)
     version = trained("logit")
-    services.predictions_refresh(
+    predictions_refresh(
         race_ids=Race.objects.filter(meeting_date=TODAY).values_list("pk", flat=True)
     )
     race = Race.objects.filter(meeting_date=TODAY).first()

@@ -18,8 +18,13 @@ from django.utils import timezone
 
 from hrp_site.queueing import task_send
 from hrp_site.testing.processes import wait_for
-from predictions import services
 from predictions.models import ModelVersion, Prediction
+from predictions.services.enqueue import model_version_enqueue_training
+from predictions.services.versions import (
+    STALE_TRAINING,
+    model_version_create,
+    model_versions_ensure,
+)
 from predictions.tasks import refresh_predictions_task, requeue_lost_trainings_task
 from races.demo import demo_data_seed
 from races.models import Race, Runner
@@ -59,10 +64,10 @@ def ready(version: ModelVersion) -> ModelVersion | None:
 
 
 def queued_training(today) -> ModelVersion:
-    version = ModelVersion.objects.create(
+    version = model_version_create(
         algorithm="lightgbm", train_until=today - datetime.timedelta(days=1), hyperparameters=SLOW
     )
-    services.model_version_enqueue_training(version=version)
+    model_version_enqueue_training(version=version)
     return version
 
 
@@ -125,7 +130,7 @@ def test_the_sweep_sends_back_a_training_whose_worker_and_message_were_lost(
         client.flushall()
     # as if the stale window had passed
     ModelVersion.objects.filter(pk=version.pk).update(
-        started_at=timezone.now() - services.STALE_TRAINING - datetime.timedelta(hours=1)
+        started_at=timezone.now() - STALE_TRAINING - datetime.timedelta(hours=1)
     )
 
     # when: a new worker runs the beat's sweep
@@ -144,7 +149,7 @@ def test_the_sweep_sends_back_a_training_whose_worker_and_message_were_lost(
 def scored_races(today):
     """A ready market version and the ids of the races after its window, with their starters."""
     train_until = today - datetime.timedelta(days=20)
-    services.model_versions_ensure(algorithms_to_train=["market"], train_until=train_until)
+    model_versions_ensure(algorithms_to_train=["market"], train_until=train_until)
     races = Race.objects.filter(meeting_date__gt=train_until).exclude(status="abandoned")
     starters = Runner.objects.filter(race__in=races, non_runner=False)
     return list(races.values_list("pk", flat=True)), starters.count()

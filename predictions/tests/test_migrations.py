@@ -9,9 +9,10 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from predictions import services
 from predictions.ml.algorithms import ALGORITHMS
 from predictions.models import ModelArtifact, ModelVersion
+from predictions.services import versions
+from predictions.services.artifacts import model_version_load
 
 BEFORE = [("predictions", "0002_model_artifact")]
 DAY = datetime.date(2026, 1, 1)
@@ -64,7 +65,7 @@ def test_artifact_files_move_into_the_database_and_lost_ones_are_recorded(old_sc
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
     kept = ModelVersion.objects.get(pk=kept.pk)
     assert (kept.status, kept.error) == ("ready", "")
-    assert services.model_version_load(kept).params() == {}
+    assert model_version_load(kept).params() == {}
     lost = ModelVersion.objects.get(pk=lost.pk)
     assert (lost.status, lost.progress, lost.is_active) == ("failed", "failed", False)
     assert lost.error == (
@@ -92,8 +93,8 @@ def test_a_lost_version_trains_again_in_place(old_schema, settings, celery_eager
     migrate_to_latest()
 
     # when: staff send it to training again (the admin's "train" action does this)
-    assert services.model_version_claim(version_id=lost.pk)
-    version = services.model_version_train(version=ModelVersion.objects.get(pk=lost.pk))
+    assert versions.model_version_claim(version_id=lost.pk)
+    version = versions.model_version_train(version=ModelVersion.objects.get(pk=lost.pk))
 
     # then
     assert (version.status, version.error, version.seed) == ("ready", "", 4)

@@ -4,8 +4,8 @@ import datetime
 
 import pytest
 
-from predictions import services
 from predictions.models import Prediction
+from predictions.services.versions import model_version_train_new
 from races.demo import demo_data_seed
 from races.models import Runner
 from races.services.provider_sync import provider_sync
@@ -19,11 +19,7 @@ def test_synced_cards_get_predictions_after_the_commit(
     # given: models trained on demo results before the synced day
     demo_data_seed(seed=2, today=DAY - datetime.timedelta(days=1), days_ahead=0, history_days=20)
     for algorithm in ("market", "logit"):
-        version = services.model_version_create(
-            algorithm=algorithm, train_until=DAY - datetime.timedelta(days=2)
-        )
-        services.model_version_claim(version_id=version.pk)
-        services.model_version_train(version=version)
+        model_version_train_new(algorithm=algorithm, train_until=DAY - datetime.timedelta(days=2))
     starters = Runner.objects.filter(
         race__source="theracingapi", race__meeting_date=DAY, non_runner=False
     )

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from hrp_site.testing.processes import wait_for
 from predictions.models import ModelVersion, Prediction
+from predictions.services.versions import model_version_create
 from predictions.tasks import refresh_predictions_task, train_model_task
 from races.demo import demo_data_seed
 from races.models import Race, Runner
@@ -28,7 +29,7 @@ def test_a_worker_trains_a_model_and_refreshes_a_card(celery_worker_process):
     # given: demo results and today's declared cards
     today = timezone.localdate()
     demo_data_seed(seed=3, today=today, days_ahead=1, history_days=40)
-    version = ModelVersion.objects.create(
+    version = model_version_create(
         algorithm="lightgbm", train_until=today - datetime.timedelta(days=1)
     )
 

@@ -9,9 +9,17 @@ from celery.exceptions import TimeLimitExceeded
 from django.urls import reverse
 from django.utils import timezone
 
-from predictions import services, tasks
+from predictions import tasks
 from predictions.models import ModelVersion
+from predictions.services.versions import (
+    STALE_TRAINING,
+    TRAINING_ATTEMPTS,
+    model_version_claim,
+)
 from races.demo import demo_data_seed
+
+from .factories import ModelVersionFactory
+from .sent import TRAIN, record_sent_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +28,7 @@ LONG_AGO = datetime.timedelta(hours=1)
 
 
 def training(task_id="task-a", started=None, status="training", **values) -> ModelVersion:
-    return ModelVersion.objects.create(
+    return ModelVersionFactory(
         algorithm="market",
         train_until=TODAY - datetime.timedelta(days=1),
         status=status,
@@ -32,15 +40,15 @@ def training(task_id="task-a", started=None, status="training", **values) -> Mod
 
 
 def stale() -> datetime.datetime:
-    return timezone.now() - services.STALE_TRAINING - LONG_AGO
+    return timezone.now() - STALE_TRAINING - LONG_AGO
 
 
 def test_the_claiming_task_may_claim_again_and_no_other_task_may():
     version = training()
 
-    assert services.model_version_claim(version_id=version.pk, task_id="task-a")
-    assert not services.model_version_claim(version_id=version.pk, task_id="task-b")
-    assert not services.model_version_claim(version_id=version.pk)
+    assert model_version_claim(version_id=version.pk, task_id="task-a")
+    assert not model_version_claim(version_id=version.pk, task_id="task-b")
+    assert not model_version_claim(version_id=version.pk)
 
     version.refresh_from_db()
     assert (version.status, version.task_id, version.attempts) == ("training", "task-a", 2)
@@ -49,7 +57,7 @@ def test_the_claiming_task_may_claim_again_and_no_other_task_may():
 def test_a_stale_claim_is_taken_over_by_another_task():
     version = training(started=stale())
 
-    assert services.model_version_claim(version_id=version.pk, task_id="task-b")
+    assert model_version_claim(version_id=version.pk, task_id="task-b")
 
     version.refresh_from_db()
     assert (version.status, version.task_id, version.attempts) == ("training", "task-b", 2)
@@ -60,16 +68,16 @@ def test_a_ready_version_is_claimed_by_nobody():
     version = training(task_id="task-a")
     ModelVersion.objects.filter(pk=version.pk).update(status="ready")
 
-    assert not services.model_version_claim(version_id=version.pk, task_id="task-a")
+    assert not model_version_claim(version_id=version.pk, task_id="task-a")
     version.refresh_from_db()
     assert (version.status, version.attempts) == ("ready", 1)
 
 
 def test_a_training_that_lost_its_worker_too_often_is_failed():
     version = training(task_id="task-a")
-    ModelVersion.objects.filter(pk=version.pk).update(attempts=services.TRAINING_ATTEMPTS)
+    ModelVersion.objects.filter(pk=version.pk).update(attempts=TRAINING_ATTEMPTS)
 
-    assert not services.model_version_claim(version_id=version.pk, task_id="task-a")
+    assert not model_version_claim(version_id=version.pk, task_id="task-a")
 
     version.refresh_from_db()
     assert version.status == "failed"
@@ -106,14 +114,16 @@ def test_the_hard_time_limit_fails_the_version_of_the_task_that_holds_it():
 
 
 def test_the_sweep_requeues_stale_trainings_and_long_queued_versions(
-    django_capture_on_commit_callbacks,
+    monkeypatch, django_capture_on_commit_callbacks
 ):
     lost = training(task_id="task-a", started=stale(), activate_when_ready=True)
     running = training(task_id="task-b")
     never_delivered = training(task_id="", status="queued", queued_at=stale())
     waiting = training(task_id="", status="queued", queued_at=timezone.now())
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    sent = record_sent_tasks(monkeypatch)
+
+    with django_capture_on_commit_callbacks(execute=True):
         swept = tasks.requeue_lost_trainings_task()
 
     versions = {v.pk: v for v in ModelVersion.objects.all()}
@@ -129,19 +139,25 @@ def test_the_sweep_requeues_stale_trainings_and_long_queued_versions(
     assert never_delivered.status == "queued"
     assert never_delivered.queued_at > timezone.now() - LONG_AGO
     assert (versions[running.pk].status, versions[waiting.pk].progress) == ("training", "")
-    assert len(callbacks) == 2
+    assert sorted(sent) == sorted(
+        [
+            (TRAIN, (lost.pk,), {"activate": True}),
+            (TRAIN, (never_delivered.pk,), {"activate": False}),
+        ]
+    )
 
 
 def test_staff_resend_stuck_and_failed_versions_but_not_a_fresh_training(
-    staff_client, django_capture_on_commit_callbacks
+    staff_client, monkeypatch, django_capture_on_commit_callbacks
 ):
     stuck = training(task_id="task-a", started=stale())
     failed = training(task_id="task-b", status="failed")
     running = training(task_id="task-c")
     ready = training(task_id="task-d", status="ready")
     selected = [stuck.pk, failed.pk, running.pk, ready.pk]
+    sent = record_sent_tasks(monkeypatch)
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
             reverse("admin:predictions_modelversion_changelist"),
             {"action": "train", "_selected_action": selected},
@@ -156,7 +172,10 @@ def test_staff_resend_stuck_and_failed_versions_but_not_a_fresh_training(
         ready.pk: "ready",
     }
     assert ModelVersion.objects.get(pk=stuck.pk).attempts == 0
-    assert len(callbacks) == 2
+    assert sorted(sent) == [
+        (TRAIN, (stuck.pk,), {"activate": False}),
+        (TRAIN, (failed.pk,), {"activate": False}),
+    ]
     assert sorted(str(m) for m in response.context["messages"]) == sorted(
         [
             "2 version(s) sent to the training queue.",
@@ -166,12 +185,13 @@ def test_staff_resend_stuck_and_failed_versions_but_not_a_fresh_training(
     )
 
 
-def test_staff_resend_through_the_api(staff_api, django_capture_on_commit_callbacks):
+def test_staff_resend_through_the_api(staff_api, monkeypatch, django_capture_on_commit_callbacks):
     failed = training(task_id="task-a", status="failed", error="its worker was lost")
     running = training(task_id="task-b")
     url = reverse("model-version-train", args=[failed.pk])
+    queued = record_sent_tasks(monkeypatch)
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         sent = staff_api.post(url)
         refused = staff_api.post(reverse("model-version-train", args=[running.pk]))
 
@@ -183,4 +203,4 @@ def test_staff_resend_through_the_api(staff_api, django_capture_on_commit_callba
     assert (failed.status, failed.error) == ("queued", "")
     assert refused.status_code == 409
     assert refused.json()["detail"].endswith("a worker may still be training it.")
-    assert len(callbacks) == 1
+    assert queued == [(TRAIN, (failed.pk,), {"activate": False})]

@@ -1,11 +1,10 @@
-import sys
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from predictions import services
 from predictions.ml.algorithms import ALGORITHMS
+from predictions.services.base import PredictionError
+from predictions.services.evaluation import backtest_run
 
-from ._options import iso_date
+from ._options import iso_date, terminal_progress
 
 
 class Command(BaseCommand):
@@ -20,15 +19,14 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="date_to", required=True, type=iso_date)
 
     def handle(self, *args, **options) -> None:
-        show = sys.stderr.isatty()
         try:
-            seasons = services.backtest_run(
+            seasons = backtest_run(
                 algorithm=options["algorithm"],
                 date_from=options["date_from"],
                 date_to=options["date_to"],
-                progress=lambda m: show and self.stderr.write(m),
+                progress=terminal_progress(self),
             )
-        except services.PredictionError as exc:
+        except PredictionError as exc:
             raise CommandError(str(exc)) from exc
         if not seasons:
             raise CommandError("no season starts in the window (seasons break after 40 days off)")

@@ -2,8 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from predictions import services
 from predictions.models import ModelVersion
+from predictions.services.base import PredictionError
+from predictions.services.evaluation import model_version_evaluate
 
 from ._options import iso_date
 
@@ -40,14 +41,14 @@ class Command(BaseCommand):
         except ModelVersion.DoesNotExist:
             raise CommandError(f"no model version {options['model']}") from None
         try:
-            metrics = services.model_version_evaluate(
+            metrics = model_version_evaluate(
                 version=version,
                 date_from=options["date_from"],
                 date_to=options["date_to"],
                 margin=options["margin"],
                 kelly_fraction=options["kelly"],
             )
-        except services.PredictionError as exc:
+        except PredictionError as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
             self.stdout.write(json.dumps(metrics, indent=2))

@@ -1,6 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from predictions import selectors, services
+from predictions.services.base import PredictionError
+from predictions.services.refresh import (
+    predictions_refresh,
+    predictions_refresh_range,
+    race_ids_to_refresh,
+)
 from races.models import Race
 
 from ._options import iso_date
@@ -36,18 +41,18 @@ class Command(BaseCommand):
             if date_from is None or date_to is None:
                 raise CommandError("--from and --to go together")
             try:
-                report = services.predictions_refresh_range(
+                report = predictions_refresh_range(
                     date_from=date_from,
                     date_to=date_to,
                     chunk_days=chunk_days,
                     progress=self.stdout.write,
                 )
-            except services.PredictionError as exc:
+            except PredictionError as exc:
                 raise CommandError(str(exc)) from exc
             if not report.races and not report.skipped:
                 raise CommandError(f"no races between {date_from} and {date_to}")
         else:
-            report = services.predictions_refresh(race_ids=self._race_ids(date, race))
+            report = predictions_refresh(race_ids=self._race_ids(date, race))
         self.stdout.write(
             f"{report.predictions} predictions for {report.races} races "
             f"from model versions {sorted(report.versions) or 'none'}"
@@ -60,10 +65,8 @@ class Command(BaseCommand):
             if not Race.objects.filter(pk=race).exists():
                 raise CommandError(f"no race {race}")
             race_ids = [race]
-        elif date is not None:
-            race_ids = list(Race.objects.filter(meeting_date=date).values_list("pk", flat=True))
         else:
-            race_ids = selectors.declared_race_ids()
+            race_ids = race_ids_to_refresh(day=date)
         if not race_ids:
             raise CommandError("no races to refresh")
         return race_ids

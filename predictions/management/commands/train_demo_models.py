@@ -5,9 +5,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from predictions import selectors, services
+from predictions import selectors
+from predictions.models import ModelVersion
+from predictions.services.base import PredictionError
+from predictions.services.holdout import model_versions_holdout_ensure
+from predictions.services.refresh import predictions_refresh
+from predictions.services.versions import model_versions_ensure
 
-DEMO_ALGORITHMS = ("market", "logit", "lightgbm", "xgboost", "benter")
 HOLDOUT_DAYS = 28
 
 
@@ -21,7 +25,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--algorithms", nargs="+", default=list(DEMO_ALGORITHMS))
+        parser.add_argument("--algorithms", nargs="+", default=list(ModelVersion.Algorithm.values))
         parser.add_argument(
             "--holdout-days",
             type=int,
@@ -36,12 +40,12 @@ class Command(BaseCommand):
         today = timezone.localdate()
         yesterday = today - datetime.timedelta(days=1)
         try:
-            versions = services.model_versions_ensure(
+            versions = model_versions_ensure(
                 algorithms_to_train=algorithms, train_until=yesterday, progress=self.stdout.write
             )
-        except services.PredictionError as exc:
+        except PredictionError as exc:
             raise CommandError(f"{exc} (run seed_demo first)") from exc
-        report = services.predictions_refresh(race_ids=selectors.declared_race_ids())
+        report = predictions_refresh(race_ids=selectors.declared_race_ids())
         self.stdout.write(
             f"Active models: {', '.join(str(v) for v in versions)}; "
             f"{report.predictions} predictions for {report.races} declared races "
@@ -50,13 +54,13 @@ class Command(BaseCommand):
         if holdout_days <= 0:
             return
         try:
-            holdout = services.model_versions_holdout_ensure(
+            holdout = model_versions_holdout_ensure(
                 algorithms_to_use=algorithms,
                 train_until=today - datetime.timedelta(days=holdout_days + 1),
                 date_to=yesterday,
                 progress=self.stdout.write,
             )
-        except services.PredictionError as exc:
+        except PredictionError as exc:
             raise CommandError(f"held-out models: {exc}") from exc
         self.stdout.write(
             f"Held-out models: {', '.join(str(v) for v in holdout.versions)}, scored on "

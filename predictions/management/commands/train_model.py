@@ -1,11 +1,10 @@
-import sys
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from predictions import services
 from predictions.ml.algorithms import ALGORITHMS
+from predictions.services.base import PredictionError
+from predictions.services.versions import model_version_train_new
 
-from ._options import iso_date
+from ._options import iso_date, terminal_progress
 
 
 class Command(BaseCommand):
@@ -20,20 +19,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            version = services.model_version_create(
+            version = model_version_train_new(
                 algorithm=options["algorithm"],
                 train_until=options["train_until"],
                 train_from=options["train_from"],
                 seed=options["seed"],
+                activate=options["activate"],
+                progress=terminal_progress(self),
             )
-            services.model_version_claim(version_id=version.pk)
-            show = sys.stderr.isatty()
-            version = services.model_version_train(
-                version=version, progress=lambda m: show and self.stderr.write(m)
-            )
-            if options["activate"]:
-                services.model_version_activate(version=version)
-        except services.PredictionError as exc:
+        except PredictionError as exc:
             raise CommandError(str(exc)) from exc
         training = version.metrics["training"]
         self.stderr.write(
