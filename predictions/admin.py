@@ -3,7 +3,7 @@ from django.db.models import Count
 from django.shortcuts import redirect
 
 from hrp_site.queueing import QueueingError
-from races.admin import RaceAdmin as RacesRaceAdmin
+from races.admin.races import RaceAdmin as RacesRaceAdmin
 from races.models import Race
 
 from .models import ModelArtifact, ModelVersion, Prediction

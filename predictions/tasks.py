@@ -11,6 +11,7 @@ from celery.exceptions import TimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from .services.enqueue import model_versions_requeue_lost, model_versions_retrain_stale
 from .services.refresh import predictions_refresh_races
 from .services.versions import model_version_fail, model_version_train_queued
 
@@ -74,8 +75,6 @@ def refresh_predictions_task(race_ids: list[int] | None = None, day: str | None 
 @shared_task(soft_time_limit=60, time_limit=120)
 def requeue_lost_trainings_task() -> list[int]:
     """The beat's sweep: trainings whose worker died go back to the queue."""
-    # Inside the task: the enqueueing services import this module (Celery's documented pattern).
-    from .services.enqueue import model_versions_requeue_lost
 
     return model_versions_requeue_lost()
 
@@ -84,7 +83,5 @@ def requeue_lost_trainings_task() -> list[int]:
 def retrain_models_task() -> list[int]:
     """The weekly retrain: a new version of each active algorithm on every settled race so far,
     activated once it is ready."""
-    # Inside the task: the enqueueing services import this module (Celery's documented pattern).
-    from .services.enqueue import model_versions_retrain_stale
 
     return model_versions_retrain_stale()

@@ -1,8 +1,8 @@
 """What goes to the Celery queues: trainings (new, sent again, lost, weekly) and refreshes.
 
-This module imports the tasks it sends; `predictions.tasks` imports the services that do the work
-at its top and this one only inside the two beat tasks that call it (the task-inside-service
-pattern of Celery code, as in HackSoft's styleguide example).
+`predictions.tasks` imports the services it calls, this one included; so this module imports each
+task it sends inside the function that sends it (Celery's task-inside-service pattern, as in
+HackSoft's styleguide example), the one local import the apps keep.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from hrp_site.queueing import QueueingError, task_send_on_commit
 
 from .. import selectors
 from ..models import ModelVersion
-from ..tasks import refresh_predictions_task, train_model_task
 from .base import PredictionError
 from .versions import (
     STALE_TRAINING,
@@ -42,6 +41,8 @@ def model_version_enqueue_training(*, version: ModelVersion, activate: bool = Fa
 
     def fail(exc: QueueingError) -> None:
         model_version_fail(version_id=version_id, reason=str(exc))
+
+    from ..tasks import train_model_task  # the tasks import this module (see its docstring)
 
     task_send_on_commit(train_model_task, version_id, activate=activate, on_error=fail)
 
@@ -111,6 +112,8 @@ def predictions_enqueue_refresh(
     commit; `QueueingError` if the broker does not take it."""
     ids = None if race_ids is None else list(race_ids)
     on_day = None if day is None else day.isoformat()
+    from ..tasks import refresh_predictions_task  # the tasks import this module
+
     task_send_on_commit(refresh_predictions_task, race_ids=ids, day=on_day)
 
 

@@ -1,99 +1,31 @@
-from django import forms
+"""Racecourses, races (with the Hong Kong import) and runners."""
+
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Case, CharField, Count, F, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce, Concat
+from django.db.models import Case, CharField, F, OuterRef, Subquery, Value, When
+from django.db.models.functions import Concat
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
 
 from hrp_site.queueing import QueueingError
 
-from .forms import HkracingImportForm
-from .models import (
-    HkracingUpload,
-    Horse,
-    Jockey,
-    ProviderSync,
+from ..forms import HkracingImportForm
+from ..models import (
     Race,
     Racecourse,
     Runner,
-    Trainer,
 )
-from .providers.registry import ProviderNotConfigured
-from .services.hkracing_uploads import hkracing_upload_create
-from .services.provider_sync import provider_sync_enqueue
-
-IMPORT_PERMISSIONS = ("races.add_race", "races.add_runner")
-
-
-def _count_of(queryset, fk: str):
-    """A correlated COUNT per row, rather than a join that groups every row of both tables."""
-    counted = queryset.filter(**{fk: OuterRef("pk")}).order_by().values(fk).annotate(n=Count("pk"))
-    return Coalesce(Subquery(counted.values("n")), 0)
-
-
-def _percent(value: float | None) -> str | None:
-    return None if value is None else f"{value:.1%}"
-
-
-@admin.display(description="source", ordering="source")
-def source_code(record):
-    # The short code: the labels ("Hong Kong results (CSV)") would wrap every row.
-    return record.source
-
-
-def _shown(model_admin, value):
-    # Read-only fields on change pages print None as "None"; lists already print it as "-".
-    return model_admin.get_empty_value_display() if value is None else value
-
-
-class LoadedAutocompleteSelect(AutocompleteSelect):
-    """An autocomplete that labels its selected option from an object already loaded.
-
-    Django's widget fetches its selected object with a query of its own: on the race page that is
-    three queries for every runner row. `LoadedAutocompleteForm` hands the widget the object that
-    the admin's `select_related` queryset already loaded.
-    """
-
-    loaded = None
-
-    def optgroups(self, name, value, attr=None):
-        if self.loaded is None or list(value) != [str(self.loaded.pk)]:
-            return super().optgroups(name, value, attr)
-        options = []
-        if not self.is_required:
-            options.append(self.create_option(name, "", "", False, 0))
-        label = self.choices.field.label_from_instance(self.loaded)
-        options.append(self.create_option(name, self.loaded.pk, label, True, len(options)))
-        return [(None, options, 0)]
-
-
-class LoadedAutocompleteForm(forms.ModelForm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            widget = getattr(field.widget, "widget", field.widget)  # in RelatedFieldWidgetWrapper
-            if not isinstance(widget, LoadedAutocompleteSelect):
-                continue
-            if self.instance._meta.get_field(name).is_cached(self.instance):
-                widget.loaded = getattr(self.instance, name)
-
-
-class LoadedAutocompleteMixin:
-    """Autocomplete fields labelled from the related rows that `get_queryset` selects."""
-
-    form = LoadedAutocompleteForm
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name in self.get_autocomplete_fields(request):
-            using = kwargs.get("using")
-            kwargs["widget"] = LoadedAutocompleteSelect(db_field, self.admin_site, using=using)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+from ..services.hkracing_uploads import hkracing_upload_create
+from .common import (
+    IMPORT_PERMISSIONS,
+    LoadedAutocompleteMixin,
+    count_of,
+    percent,
+    shown,
+    source_code,
+)
 
 
 class RunnerInline(LoadedAutocompleteMixin, admin.TabularInline):
@@ -139,7 +71,7 @@ class RunnerInline(LoadedAutocompleteMixin, admin.TabularInline):
 
     @admin.display(description="implied probability")
     def implied_probability(self, runner):
-        return _shown(self, _percent(runner.implied_probability))
+        return shown(self, percent(runner.implied_probability))
 
 
 @admin.register(Racecourse)
@@ -152,12 +84,12 @@ class RacecourseAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request).annotate(race_count=_count_of(Race.objects, "racecourse"))
+            super().get_queryset(request).annotate(race_count=count_of(Race.objects, "racecourse"))
         )
 
     @admin.display(description="races", ordering="race_count")
     def race_count(self, racecourse):
-        return _shown(self, getattr(racecourse, "race_count", None))
+        return shown(self, getattr(racecourse, "race_count", None))
 
 
 @admin.register(Race)
@@ -292,24 +224,24 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
 
     @admin.display(description="field size", ordering="field_size")
     def field_size(self, race):
-        return _shown(self, getattr(race, "field_size", None))
+        return shown(self, getattr(race, "field_size", None))
 
     @admin.display(description="winner", ordering="winner_name")
     def winner(self, race):
-        return _shown(self, getattr(race, "winner_name", None))
+        return shown(self, getattr(race, "winner_name", None))
 
     @admin.display(description="market overround")
     def market_overround(self, race):
         """The win market's book: the sum of 1 / win odds over the starters; 100% is a fair book."""
         if race.pk is None:
-            return _shown(self, None)
+            return shown(self, None)
         odds = (
             race.runners.starters()
             .exclude(win_odds=None)
             .order_by()
             .values_list("win_odds", flat=True)
         )
-        return _shown(self, _percent(sum(1 / float(o) for o in odds) if odds else None))
+        return shown(self, percent(sum(1 / float(o) for o in odds) if odds else None))
 
     @admin.display(description="demo data", boolean=True)
     def is_demo(self, race):
@@ -398,171 +330,8 @@ class RunnerAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
 
     @admin.display(description="implied probability")
     def implied_probability(self, runner):
-        return _shown(self, _percent(runner.implied_probability))
+        return shown(self, percent(runner.implied_probability))
 
     @admin.display(description="demo data", boolean=True)
     def is_demo(self, runner):
         return runner.is_demo
-
-
-class ParticipantAdmin(admin.ModelAdmin):
-    """What the horse, jockey and trainer pages share."""
-
-    runner_fk: str  # the Runner field pointing here
-    list_filter = ("source",)
-    search_fields = ("name", "=external_id")
-    show_full_result_count = False
-    readonly_fields = ("run_count", "is_demo")
-
-    def get_queryset(self, request):
-        runs = _count_of(Runner.objects, self.runner_fk)
-        return super().get_queryset(request).annotate(run_count=runs)
-
-    @admin.display(description="name", ordering="name")
-    def label(self, participant):
-        # The Hong Kong results name no one: "Horse #3917" rather than a link on "-".
-        return str(participant)
-
-    @admin.display(description="runs", ordering="run_count")
-    def run_count(self, participant):
-        return _shown(self, getattr(participant, "run_count", None))
-
-    @admin.display(description="demo data", boolean=True)
-    def is_demo(self, participant):
-        return participant.is_demo
-
-
-@admin.register(Horse)
-class HorseAdmin(ParticipantAdmin):
-    runner_fk = "horse"
-    list_display = ("label", "external_id", "country", "sex", "run_count", source_code)
-    list_filter = ("source", "country", "sex")
-    fields = ("name", "country", "sex", "run_count", "source", "external_id", "is_demo")
-
-
-@admin.register(Jockey)
-class JockeyAdmin(ParticipantAdmin):
-    runner_fk = "jockey"
-    list_display = ("label", "external_id", "run_count", source_code)
-    fields = ("name", "run_count", "source", "external_id", "is_demo")
-
-
-@admin.register(Trainer)
-class TrainerAdmin(ParticipantAdmin):
-    runner_fk = "trainer"
-    list_display = ("label", "external_id", "run_count", source_code)
-    fields = ("name", "run_count", "source", "external_id", "is_demo")
-
-
-@admin.register(ProviderSync)
-class ProviderSyncAdmin(admin.ModelAdmin):
-    list_display = ("provider", "day", "status", "started_at", "finished_at", "counts", "error")
-    list_filter = ("provider", "status", "day")
-    date_hierarchy = "started_at"
-    actions = ("sync_now",)
-    readonly_fields = (
-        "provider",
-        "day",
-        "status",
-        "started_at",
-        "finished_at",
-        "counts",
-        "error",
-    )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Sync the selected syncs' providers and days again now")
-    def sync_now(self, request, queryset):
-        queued = 0
-        for provider, day in sorted(set(queryset.values_list("provider", "day"))):
-            try:
-                provider_sync_enqueue(provider=provider, day=day)
-            except ProviderNotConfigured as exc:
-                self.message_user(request, f"Not queued: {exc}.", messages.ERROR)
-                continue
-            except QueueingError as exc:
-                message = f"The sync of {provider} on {day:%Y-%m-%d} {exc}."
-                self.message_user(request, message, messages.ERROR)
-                continue
-            queued += 1
-        if queued:
-            self.message_user(request, f"{queued} provider sync(s) queued.")
-
-
-@admin.register(HkracingUpload)
-class HkracingUploadAdmin(admin.ModelAdmin):
-    """Staff uploads of the Hong Kong pair and how their import went; made by the race list's
-    import page, read-only here."""
-
-    list_display = (
-        "uploaded_at",
-        "files",
-        "uploaded_by",
-        "status",
-        "progress",
-        "finished_at",
-        "outcome",
-    )
-    list_filter = ("status",)
-    list_select_related = ("uploaded_by",)
-    date_hierarchy = "uploaded_at"
-    fields = (
-        "status",
-        "progress",
-        "files",
-        "uploaded_by",
-        "uploaded_at",
-        "started_at",
-        "finished_at",
-        "attempts",
-        "outcome",
-        "summary_lines",
-        "error_lines",
-    )
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        # The files stay in the database: no page shows them.
-        return super().get_queryset(request).defer("races_data", "runs_data")
-
-    def has_view_permission(self, request, obj=None):
-        # Whoever may import follows their uploads.
-        return super().has_view_permission(request, obj) or request.user.has_perms(
-            IMPORT_PERMISSIONS
-        )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="files")
-    def files(self, upload):
-        return f"{upload.races_name}, {upload.runs_name}"
-
-    @admin.display(description="outcome")
-    def outcome(self, upload):
-        if upload.error:
-            return upload.error
-        shown = [line for line in upload.summary if line.startswith(("races:", "runners:"))]
-        return "; ".join(shown) or _shown(self, None)
-
-    @admin.display(description="what was imported")
-    def summary_lines(self, upload):
-        return _lines(self, upload.summary)
-
-    @admin.display(description="errors in the files")
-    def error_lines(self, upload):
-        return _lines(self, upload.errors)
-
-
-def _lines(model_admin, lines: list[str]):
-    if not lines:
-        return _shown(model_admin, None)
-    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))

@@ -1,0 +1,3 @@
+"""The races back office, one module per area; importing them registers their pages."""
+
+from . import jobs, participants, races  # noqa: F401
