@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from hrp_site.testing.required import skip_unless_required
+
 # Workers and servers the tests start run outside debug mode, where these must be set (see
 # hrp_site/checks.py); the values are the embedded defaults but for the key. Tests of the
 # refusal take them out of the child's environment.
@@ -73,11 +75,12 @@ def staff_api(api_client, staff_user):
 
 @pytest.fixture
 def shared_data_dir(settings):
-    """../shared/data beside the repo (HRP_SHARED_DIR overrides ../shared); skips if absent."""
+    """../shared/data beside the repo (HRP_SHARED_DIR overrides ../shared); skips if absent,
+    fails if absent under HRP_REQUIRE_SHARED_DATA."""
     shared = Path(os.environ.get("HRP_SHARED_DIR", settings.BASE_DIR.parent / "shared"))
     data = shared / "data"
     if not data.is_dir():
-        pytest.skip(f"the shared data is not at {data}")
+        skip_unless_required("HRP_REQUIRE_SHARED_DATA", f"the shared data is not at {data}")
     return data
 
 
