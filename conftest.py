@@ -1,10 +1,12 @@
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
+from hrp_site import settings as project_settings
 from hrp_site.testing.required import skip_unless_required
 
 # Workers and servers the tests start run outside debug mode, where these must be set (see
@@ -30,6 +32,25 @@ def _plain_static_storage(settings):
 def _media_in_tmp(settings, tmp_path):
     # Model artifacts and uploads land in a folder of the test's own.
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def password_hashers(settings) -> Callable[[list[str]], None]:
+    """Hash passwords with MD5, as Argon2 is slow on purpose; returns the setter a test calls to
+    hash with others (`project_hashers` below is the project's own list)."""
+
+    def use(hashers: list[str]) -> None:
+        settings.PASSWORD_HASHERS = hashers
+
+    use(["django.contrib.auth.hashers.MD5PasswordHasher"])
+    return use
+
+
+@pytest.fixture
+def project_hashers(password_hashers) -> list[str]:
+    """Hash as the project does (Argon2 first), for tests of hashing itself."""
+    password_hashers(project_settings.PASSWORD_HASHERS)
+    return project_settings.PASSWORD_HASHERS
 
 
 @pytest.fixture

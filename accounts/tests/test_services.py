@@ -6,11 +6,6 @@ from accounts.services import demo_users_ensure
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def accounts() -> list[tuple]:
     return list(
         User.objects.order_by("username").values_list(

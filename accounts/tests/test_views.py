@@ -5,7 +5,6 @@ from django.contrib.auth import SESSION_KEY
 from django.core import mail
 
 from accounts.models import User
-from hrp_site import settings as project_settings
 
 from .factories import PASSWORD, UserFactory
 
@@ -208,12 +207,14 @@ def test_password_reset_end_to_end(client):
     assert logged_in_user_id(client) == user.pk
 
 
-def test_an_older_hash_still_verifies_and_is_upgraded_to_argon2(client, project_hashers, settings):
+def test_an_older_hash_still_verifies_and_is_upgraded_to_argon2(
+    client, password_hashers, project_hashers
+):
     # given a member whose password was hashed with PBKDF2, Django's default before Argon2
-    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS[1:]
+    password_hashers(project_hashers[1:])
     user = UserFactory(username="veteran")
     assert user.password.startswith("pbkdf2_sha256$")
-    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    password_hashers(project_hashers)
 
     # when they log in
     response = client.post("/accounts/login/", {"username": "veteran", "password": PASSWORD})

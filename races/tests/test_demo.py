@@ -14,12 +14,6 @@ TODAY = datetime.date(2026, 11, 27)
 DEMO_MODELS = (Racecourse, Horse, Jockey, Trainer, Race, Runner)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The command also ensures the demo accounts; the default hasher costs a second per test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def snapshot() -> dict[str, list[tuple]]:
     """Every stored value of every demo table, with relations named by external id, not pk,
     and without the time each row was written."""
