@@ -22,7 +22,6 @@ def test_creates_a_staff_and_a_member_account():
     member = User.objects.get(username="demo-member")
     assert (staff.is_staff, staff.is_superuser, staff.is_active) == (True, True, True)
     assert (member.is_staff, member.is_superuser, member.is_active) == (False, False, True)
-    assert member.is_member
     assert staff.check_password("hrp-demo-staff")
     assert member.check_password("hrp-demo-member")
 

@@ -167,6 +167,25 @@ def test_password_change(client):
     assert logged_in_user_id(client) == user.pk  # the session survives the change
 
 
+@pytest.mark.parametrize(
+    ("url", "title"),
+    [
+        ("/accounts/password/change/done/", "Password changed"),
+        ("/accounts/password/reset/done/", "Check your e-mail"),
+        ("/accounts/password/reset/complete/", "Password set"),
+    ],
+)
+def test_the_pages_that_confirm_a_step_use_the_site_templates(client, url, title):
+    client.force_login(UserFactory())
+
+    response = client.get(url)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"<title>{title} · HRP</title>" in html
+    assert f"<h1>{title}</h1>" in html
+
+
 def test_password_change_with_a_wrong_old_password_changes_nothing(client):
     user = UserFactory()
     client.force_login(user)
