@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.tests.factories import UserFactory
 from hrp_site import settings as project_settings
 from hrp_site.testing.required import skip_unless_required
 
@@ -54,23 +55,30 @@ def project_hashers(password_hashers) -> list[str]:
 
 
 @pytest.fixture
-def staff_user(django_user_model):
-    return django_user_model.objects.create_user(
-        username="staff", password="a-long-staff-password", is_staff=True, is_superuser=True
+def staff_user():
+    return UserFactory(
+        username="staff",
+        email="",
+        password="a-long-staff-password",
+        is_staff=True,
+        is_superuser=True,
     )
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
+def member_user():
+    return UserFactory(username="member", email="", password="a-long-member-password")
+
+
+def signed_in(client, user):
+    """`client` (Django's or DRF's test client) signed in as `user`."""
+    client.force_login(user)
     return client
 
 
 @pytest.fixture
-def member_user(django_user_model):
-    return django_user_model.objects.create_user(
-        username="member", password="a-long-member-password"
-    )
+def staff_client(client, staff_user):
+    return signed_in(client, staff_user)
 
 
 @pytest.fixture
@@ -84,14 +92,12 @@ def api_client(settings):
 
 @pytest.fixture
 def member_api(api_client, member_user):
-    api_client.force_login(member_user)
-    return api_client
+    return signed_in(api_client, member_user)
 
 
 @pytest.fixture
 def staff_api(api_client, staff_user):
-    api_client.force_login(staff_user)
-    return api_client
+    return signed_in(api_client, staff_user)
 
 
 @pytest.fixture
