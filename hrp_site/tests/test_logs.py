@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import re
-import subprocess
 import sys
 import time
 import urllib.error
@@ -17,6 +16,7 @@ from celery import shared_task
 from django.conf import settings
 
 from hrp_site.logs import JsonFormatter, RequestIdFilter, request_id_var
+from hrp_site.testing import processes
 from hrp_site.testing.processes import free_port
 
 HEX_UUID = re.compile(r"[0-9a-f]{32}")
@@ -134,15 +134,7 @@ def test_json_format_writes_one_object_per_line_on_stdout():
     )
 
     # when
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        env=environment,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = processes.run([sys.executable, "-c", script], env=environment, check=True)
 
     # then
     (line,) = [json.loads(text) for text in result.stdout.splitlines()]

@@ -52,24 +52,23 @@ def _binaries():
         skip_unless_required("HRP_REQUIRE_FAULTS", f"fault tests need {missing}")
 
 
-@pytest.fixture(scope="module")
-def postgres(_binaries):
-    server = processes.PrivatePostgres()
+def _running(server):
+    """Start `server`, yield it, close it (also when it failed to start)."""
     try:
         server.start()
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="module")
+def postgres(_binaries):
+    yield from _running(processes.PrivatePostgres())
 
 
 @pytest.fixture(scope="module")
 def redis(_binaries):
-    server = processes.RedisServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+    yield from _running(processes.RedisServer())
 
 
 @pytest.fixture(scope="module")
