@@ -3,6 +3,8 @@ import pytest
 from accounts.models import User
 from accounts.services import demo_users_ensure
 
+from .factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -38,10 +40,9 @@ def test_second_call_creates_and_changes_nothing():
 
 def test_puts_a_changed_account_back_to_the_demo_login():
     # given a demo member whose password and flags were changed by hand
-    user = User.objects.create_user(username="demo-member", password="something-else-entirely")
-    user.is_staff = True
-    user.is_active = False
-    user.save()
+    user = UserFactory(
+        username="demo-member", password="something-else-entirely", is_staff=True, is_active=False
+    )
 
     # when
     demo_users_ensure()

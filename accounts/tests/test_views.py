@@ -6,6 +6,7 @@ from django.core import mail
 
 from accounts.models import User
 
+from .clients import page_html
 from .factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,12 +42,8 @@ def test_signup_creates_a_member_with_an_argon2_hash_and_logs_them_in(client, pr
 
 
 def test_signup_page_has_labelled_fields_with_autocomplete(client):
-    response = client.get("/accounts/signup/")
+    html = page_html(client, "/accounts/signup/", title="Sign up")
 
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "<title>Sign up · HRP</title>" in html
-    assert "<h1>Sign up</h1>" in html
     assert '<button type="submit">Sign up</button>' in html
     for field, autocomplete in [
         ("username", "username"),
@@ -105,11 +102,8 @@ def test_a_logged_in_user_is_sent_home_from_signup_and_login(client, path):
 
 
 def test_login_page_links_to_signup_and_password_reset(client):
-    response = client.get("/accounts/login/")
+    html = page_html(client, "/accounts/login/", title="Log in")
 
-    html = response.content.decode()
-    assert "<title>Log in · HRP</title>" in html
-    assert "<h1>Log in</h1>" in html
     assert '<button type="submit">Log in</button>' in html
     assert 'href="/accounts/signup/"' in html
     assert 'href="/accounts/password/reset/"' in html
@@ -176,14 +170,7 @@ def test_password_change(client):
     ],
 )
 def test_the_pages_that_confirm_a_step_use_the_site_templates(client, url, title):
-    client.force_login(UserFactory())
-
-    response = client.get(url)
-
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert f"<title>{title} · HRP</title>" in html
-    assert f"<h1>{title}</h1>" in html
+    page_html(client, url, user=UserFactory(), title=title)
 
 
 def test_password_change_with_a_wrong_old_password_changes_nothing(client):
@@ -253,25 +240,18 @@ def test_password_reset_for_an_unknown_address_sends_nothing(client):
 
 def test_profile_shows_the_account_and_its_links(client):
     user = UserFactory(username="rider")
-    client.force_login(user)
 
-    response = client.get("/accounts/profile/")
+    html = page_html(client, "/accounts/profile/", user=user, title="Your profile")
 
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "<title>Your profile · HRP</title>" in html
-    assert "<h1>Your profile</h1>" in html
     assert "<dt>Role</dt><dd>Member</dd>" in html
     assert 'href="/accounts/password/change/"' in html
     assert 'href="/api/docs/"' in html
 
 
 def test_profile_shows_staff_as_staff(client, staff_user):
-    client.force_login(staff_user)
+    html = page_html(client, "/accounts/profile/", user=staff_user, title="Your profile")
 
-    response = client.get("/accounts/profile/")
-
-    assert "<dt>Role</dt><dd>Staff</dd>" in response.content.decode()
+    assert "<dt>Role</dt><dd>Staff</dd>" in html
 
 
 def test_profile_edit(client):
