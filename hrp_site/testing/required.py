@@ -17,6 +17,7 @@ from django.db import connection
 
 def skip_unless_required(flag: str, reason: str) -> NoReturn:
     """Skip the test for `reason`, or fail it when the environment variable `flag` is set."""
+    __tracebackhide__ = True  # the report names the test's line, not this one
     if os.environ.get(flag):
         pytest.fail(f"{flag} is set, and {reason}")
     pytest.skip(reason)
@@ -24,5 +25,6 @@ def skip_unless_required(flag: str, reason: str) -> NoReturn:
 
 def require_postgresql(reason: str) -> None:
     """Skip (or fail, under HRP_REQUIRE_POSTGRESQL) a test that needs PostgreSQL."""
+    __tracebackhide__ = True
     if connection.vendor != "postgresql":
         skip_unless_required("HRP_REQUIRE_POSTGRESQL", f"{reason} (DATABASE_URL is not one)")
