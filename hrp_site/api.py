@@ -52,7 +52,7 @@ def check_constraint_minimums(model: type[models.Model]) -> dict[str, int | Deci
         bounds = [child for child in condition.children if child[0].endswith(("__gte", "__gt"))]
         if len(bounds) != 1:
             continue
-        (lookup, value) = bounds[0]
+        lookup, value = bounds[0]
         name, _, operator = lookup.rpartition("__")
         others = [child for child in condition.children if child != bounds[0]]
         if others and (condition.connector != "OR" or others != [(f"{name}__isnull", True)]):
