@@ -1,9 +1,14 @@
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from hrp_site import settings as project_settings
+from hrp_site.testing.required import skip_unless_required
 
 # Workers and servers the tests start run outside debug mode, where these must be set (see
 # hrp_site/checks.py); the values are the embedded defaults but for the key. Tests of the
@@ -31,24 +36,50 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def password_hashers(settings) -> Callable[[list[str]], None]:
+    """Hash passwords with MD5, as Argon2 is slow on purpose; returns the setter a test calls to
+    hash with others (`project_hashers` below is the project's own list)."""
+
+    def use(hashers: list[str]) -> None:
+        settings.PASSWORD_HASHERS = hashers
+
+    use(["django.contrib.auth.hashers.MD5PasswordHasher"])
+    return use
+
+
 @pytest.fixture
-def staff_user(django_user_model):
-    return django_user_model.objects.create_user(
-        username="staff", password="a-long-staff-password", is_staff=True, is_superuser=True
+def project_hashers(password_hashers) -> list[str]:
+    """Hash as the project does (Argon2 first), for tests of hashing itself."""
+    password_hashers(project_settings.PASSWORD_HASHERS)
+    return project_settings.PASSWORD_HASHERS
+
+
+@pytest.fixture
+def staff_user():
+    return UserFactory(
+        username="staff",
+        email="",
+        password="a-long-staff-password",
+        is_staff=True,
+        is_superuser=True,
     )
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
+def member_user():
+    return UserFactory(username="member", email="", password="a-long-member-password")
+
+
+def signed_in(client, user):
+    """`client` (Django's or DRF's test client) signed in as `user`."""
+    client.force_login(user)
     return client
 
 
 @pytest.fixture
-def member_user(django_user_model):
-    return django_user_model.objects.create_user(
-        username="member", password="a-long-member-password"
-    )
+def staff_client(client, staff_user):
+    return signed_in(client, staff_user)
 
 
 @pytest.fixture
@@ -68,23 +99,22 @@ def api_client(settings):
 
 @pytest.fixture
 def member_api(api_client, member_user):
-    api_client.force_login(member_user)
-    return api_client
+    return signed_in(api_client, member_user)
 
 
 @pytest.fixture
 def staff_api(api_client, staff_user):
-    api_client.force_login(staff_user)
-    return api_client
+    return signed_in(api_client, staff_user)
 
 
 @pytest.fixture
 def shared_data_dir(settings):
-    """../shared/data beside the repo (HRP_SHARED_DIR overrides ../shared); skips if absent."""
+    """../shared/data beside the repo (HRP_SHARED_DIR overrides ../shared); skips if absent,
+    fails if absent under HRP_REQUIRE_SHARED_DATA."""
     shared = Path(os.environ.get("HRP_SHARED_DIR", settings.BASE_DIR.parent / "shared"))
     data = shared / "data"
     if not data.is_dir():
-        pytest.skip(f"the shared data is not at {data}")
+        skip_unless_required("HRP_REQUIRE_SHARED_DATA", f"the shared data is not at {data}")
     return data
 
 

@@ -10,14 +10,8 @@ class User(AbstractUser):
     swapping the user model.
     """
 
-    email = models.EmailField("email address", blank=True)
-
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
-
-    @property
-    def is_member(self) -> bool:
-        return self.is_active and not self.is_staff
 
 
 class WatchlistEntry(models.Model):

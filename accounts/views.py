@@ -60,10 +60,6 @@ class PasswordChangeView(FormPageMixin, auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:password_change_done")
 
 
-class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
-    template_name = "accounts/password_change_done.html"
-
-
 class PasswordResetView(FormPageMixin, auth_views.PasswordResetView):
     template_name = "accounts/password_reset_form.html"
     email_template_name = "accounts/password_reset_email.txt"
@@ -71,17 +67,9 @@ class PasswordResetView(FormPageMixin, auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
 
-class PasswordResetDoneView(auth_views.PasswordResetDoneView):
-    template_name = "accounts/password_reset_done.html"
-
-
 class PasswordResetConfirmView(FormPageMixin, auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
-
-
-class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
-    template_name = "accounts/password_reset_complete.html"
 
 
 class ProfileView(LoginRequiredMixin, FormPageMixin, SuccessMessageMixin, UpdateView):

@@ -1,19 +1,7 @@
-"""
-ASGI config for hrp_site project.
-
-It exposes the ASGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/
-"""
-
-import os
+"""The ASGI application, for an ASGI server (the image serves WSGI: wsgi.py)."""
 
 from django.core.asgi import get_asgi_application
 
-from hrp_site.checks import require_production_settings
+from hrp_site.checks import serving_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hrp_site.settings")
-
-require_production_settings()
-application = get_asgi_application()
+application = serving_application(get_asgi_application)

@@ -9,11 +9,14 @@ health check says 200. The web and Celery processes refuse to start instead; man
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 REQUIRED_IN_PRODUCTION = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")
+T = TypeVar("T")
 
 
 def missing_production_settings() -> list[str]:
@@ -39,6 +42,14 @@ def require_production_settings() -> None:
             f"{' and '.join(missing)} must be set when DJANGO_DEBUG is false; "
             "refusing to start (set DJANGO_DEBUG=true for local development)"
         )
+
+
+def serving_application(get_application: Callable[[], T]) -> T:
+    """The application a web server loads (`get_wsgi_application` or `get_asgi_application`),
+    made only once the settings are checked."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hrp_site.settings")
+    require_production_settings()
+    return get_application()
 
 
 @checks.register(checks.Tags.security, deploy=True)

@@ -1,19 +1,7 @@
-"""
-WSGI config for hrp_site project.
-
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
-"""
-
-import os
+"""The WSGI application gunicorn serves (the Dockerfile's CMD)."""
 
 from django.core.wsgi import get_wsgi_application
 
-from hrp_site.checks import require_production_settings
+from hrp_site.checks import serving_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hrp_site.settings")
-
-require_production_settings()
-application = get_wsgi_application()
+application = serving_application(get_wsgi_application)

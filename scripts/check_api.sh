@@ -11,8 +11,8 @@
 # operation (default 10).
 set -euo pipefail
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo_root"
+# shellcheck source=lib/repo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/repo.sh"
 PATH="$repo_root/.venv/bin:$PATH"
 
 scratch="$(mktemp -d)"

@@ -7,8 +7,8 @@
 # the repository root) holds tools/do-app-spec.
 set -euo pipefail
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo_root"
+# shellcheck source=lib/repo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/repo.sh"
 if [[ -d .venv/bin ]]; then
     PATH="$repo_root/.venv/bin:$PATH"
 fi
@@ -32,12 +32,7 @@ echo "== collectstatic without a database"
 # db.sqlite3 or staticfiles (all git-ignored and .dockerignore'd), so STATIC_ROOT lands in it.
 context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT
-git ls-files -z --cached --others --exclude-standard \
-    | while IFS= read -r -d '' path; do
-        if [[ -e "$path" ]]; then printf '%s\0' "$path"; fi
-    done \
-    | tar --null --files-from=- -cf - \
-    | tar -xf - -C "$context"
+project_files_copy "$context"
 # The same command as the Dockerfile's RUN, in an environment as bare as the build's, with a
 # database URL that refuses connections: any database access fails the check.
 (

@@ -16,8 +16,8 @@
 # Run from anywhere: bash scripts/check_image.sh.
 set -euo pipefail
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo_root"
+# shellcheck source=lib/repo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/repo.sh"
 
 cache_dir="${HRP_CI_CACHE:-/var/cache/hrp-ci}"
 # buildah's storage, next to the base's tarball; its run-time state (locks) on tmpfs, one per root.

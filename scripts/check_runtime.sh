@@ -10,8 +10,8 @@
 # Run from anywhere: bash scripts/check_runtime.sh. PYTHON picks the interpreter (python3.11).
 set -euo pipefail
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo_root"
+# shellcheck source=lib/repo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/repo.sh"
 
 python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 scratch="$(mktemp -d)"
@@ -30,14 +30,9 @@ echo "== virtual environment from requirements.txt alone ($python)"
 "$scratch/venv/bin/pip" install --quiet --disable-pip-version-check --no-compile -r requirements.txt
 echo "   $((SECONDS - start))s"
 
-# The project's files as the image gets them (no .venv, .env, media or staticfiles).
+# The project's files as the image gets them.
 mkdir "$scratch/app"
-git ls-files -z --cached --others --exclude-standard \
-    | while IFS= read -r -d '' path; do
-        if [[ -e "$path" ]]; then printf '%s\0' "$path"; fi
-    done \
-    | tar --null --files-from=- -cf - \
-    | tar -xf - -C "$scratch/app"
+project_files_copy "$scratch/app"
 
 redis_start
 database_create

@@ -11,8 +11,8 @@
 #   bash scripts/restore_drill.sh            (ports: DRILL_PG_PORT=56432 and +1, DRILL_WEB_PORT=56080)
 set -euo pipefail
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo_root"
+# shellcheck source=lib/repo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/repo.sh"
 python="${PYTHON:-$repo_root/.venv/bin/python}"
 gunicorn="$(dirname "$python")/gunicorn"
 source_port="${DRILL_PG_PORT:-56432}"

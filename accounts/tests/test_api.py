@@ -1,4 +1,3 @@
-import base64
 import datetime
 
 import pytest
@@ -6,9 +5,8 @@ from django.utils import timezone
 from knox.crypto import hash_token
 from knox.models import AuthToken
 
-
-def basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+from .clients import basic
+from .factories import UserFactory
 
 
 @pytest.fixture
@@ -106,8 +104,8 @@ def test_revoking_needs_a_token(api_client):
 
 
 @pytest.fixture
-def other_user(django_user_model):
-    return django_user_model.objects.create_user(username="other", password="another-password")
+def other_user():
+    return UserFactory(username="other")
 
 
 @pytest.mark.django_db

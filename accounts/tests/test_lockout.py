@@ -1,4 +1,3 @@
-import base64
 import datetime
 
 import pytest
@@ -6,6 +5,7 @@ from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
 from knox.models import AuthToken
 
+from .clients import basic
 from .factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -117,10 +117,6 @@ def test_the_admin_login_still_works(client, staff_user):
     )
 
     assert (response.status_code, response.url) == (302, "/admin/")
-
-
-def basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def test_api_token_creation_is_locked_out_too(api_client, member_user):

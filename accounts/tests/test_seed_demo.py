@@ -11,12 +11,6 @@ from django.core.management import CommandError, call_command
 from races.models import Race, Runner
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The command also ensures the demo accounts; the default hasher costs a second per test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.django_db
 def test_command_prints_the_counts_and_the_logins(settings):
     settings.DEBUG = True

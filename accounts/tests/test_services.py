@@ -3,12 +3,9 @@ import pytest
 from accounts.models import User
 from accounts.services import demo_users_ensure
 
+from .factories import UserFactory
+
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def accounts() -> list[tuple]:
@@ -27,7 +24,6 @@ def test_creates_a_staff_and_a_member_account():
     member = User.objects.get(username="demo-member")
     assert (staff.is_staff, staff.is_superuser, staff.is_active) == (True, True, True)
     assert (member.is_staff, member.is_superuser, member.is_active) == (False, False, True)
-    assert member.is_member
     assert staff.check_password("hrp-demo-staff")
     assert member.check_password("hrp-demo-member")
 
@@ -44,10 +40,9 @@ def test_second_call_creates_and_changes_nothing():
 
 def test_puts_a_changed_account_back_to_the_demo_login():
     # given a demo member whose password and flags were changed by hand
-    user = User.objects.create_user(username="demo-member", password="something-else-entirely")
-    user.is_staff = True
-    user.is_active = False
-    user.save()
+    user = UserFactory(
+        username="demo-member", password="something-else-entirely", is_staff=True, is_active=False
+    )
 
     # when
     demo_users_ensure()

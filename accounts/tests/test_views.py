@@ -5,8 +5,8 @@ from django.contrib.auth import SESSION_KEY
 from django.core import mail
 
 from accounts.models import User
-from hrp_site import settings as project_settings
 
+from .clients import page_html
 from .factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,12 +42,8 @@ def test_signup_creates_a_member_with_an_argon2_hash_and_logs_them_in(client, pr
 
 
 def test_signup_page_has_labelled_fields_with_autocomplete(client):
-    response = client.get("/accounts/signup/")
+    html = page_html(client, "/accounts/signup/", title="Sign up")
 
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "<title>Sign up · HRP</title>" in html
-    assert "<h1>Sign up</h1>" in html
     assert '<button type="submit">Sign up</button>' in html
     for field, autocomplete in [
         ("username", "username"),
@@ -106,11 +102,8 @@ def test_a_logged_in_user_is_sent_home_from_signup_and_login(client, path):
 
 
 def test_login_page_links_to_signup_and_password_reset(client):
-    response = client.get("/accounts/login/")
+    html = page_html(client, "/accounts/login/", title="Log in")
 
-    html = response.content.decode()
-    assert "<title>Log in · HRP</title>" in html
-    assert "<h1>Log in</h1>" in html
     assert '<button type="submit">Log in</button>' in html
     assert 'href="/accounts/signup/"' in html
     assert 'href="/accounts/password/reset/"' in html
@@ -168,6 +161,18 @@ def test_password_change(client):
     assert logged_in_user_id(client) == user.pk  # the session survives the change
 
 
+@pytest.mark.parametrize(
+    ("url", "title"),
+    [
+        ("/accounts/password/change/done/", "Password changed"),
+        ("/accounts/password/reset/done/", "Check your e-mail"),
+        ("/accounts/password/reset/complete/", "Password set"),
+    ],
+)
+def test_the_pages_that_confirm_a_step_use_the_site_templates(client, url, title):
+    page_html(client, url, user=UserFactory(), title=title)
+
+
 def test_password_change_with_a_wrong_old_password_changes_nothing(client):
     user = UserFactory()
     client.force_login(user)
@@ -208,12 +213,14 @@ def test_password_reset_end_to_end(client):
     assert logged_in_user_id(client) == user.pk
 
 
-def test_an_older_hash_still_verifies_and_is_upgraded_to_argon2(client, project_hashers, settings):
+def test_an_older_hash_still_verifies_and_is_upgraded_to_argon2(
+    client, password_hashers, project_hashers
+):
     # given a member whose password was hashed with PBKDF2, Django's default before Argon2
-    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS[1:]
+    password_hashers(project_hashers[1:])
     user = UserFactory(username="veteran")
     assert user.password.startswith("pbkdf2_sha256$")
-    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    password_hashers(project_hashers)
 
     # when they log in
     response = client.post("/accounts/login/", {"username": "veteran", "password": PASSWORD})
@@ -233,25 +240,18 @@ def test_password_reset_for_an_unknown_address_sends_nothing(client):
 
 def test_profile_shows_the_account_and_its_links(client):
     user = UserFactory(username="rider")
-    client.force_login(user)
 
-    response = client.get("/accounts/profile/")
+    html = page_html(client, "/accounts/profile/", user=user, title="Your profile")
 
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "<title>Your profile · HRP</title>" in html
-    assert "<h1>Your profile</h1>" in html
     assert "<dt>Role</dt><dd>Member</dd>" in html
     assert 'href="/accounts/password/change/"' in html
     assert 'href="/api/docs/"' in html
 
 
 def test_profile_shows_staff_as_staff(client, staff_user):
-    client.force_login(staff_user)
+    html = page_html(client, "/accounts/profile/", user=staff_user, title="Your profile")
 
-    response = client.get("/accounts/profile/")
-
-    assert "<dt>Role</dt><dd>Staff</dd>" in response.content.decode()
+    assert "<dt>Role</dt><dd>Staff</dd>" in html
 
 
 def test_profile_edit(client):

@@ -16,6 +16,7 @@ from races.tests.factories import (
     TrainerFactory,
 )
 
+from .clients import page_html
 from .factories import UserFactory, WatchlistEntryFactory
 
 pytestmark = pytest.mark.django_db
@@ -360,12 +361,9 @@ def test_member_home_shows_next_runners_and_results(client):
     result = RunnerFactory(
         race=RaceFactory(status=Race.Status.RESULT, name="Derby"), horse=horse, finish_position=3
     )
-    client.force_login(user)
 
-    response = client.get("/")
+    html = page_html(client, "/", user=user)
 
-    html = response.content.decode()
-    assert response.status_code == 200
     assert '<h2 id="next-runners">Your next runners</h2>' in html
     assert '<h2 id="latest-results">Latest results</h2>' in html
     assert (
@@ -378,11 +376,8 @@ def test_member_home_shows_next_runners_and_results(client):
 
 
 def test_member_home_without_follows_shows_the_hint(client):
-    client.force_login(UserFactory())
+    html = page_html(client, "/", user=UserFactory())
 
-    response = client.get("/")
-
-    html = response.content.decode()
     assert "You do not follow anything yet" in html
     assert 'href="/racing/"' in html
     assert "Your next runners" not in html
@@ -392,11 +387,9 @@ def test_profile_lists_what_is_followed_with_unfollow_buttons(client):
     user = UserFactory()
     trainer = TrainerFactory(name="John Size")
     watchlist_follow(user=user, kind="trainer", pk=trainer.pk)
-    client.force_login(user)
 
-    response = client.get("/accounts/profile/")
+    html = page_html(client, "/accounts/profile/", user=user)
 
-    html = response.content.decode()
     assert f'href="/trainers/{trainer.pk}/">John Size</a>' in html
     assert f'action="/accounts/watchlist/trainer/{trainer.pk}/"' in html
     assert '<input type="hidden" name="action" value="unfollow">' in html

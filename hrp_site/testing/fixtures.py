@@ -18,13 +18,14 @@ from .processes import (
     celery_worker_start,
     redis_server_start,
 )
+from .required import require_postgresql, skip_unless_required
 
 
 @pytest.fixture
 def private_redis(tmp_path) -> Iterator[RedisServer]:
     """A redis-server of the test's own, killed at the end (the test may kill it sooner)."""
     if not Path(REDIS_SERVER).exists():
-        pytest.skip(f"no redis-server at {REDIS_SERVER}")
+        skip_unless_required("HRP_REQUIRE_FAULTS", f"no redis-server at {REDIS_SERVER}")
     server = redis_server_start(directory=tmp_path / "redis")
     yield server
     server.kill()
@@ -54,8 +55,7 @@ def celery_workers(private_redis, tmp_path, settings) -> Iterator[Callable[..., 
     commit (`django_db(transaction=True)`)."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker in another process needs PostgreSQL (DATABASE_URL)")
+    require_postgresql("a worker in another process needs PostgreSQL")
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
     database_url = f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"

@@ -405,6 +405,22 @@ def app_environment(*, database_url: str, redis_url: str, **extra: str) -> dict[
     }
 
 
+def run(
+    command: list[str], *, env: dict[str, str], timeout: float = 60, check: bool = False
+) -> subprocess.CompletedProcess:
+    """Run `command` to its end in the repository with `env`: no input, its output as text."""
+    return subprocess.run(
+        command,
+        env=env,
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+    )
+
+
 def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen:
     """Start `python manage.py ARGS` with `env`; its output is read with `communicate()`."""
     return subprocess.Popen(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from hrp_site.testing.required import skip_unless_required
 from predictions.models import ModelVersion
 from predictions.tests.factories import ModelVersionFactory, PredictionFactory
 from races.models import Race
@@ -24,10 +25,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        message = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
-        if os.environ.get("HRP_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_unless_required(
+            "HRP_REQUIRE_BROWSER", f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+        )
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop running in this thread; the ORM calls the tests

@@ -2,7 +2,6 @@
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -10,6 +9,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from hrp_site import views
+from hrp_site.testing import processes
 
 PROBE_HOST = "10.244.3.17:8080"
 
@@ -108,15 +108,7 @@ def test_readiness_is_503_and_liveness_200_with_the_database_unreachable(setting
     }
 
     # when
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE_SCRIPT],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = processes.run([sys.executable, "-c", PROBE_SCRIPT], env=environment, check=True)
 
     # then
     answers = json.loads(result.stdout.strip().splitlines()[-1])

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import re
-import subprocess
 import sys
 import time
 import urllib.error
@@ -17,6 +16,7 @@ from celery import shared_task
 from django.conf import settings
 
 from hrp_site.logs import JsonFormatter, RequestIdFilter, request_id_var
+from hrp_site.testing import processes
 from hrp_site.testing.processes import free_port
 
 HEX_UUID = re.compile(r"[0-9a-f]{32}")
@@ -97,15 +97,20 @@ def test_successful_health_probes_are_not_logged_but_carry_an_id(client, log_lin
     assert request_lines(log_lines()) == []
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_task_enqueued_by_a_request_logs_with_its_request_id(staff_api, celery_eager, log_lines):
-    # when: the refresh is queued after the commit and, eagerly, runs inside the request
-    response = staff_api.post(
+def refresh_requested(client, *, request_id: str):
+    """Staff ask for a day's predictions to be refreshed, in a request with this id."""
+    return client.post(
         "/api/v1/predictions/refresh/",
         {"date": "2024-03-02"},
         format="json",
-        HTTP_X_REQUEST_ID="req-eager-1",
+        HTTP_X_REQUEST_ID=request_id,
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_enqueued_by_a_request_logs_with_its_request_id(staff_api, celery_eager, log_lines):
+    # when: the refresh is queued after the commit and, eagerly, runs inside the request
+    response = refresh_requested(staff_api, request_id="req-eager-1")
 
     # then
     assert response.status_code == 202
@@ -134,15 +139,7 @@ def test_json_format_writes_one_object_per_line_on_stdout():
     )
 
     # when
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        env=environment,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = processes.run([sys.executable, "-c", script], env=environment, check=True)
 
     # then
     (line,) = [json.loads(text) for text in result.stdout.splitlines()]
@@ -187,12 +184,7 @@ def test_a_real_worker_logs_the_task_with_the_request_id(staff_api, json_worker)
     worker, log_path, _port = json_worker
 
     # when
-    response = staff_api.post(
-        "/api/v1/predictions/refresh/",
-        {"date": "2024-03-02"},
-        format="json",
-        HTTP_X_REQUEST_ID="req-worker-1",
-    )
+    response = refresh_requested(staff_api, request_id="req-worker-1")
 
     # then: the worker logs the task's start and finish with the request's id
     assert response.status_code == 202

@@ -2,12 +2,12 @@
 under a gunicorn started as the image starts it (hrp_site.testing.processes)."""
 
 import json
-import os
 import time
 
 import pytest
 
 from hrp_site.testing import processes
+from hrp_site.testing.required import skip_unless_required
 
 pytestmark = pytest.mark.faults
 
@@ -48,30 +48,27 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def _binaries():
     missing = processes.missing_binaries()
-    if missing and os.environ.get("HRP_REQUIRE_FAULTS"):
-        pytest.fail(f"HRP_REQUIRE_FAULTS is set and these are missing: {missing}")
     if missing:
-        pytest.skip(f"fault tests need {missing}")
+        skip_unless_required("HRP_REQUIRE_FAULTS", f"fault tests need {missing}")
+
+
+def _running(server):
+    """Start `server`, yield it, close it (also when it failed to start)."""
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture(scope="module")
 def postgres(_binaries):
-    server = processes.PrivatePostgres()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+    yield from _running(processes.PrivatePostgres())
 
 
 @pytest.fixture(scope="module")
 def redis(_binaries):
-    server = processes.RedisServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+    yield from _running(processes.RedisServer())
 
 
 @pytest.fixture(scope="module")

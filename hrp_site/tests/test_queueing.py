@@ -13,9 +13,14 @@ from hrp_site.testing.processes import redis_server_start
 from predictions.tasks import refresh_predictions_task
 
 
-def queued_ids(server) -> list[str]:
+def queued_headers(server) -> list[dict]:
+    """The Celery headers (id, task, kwargsrepr, ...) of the messages waiting on the queue."""
     with redis.Redis(port=server.port) as client:
-        return [json.loads(body)["headers"]["id"] for body in client.lrange("celery", 0, -1)]
+        return [json.loads(body)["headers"] for body in client.lrange("celery", 0, -1)]
+
+
+def queued_ids(server) -> list[str]:
+    return [headers["id"] for headers in queued_headers(server)]
 
 
 def test_a_sent_task_is_on_the_queue(publish_to_private_redis):
@@ -104,7 +109,10 @@ def test_a_send_after_commit_reports_a_down_broker_where_the_transaction_ends(
 def test_a_send_outside_a_transaction_happens_at_once(publish_to_private_redis):
     task_send_on_commit(refresh_predictions_task, race_ids=[1])
 
-    assert len(queued_ids(publish_to_private_redis)) == 1
+    assert [
+        (headers["task"], headers["kwargsrepr"])
+        for headers in queued_headers(publish_to_private_redis)
+    ] == [("predictions.tasks.refresh_predictions_task", "{'race_ids': [1]}")]
 
 
 @pytest.mark.django_db(transaction=True)

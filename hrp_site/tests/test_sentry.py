@@ -4,15 +4,14 @@ otherwise. A local HTTP server stands in for Sentry's ingest endpoint."""
 import gzip
 import json
 import os
-import subprocess
 import sys
 import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.conf import settings
 
+from hrp_site.testing import processes
 from hrp_site.testing.processes import free_port
 
 # A view that fails, called through the WSGI application gunicorn serves (whole middleware stack).
@@ -102,15 +101,7 @@ def run_failing(script, environment_overrides):
     }
     environment.pop("SENTRY_DSN", None)
     environment.update(environment_overrides)
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        env=environment,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = processes.run([sys.executable, "-c", script], env=environment, check=True)
     return result.stdout.strip().splitlines()[-1]
 
 

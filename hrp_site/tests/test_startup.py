@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+
+from hrp_site.testing import processes
 
 REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")
 PRODUCTION = {
@@ -31,16 +32,7 @@ def environment(tmp_path, **variables) -> dict[str, str]:
 
 
 def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        command,
-        env=env,
-        cwd=settings.BASE_DIR,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    return processes.run(command, env=env, timeout=TIMEOUT)
 
 
 SERVERS = {

@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from hrp_site.testing.required import require_postgresql
 from predictions.models import ModelArtifact, ModelVersion, Prediction
 from predictions.services.artifacts import model_version_load
 from predictions.services.refresh import predictions_refresh, predictions_refresh_range
@@ -82,8 +83,7 @@ def trained(algorithm: str, **kwargs) -> ModelVersion:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_model_trained_in_one_process_predicts_in_another_on_postgresql(tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a PostgreSQL DATABASE_URL (the database two processes share)")
+    require_postgresql("a model trained in one process and used in another needs PostgreSQL")
     # given: the demo's races, committed where other processes see them
     demo_data_seed(seed=5, today=TODAY, days_ahead=1, history_days=45)
     db = connection.settings_dict

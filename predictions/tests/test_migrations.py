@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from hrp_site.testing.required import require_postgresql
 from predictions.ml.algorithms import ALGORITHMS
 from predictions.models import ModelArtifact, ModelVersion
 from predictions.services import versions
@@ -118,10 +119,9 @@ def test_stored_seeds_leave_the_hyperparameters(old_schema):
 def test_the_previous_release_still_reads_and_writes_versions_after_the_migrations():
     # given: the latest schema, and the model as the release before it knew it (a deploy runs
     # the migrations while that release still serves)
-    if connection.vendor != "postgresql":
-        # SQLite rebuilds a table from the migration state on later changes, dropping the kept
-        # column; the embedded default is never deployed with two releases at once.
-        pytest.skip("rolling deploys run on PostgreSQL")
+    # SQLite rebuilds a table from the migration state on later changes, dropping the kept
+    # column; the embedded default is never deployed with two releases at once.
+    require_postgresql("rolling deploys run on PostgreSQL")
     migrate_to_latest()
     executor = MigrationExecutor(connection)
     previous = executor.loader.project_state([("predictions", "0001_initial")]).apps

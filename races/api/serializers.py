@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from hrp_site.api import ValidatedModelSerializer
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
 
 
@@ -66,7 +67,7 @@ class HorseSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "country", "sex", "source", "external_id", "form"]
 
 
-class RunnerSerializer(serializers.ModelSerializer):
+class RunnerSerializer(ValidatedModelSerializer):
     horse_name = serializers.CharField(source="horse.name", read_only=True)
     jockey_name = serializers.CharField(source="jockey.name", read_only=True, allow_null=True)
     trainer_name = serializers.CharField(source="trainer.name", read_only=True, allow_null=True)
@@ -100,13 +101,9 @@ class RunnerSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["source", "updated_at"]
-        # The model's check constraints, so a bad value is a 400 rather than a database error.
+        # The model's check constraints bound saddle_number, draw, finish_position and the odds
+        # (ValidatedModelSerializer); these limits are the API's own.
         extra_kwargs = {
-            "saddle_number": {"min_value": 1},
-            "draw": {"min_value": 1},
-            "finish_position": {"min_value": 1},
-            "win_odds": {"min_value": Decimal("1.01")},
-            "place_odds": {"min_value": Decimal("1.00")},
             "age": {"max_value": 40},
             "rating": {"min_value": -999, "max_value": 999},
             "carried_weight_lb": {"max_value": 999},
@@ -114,21 +111,16 @@ class RunnerSerializer(serializers.ModelSerializer):
             "lengths_behind": {"min_value": Decimal("0")},
             "finish_time": {"min_value": Decimal("0")},
         }
-
-    def validate(self, attrs):
-        merged = {
-            field: attrs.get(field, getattr(self.instance, field, None))
-            for field in ("non_runner", "finish_position", "dead_heat")
+        constraint_errors = {
+            "runner_non_runner_has_no_position": (
+                "finish_position",
+                "A non-runner has no finishing position.",
+            ),
+            "runner_dead_heat_has_position": (
+                "dead_heat",
+                "A dead heat needs a finishing position.",
+            ),
         }
-        if merged["non_runner"] and merged["finish_position"] is not None:
-            raise serializers.ValidationError(
-                {"finish_position": "A non-runner has no finishing position."}
-            )
-        if merged["dead_heat"] and merged["finish_position"] is None:
-            raise serializers.ValidationError(
-                {"dead_heat": "A dead heat needs a finishing position."}
-            )
-        return attrs
 
 
 class RaceSerializer(serializers.ModelSerializer):

@@ -15,32 +15,36 @@ class RacecourseFactory(factory.django.DjangoModelFactory):
     country = "HK"
 
 
-class HorseFactory(factory.django.DjangoModelFactory):
+class ParticipantFactory(factory.django.DjangoModelFactory):
+    """A horse, jockey or trainer as the Hong Kong data names it: by an id of its own."""
+
     class Meta:
-        model = Horse
+        abstract = True
 
     source = ExternalRecord.Source.HKRACING
     external_id = factory.Sequence(lambda n: f"{1000 + n}")
+
+
+class HorseFactory(ParticipantFactory):
+    class Meta:
+        model = Horse
+
     name = factory.Sequence(lambda n: f"Horse {n}")
     country = "AUS"
     sex = "Gelding"
 
 
-class JockeyFactory(factory.django.DjangoModelFactory):
+class JockeyFactory(ParticipantFactory):
     class Meta:
         model = Jockey
 
-    source = ExternalRecord.Source.HKRACING
-    external_id = factory.Sequence(lambda n: f"{1000 + n}")
     name = factory.Sequence(lambda n: f"Jockey {n}")
 
 
-class TrainerFactory(factory.django.DjangoModelFactory):
+class TrainerFactory(ParticipantFactory):
     class Meta:
         model = Trainer
 
-    source = ExternalRecord.Source.HKRACING
-    external_id = factory.Sequence(lambda n: f"{1000 + n}")
     name = factory.Sequence(lambda n: f"Trainer {n}")
 
 

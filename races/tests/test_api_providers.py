@@ -1,64 +1,71 @@
-"""The providers endpoints, over the providers' selector and service when they exist."""
+"""The providers endpoints: each provider's status, and a sync asked for by staff."""
 
 import datetime
-import importlib
 
 import pytest
 from django.utils import timezone
 
 from races.models import ProviderSync
 
-
-def _registry():
-    try:
-        return importlib.import_module("races.providers.registry")
-    except ImportError:
-        return None
+NOT_CONFIGURED = [
+    {"provider": name, "configured": False, "last_sync": None}
+    for name in ("theracingapi", "betfair", "hkracing")
+]
 
 
-def _needs(module: str, name: str):
-    try:
-        found = importlib.import_module(module)
-    except ImportError:
-        found = None
-    if not hasattr(found, name) or not hasattr(_registry(), "PROVIDER_NAMES"):
-        pytest.skip(f"{module}.{name} does not exist yet")
-    return found
+@pytest.fixture
+def failed_sync(racingapi_configured):
+    return ProviderSync.objects.create(
+        provider="theracingapi",
+        day=datetime.date(2025, 12, 17),
+        status=ProviderSync.Status.FAILED,
+        started_at=datetime.datetime(2025, 12, 17, 10, 0, 0, tzinfo=datetime.UTC),
+        finished_at=datetime.datetime(2025, 12, 17, 10, 0, 5, tzinfo=datetime.UTC),
+        counts={"races_created": 1},
+        error="theracingapi: GET http://example/v1/racecards -> HTTP 500: boom",
+    )
+
+
+LAST_SYNC = {
+    "day": "2025-12-17",
+    "status": "failed",
+    "started_at": "2025-12-17T10:00:00Z",
+    "finished_at": "2025-12-17T10:00:05Z",
+}
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", ["/api/v1/providers/", "/api/providers"])
-def test_members_read_the_providers_status(member_api, monkeypatch, url):
-    selectors = _needs("races.selectors", "providers_status")
-    status = {"provider": "theracingapi", "configured": False, "last_sync": None}
-    monkeypatch.setattr(selectors, "providers_status", lambda: [status])
-
+def test_members_read_the_providers_status(member_api, url):
     response = member_api.get(url)
 
     assert response.status_code == 200
-    assert response.json() == [status]
+    assert response.json() == NOT_CONFIGURED
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", ["/api/v1/providers/", "/api/providers"])
-def test_anonymous_clients_see_the_status_without_counts_or_errors(api_client, monkeypatch, url):
-    selectors = _needs("races.selectors", "providers_status")
-    last_sync = {
-        "day": "2025-12-17",
-        "status": "failed",
-        "started_at": "2025-12-17T10:00:00Z",
-        "finished_at": "2025-12-17T10:00:05Z",
-        "counts": {},
-        "error": "theracingapi: GET http://example/v1/racecards -> HTTP 500: boom",
-    }
-    status = {"provider": "theracingapi", "configured": True, "last_sync": last_sync}
-    monkeypatch.setattr(selectors, "providers_status", lambda: [status])
+def test_members_read_the_counts_and_error_of_the_last_sync(member_api, failed_sync, url):
+    response = member_api.get(url)
 
+    assert response.status_code == 200
+    assert response.json()[0] == {
+        "provider": "theracingapi",
+        "configured": True,
+        "last_sync": {**LAST_SYNC, "counts": failed_sync.counts, "error": failed_sync.error},
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/v1/providers/", "/api/providers"])
+def test_anonymous_clients_see_the_status_without_counts_or_errors(api_client, failed_sync, url):
     response = api_client.get(url)
 
     assert response.status_code == 200
-    public = {k: v for k, v in last_sync.items() if k not in ("counts", "error")}
-    assert response.json() == [{**status, "last_sync": public}]
+    assert response.json() == [
+        {"provider": "theracingapi", "configured": True, "last_sync": LAST_SYNC},
+        *NOT_CONFIGURED[1:],
+    ]
 
 
 @pytest.fixture
@@ -72,22 +79,25 @@ def racingapi_configured(settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "day"),
+    [({"day": "2024-03-02"}, datetime.date(2024, 3, 2)), ({}, None)],
+    ids=["a-day", "today"],
+)
 def test_staff_sync_answers_202_with_what_to_poll(
-    staff_api, racingapi_configured, django_capture_on_commit_callbacks
+    staff_api, racingapi_configured, django_capture_on_commit_callbacks, data, day
 ):
     # when
     with django_capture_on_commit_callbacks() as callbacks:
-        response = staff_api.post(
-            "/api/v1/providers/theracingapi/sync/", {"day": "2024-03-02"}, format="json"
-        )
+        response = staff_api.post("/api/v1/providers/theracingapi/sync/", data, format="json")
 
-    # then: a queued row for the poll, and its task sent after the commit
+    # then: a queued row for the poll (for today without a day), its task sent after the commit
     assert response.status_code == 202
     assert response.json() == {"status": "queued", "poll": "/api/v1/providers/"}
     sync = ProviderSync.objects.get()
     assert (sync.provider, sync.day, sync.status) == (
         "theracingapi",
-        datetime.date(2024, 3, 2),
+        day or timezone.localdate(),
         ProviderSync.Status.QUEUED,
     )
     assert len(callbacks) == 1
@@ -128,18 +138,6 @@ def test_a_sync_of_an_unknown_provider_is_404(staff_api, django_capture_on_commi
     assert response.status_code == 404
     assert response.json()["detail"].startswith("No provider 'nobody'; known: ")
     assert (ProviderSync.objects.count(), len(callbacks)) == (0, 0)
-
-
-@pytest.mark.django_db
-def test_a_sync_without_a_day_syncs_today(
-    staff_api, racingapi_configured, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks() as callbacks:
-        response = staff_api.post("/api/v1/providers/theracingapi/sync/")
-
-    assert response.status_code == 202
-    assert ProviderSync.objects.get().day == timezone.localdate()
-    assert len(callbacks) == 1
 
 
 @pytest.mark.django_db

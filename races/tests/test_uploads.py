@@ -11,6 +11,7 @@ from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
+from hrp_site.testing.required import require_postgresql
 from races.models import HkracingUpload, Race, Runner
 from races.services.hkracing_import import HKRACING_IMPORT_LOCK
 from races.services.hkracing_uploads import (
@@ -47,8 +48,7 @@ def _job(upload):
 
 
 def _needs_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("advisory locks and concurrent sessions need PostgreSQL")
+    require_postgresql("advisory locks and concurrent sessions need PostgreSQL")
 
 
 def _other_session():
