@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -250,22 +251,39 @@ class Runner(ExternalRecord):
     )
     saddle_number = models.PositiveSmallIntegerField()
     draw = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The validators bound what a person types (admin, API); imports keep what the source says.
     carried_weight_lb = models.PositiveSmallIntegerField(
-        "carried weight (lb)", null=True, blank=True
+        "carried weight (lb)", null=True, blank=True, validators=[MaxValueValidator(999)]
     )
     declared_weight_lb = models.DecimalField(
-        "body weight (lb)", max_digits=6, decimal_places=1, null=True, blank=True
+        "body weight (lb)",
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
-    rating = models.SmallIntegerField(null=True, blank=True)
-    age = models.PositiveSmallIntegerField(null=True, blank=True)
+    rating = models.SmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(-999), MaxValueValidator(999)]
+    )
+    age = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(40)]
+    )
     gear = models.CharField(max_length=32, blank=True)
     win_odds = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     place_odds = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     finish_position = models.PositiveSmallIntegerField(null=True, blank=True)
     dead_heat = models.BooleanField(default=False)
-    lengths_behind = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    lengths_behind = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
     finish_time = models.DecimalField(
-        "finish time (s)", max_digits=7, decimal_places=2, null=True, blank=True
+        "finish time (s)",
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
     section_positions = models.JSONField(default=list, blank=True)
     section_lengths_behind = models.JSONField(default=list, blank=True)

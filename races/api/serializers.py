@@ -68,6 +68,9 @@ class HorseSerializer(serializers.ModelSerializer):
 
 
 class RunnerSerializer(ValidatedModelSerializer):
+    """A horse's entry in a race: the card (draw, weight, jockey, trainer, rating, odds) and, once
+    the race is run, its result. Writes are checked against the runner model's rules."""
+
     horse_name = serializers.CharField(source="horse.name", read_only=True)
     jockey_name = serializers.CharField(source="jockey.name", read_only=True, allow_null=True)
     trainer_name = serializers.CharField(source="trainer.name", read_only=True, allow_null=True)
@@ -101,16 +104,6 @@ class RunnerSerializer(ValidatedModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["source", "updated_at"]
-        # The model's check constraints bound saddle_number, draw, finish_position and the odds
-        # (ValidatedModelSerializer); these limits are the API's own.
-        extra_kwargs = {
-            "age": {"max_value": 40},
-            "rating": {"min_value": -999, "max_value": 999},
-            "carried_weight_lb": {"max_value": 999},
-            "declared_weight_lb": {"min_value": Decimal("0")},
-            "lengths_behind": {"min_value": Decimal("0")},
-            "finish_time": {"min_value": Decimal("0")},
-        }
         constraint_errors = {
             "runner_non_runner_has_no_position": (
                 "finish_position",

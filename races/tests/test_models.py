@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from races.models import Race, Runner
@@ -88,3 +89,22 @@ def test_field_size_counts_starters_only():
 def test_a_nameless_horse_is_shown_by_its_id():
     assert str(HorseFactory(name="", external_id="3917")) == "Horse #3917"
     assert str(HorseFactory(name="Silver Harbour")) == "Silver Harbour"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("age", 41, "Ensure this value is less than or equal to 40."),
+        ("rating", -1000, "Ensure this value is greater than or equal to -999."),
+        ("carried_weight_lb", 1000, "Ensure this value is less than or equal to 999."),
+        ("lengths_behind", Decimal("-0.5"), "Ensure this value is greater than or equal to 0."),
+    ],
+)
+def test_a_typed_runner_is_checked_against_the_bounds_the_model_keeps(field, value, message):
+    # given a runner as the admin or the API would save it
+    runner = RunnerFactory.build(race=RaceFactory(), horse=HorseFactory(), **{field: value})
+
+    # when / then: the model names the field, and the bound is its own (the API reads it there)
+    with pytest.raises(ValidationError) as refused_value:
+        runner.full_clean()
+    assert refused_value.value.message_dict == {field: [message]}
