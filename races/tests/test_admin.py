@@ -273,48 +273,60 @@ def test_race_change_page_labels_runners_without_a_query_each(staff_client):
 # Search and filters
 
 
+def _participant(factory):
+    return lambda name, external_id: factory(name=name, external_id=external_id)
+
+
+SEARCHES = [
+    pytest.param(
+        Runner,
+        lambda name, external_id: RunnerFactory(
+            horse=HorseFactory(name=name, external_id=external_id)
+        ),
+        ("Beauty Generation", "4321"),
+        ("Romantic Warrior", "43210"),
+        ("beauty gen", "4321"),
+        id="runner-by-horse-name-and-external-id",
+    ),
+    *(
+        pytest.param(
+            model,
+            _participant(factory),
+            ("Zac Purton", "77"),
+            ("Joao Moreira", "777"),
+            ("purton", "77"),
+            id=f"{model.__name__.lower()}-by-name-and-external-id",
+        )
+        for model, factory in (
+            (Horse, HorseFactory),
+            (Jockey, JockeyFactory),
+            (Trainer, TrainerFactory),
+        )
+    ),
+    pytest.param(
+        Race,
+        lambda code, name: RaceFactory(racecourse=RacecourseFactory(code=code, name=name)),
+        ("HV", "Happy Valley"),
+        ("ST", "Sha Tin"),
+        ("HV", "happy"),
+        id="race-by-course-code-and-name",
+    ),
+]
+
+
 @pytest.mark.django_db
-def test_runner_search_finds_by_horse_name_and_external_id(staff_client):
-    # given
-    wanted = RunnerFactory(horse=HorseFactory(name="Beauty Generation", external_id="4321"))
-    RunnerFactory(horse=HorseFactory(name="Romantic Warrior", external_id="43210"))
-    url = _admin_url(Runner, "changelist")
-
-    # when
-    by_name = staff_client.get(url, {"q": "beauty gen"})
-    by_id = staff_client.get(url, {"q": "4321"})
-
-    # then
-    assert list(by_name.context["cl"].result_list) == [wanted]
-    assert list(by_id.context["cl"].result_list) == [wanted]
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("model", [Horse, Jockey, Trainer], ids=lambda m: m.__name__)
-def test_participant_search_finds_by_name_and_external_id(staff_client, model):
-    factory = {Horse: HorseFactory, Jockey: JockeyFactory, Trainer: TrainerFactory}[model]
-    wanted = factory(name="Zac Purton", external_id="77")
-    factory(name="Joao Moreira", external_id="777")
+@pytest.mark.parametrize(("model", "make", "wanted", "other", "queries"), SEARCHES)
+def test_admin_search_finds_each_way_it_is_meant_to(
+    staff_client, model, make, wanted, other, queries
+):
+    # given one row that matches and one whose name or id only nearly does
+    wanted = make(*wanted)
+    make(*other)
     url = _admin_url(model, "changelist")
 
-    by_name = staff_client.get(url, {"q": "purton"})
-    by_id = staff_client.get(url, {"q": "77"})
-
-    assert list(by_name.context["cl"].result_list) == [wanted]
-    assert list(by_id.context["cl"].result_list) == [wanted]
-
-
-@pytest.mark.django_db
-def test_race_search_finds_by_course_code_and_name(staff_client):
-    wanted = RaceFactory(racecourse=RacecourseFactory(code="HV", name="Happy Valley"))
-    RaceFactory(racecourse=RacecourseFactory(code="ST", name="Sha Tin"))
-    url = _admin_url(Race, "changelist")
-
-    by_code = staff_client.get(url, {"q": "HV"})
-    by_name = staff_client.get(url, {"q": "happy"})
-
-    assert list(by_code.context["cl"].result_list) == [wanted]
-    assert list(by_name.context["cl"].result_list) == [wanted]
+    # when / then: each search finds the one row
+    for query in queries:
+        assert list(staff_client.get(url, {"q": query}).context["cl"].result_list) == [wanted]
 
 
 @pytest.mark.django_db
