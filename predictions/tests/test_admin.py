@@ -3,8 +3,11 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from predictions.models import ModelVersion, Prediction
+from predictions.models import ModelVersion
 from races.tests.factories import RaceFactory, RunnerFactory
+
+from .factories import ModelVersionFactory, PredictionFactory
+from .sent import REFRESH, TRAIN, record_sent_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -12,10 +15,9 @@ CHANGELIST = reverse("admin:predictions_modelversion_changelist")
 
 
 def ready_version(algorithm="logit", **values) -> ModelVersion:
-    return ModelVersion.objects.create(
+    return ModelVersionFactory(
         algorithm=algorithm,
         train_until=datetime.date(2026, 1, 1),
-        status="ready",
         metrics={"evaluations": {"2026-01-02..2026-02-01": {"pseudo_r2": 0.15}}},
         **values,
     )
@@ -29,13 +31,7 @@ def test_model_version_pages_run_a_constant_number_of_queries(
         assert staff_client.get(CHANGELIST).status_code == 200
     for n in range(12):
         version = ready_version(algorithm="market" if n % 2 else "xgboost")
-        Prediction.objects.create(
-            runner=RunnerFactory(),
-            model_version=version,
-            win_probability=0.2,
-            rank=1,
-            fair_odds=5.0,
-        )
+        PredictionFactory(model_version=version, win_probability=0.2, fair_odds=5.0)
     with django_assert_max_num_queries(7):
         page = staff_client.get(CHANGELIST)
     assert page.status_code == 200
@@ -57,7 +53,7 @@ def test_activate_action_makes_one_version_active(staff_client):
 
 
 def test_activating_a_queued_version_is_refused_on_the_page(staff_client):
-    queued = ModelVersion.objects.create(algorithm="logit", train_until=datetime.date(2026, 1, 1))
+    queued = ModelVersionFactory(status=ModelVersion.Status.QUEUED)
 
     response = staff_client.post(
         CHANGELIST, {"action": "activate", "_selected_action": [queued.pk]}, follow=True
@@ -68,12 +64,13 @@ def test_activating_a_queued_version_is_refused_on_the_page(staff_client):
 
 
 def test_retrain_action_queues_a_new_version_after_the_commit(
-    staff_client, django_capture_on_commit_callbacks
+    staff_client, django_capture_on_commit_callbacks, monkeypatch
 ):
     RaceFactory(status="result", meeting_date=datetime.date(2026, 3, 1))
     version = ready_version()
+    sent = record_sent_tasks(monkeypatch)
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         staff_client.post(CHANGELIST, {"action": "retrain", "_selected_action": [version.pk]})
 
     new = ModelVersion.objects.exclude(pk=version.pk).get()
@@ -82,7 +79,8 @@ def test_retrain_action_queues_a_new_version_after_the_commit(
         "queued",
         datetime.date(2026, 3, 1),
     )
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # sent from the commit's callback, not before
+    assert sent == [(TRAIN, (new.pk,), {"activate": True})]  # it replaces the old one when ready
 
 
 def test_retrain_without_results_is_refused_and_queues_nothing(
@@ -100,8 +98,12 @@ def test_retrain_without_results_is_refused_and_queues_nothing(
     assert callbacks == []
 
 
-def test_adding_a_version_queues_its_training(staff_client, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
+def test_adding_a_version_queues_its_training(
+    staff_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = record_sent_tasks(monkeypatch)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = staff_client.post(
             reverse("admin:predictions_modelversion_add"),
             {
@@ -113,20 +115,27 @@ def test_adding_a_version_queues_its_training(staff_client, django_capture_on_co
         )
 
     assert response.status_code == 302
-    assert ModelVersion.objects.get().status == "queued"
-    assert len(callbacks) == 1
+    version = ModelVersion.objects.get()
+    assert version.status == "queued"
+    assert len(callbacks) == 1  # sent from the commit's callback, not before
+    assert sent == [(TRAIN, (version.pk,), {"activate": False})]
 
 
-def test_race_action_refreshes_the_selected_races(staff_client, django_capture_on_commit_callbacks):
-    race = RaceFactory()
+def test_race_action_refreshes_the_selected_races(
+    staff_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    chosen = RaceFactory.create_batch(2)
+    RaceFactory()  # not selected
+    sent = record_sent_tasks(monkeypatch)
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         staff_client.post(
             reverse("admin:races_race_changelist"),
-            {"action": "refresh_predictions", "_selected_action": [race.pk]},
+            {"action": "refresh_predictions", "_selected_action": [race.pk for race in chosen]},
         )
 
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # sent from the commit's callback, not before
+    assert sent == [(REFRESH, (), {"race_ids": sorted(race.pk for race in chosen), "day": None})]
 
 
 def test_prediction_list_shows_percentages_in_constant_queries(
@@ -134,14 +143,8 @@ def test_prediction_list_shows_percentages_in_constant_queries(
 ):
     version = ready_version()
     for n in range(15):
-        Prediction.objects.create(
-            runner=RunnerFactory(win_odds="4.00"),
-            model_version=version,
-            win_probability=0.25,
-            place_probability=0.6,
-            rank=n % 3 + 1,
-            fair_odds=4.0,
-            edge=0.0,
+        PredictionFactory(
+            runner=RunnerFactory(win_odds="4.00"), model_version=version, rank=n % 3 + 1, edge=0.0
         )
 
     with django_assert_max_num_queries(6):

@@ -1,16 +1,15 @@
 import datetime
-from types import SimpleNamespace
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from predictions import tasks
 from predictions.models import ModelVersion
 from races.models import Race
 from races.tests.factories import RaceFactory, RunnerFactory
 
 from .factories import ModelVersionFactory, PredictionFactory
+from .sent import record_sent_tasks
 
 DAY = datetime.date(2024, 3, 2)
 
@@ -18,18 +17,7 @@ DAY = datetime.date(2024, 3, 2)
 @pytest.fixture
 def sent(monkeypatch):
     """The tasks sent to the broker, as (task name, args, kwargs)."""
-    calls = []
-
-    def recorder(name):
-        def apply_async(args=None, kwargs=None, **options):
-            calls.append((name, tuple(args or ()), kwargs or {}))
-            return SimpleNamespace(id=f"{name}-{len(calls)}")
-
-        return apply_async
-
-    for task in (tasks.train_model_task, tasks.refresh_predictions_task):
-        monkeypatch.setattr(task, "apply_async", recorder(task.name))
-    return calls
+    return record_sent_tasks(monkeypatch)
 
 
 # --- the race API's detail, with predictions ------------------------------------------------------
@@ -203,7 +191,7 @@ def test_staff_retrain_answers_202_and_queues_training_after_commit(
     assert response.json() == {"status": "queued", "poll": f"/api/v1/model-versions/{new.pk}/"}
     assert (new.algorithm, new.train_until, new.seed, new.status) == ("logit", DAY, 7, "queued")
     assert new.hyperparameters == {"C": 1.0}
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # sent from the commit's callback, not before
     assert sent == [("predictions.tasks.train_model_task", (new.pk,), {"activate": True})]
 
 
@@ -255,7 +243,7 @@ def test_refresh_by_races_answers_202_and_queues_after_commit(
         "status": "queued",
         "poll": f"/api/v1/predictions/?race_ids={ids[0]},{ids[1]}",
     }
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # sent from the commit's callback, not before
     assert sent == [
         ("predictions.tasks.refresh_predictions_task", (), {"race_ids": ids, "day": None})
     ]

@@ -5,7 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from hrp_site.testing.sent import record_sent_tasks
 from races.models import ProviderSync
+from races.tasks import sync_provider_task
 
 NOT_CONFIGURED = [
     {"provider": name, "configured": False, "last_sync": None}
@@ -85,10 +87,12 @@ def racingapi_configured(settings):
     ids=["a-day", "today"],
 )
 def test_staff_sync_answers_202_with_what_to_poll(
-    staff_api, racingapi_configured, django_capture_on_commit_callbacks, data, day
+    staff_api, racingapi_configured, django_capture_on_commit_callbacks, monkeypatch, data, day
 ):
+    sent = record_sent_tasks(monkeypatch, sync_provider_task)
+
     # when
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = staff_api.post("/api/v1/providers/theracingapi/sync/", data, format="json")
 
     # then: a queued row for the poll (for today without a day), its task sent after the commit
@@ -100,7 +104,14 @@ def test_staff_sync_answers_202_with_what_to_poll(
         day or timezone.localdate(),
         ProviderSync.Status.QUEUED,
     )
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # sent from the commit's callback, not before
+    assert sent == [
+        (
+            sync_provider_task.name,
+            (),
+            {"provider": "theracingapi", "day": sync.day.isoformat(), "sync_id": sync.pk},
+        )
+    ]
     providers = staff_api.get("/api/v1/providers/").json()
     assert providers[0]["last_sync"]["status"] == "queued"
 

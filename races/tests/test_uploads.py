@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hrp_site.testing.required import require_postgresql
+from hrp_site.testing.sent import record_sent_tasks
 from races.models import HkracingUpload, Race, Runner
 from races.services.hkracing_import import HKRACING_IMPORT_LOCK
 from races.services.hkracing_uploads import (
@@ -63,10 +64,12 @@ def _other_session():
 
 @pytest.mark.django_db
 def test_the_upload_service_stores_both_files_in_the_database_and_queues_after_the_commit(
-    staff_user, django_capture_on_commit_callbacks
+    staff_user, django_capture_on_commit_callbacks, monkeypatch
 ):
+    sent = record_sent_tasks(monkeypatch, import_hkracing_upload_task)
+
     # when
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         upload = hkracing_upload_create(
             races_name="r.csv",
             races_data=RACES_CSV.encode(),
@@ -82,7 +85,8 @@ def test_the_upload_service_stores_both_files_in_the_database_and_queues_after_t
         RUNS_CSV.encode(),
     )
     assert (stored.status, stored.uploaded_by, stored.attempts) == ("queued", staff_user, 0)
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # sent from the commit's callback, not before
+    assert sent == [(import_hkracing_upload_task.name, (), {"upload_id": upload.pk})]
     assert Race.objects.count() == 0
 
 

@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from hrp_site.testing.sent import record_sent_tasks
 from races.models import ProviderSync
 from races.providers.base import ProviderError, ProviderTransientError
 from races.providers.theracingapi import RACECARDS_PATH
@@ -46,10 +47,11 @@ def test_sync_provider_task_syncs_a_day_and_returns_its_counts(racingapi_setting
 
 @pytest.mark.django_db
 def test_a_provider_unconfigured_between_enqueue_and_run_fails_its_row(
-    racingapi_settings, racingapi, django_capture_on_commit_callbacks
+    racingapi_settings, racingapi, django_capture_on_commit_callbacks, monkeypatch
 ):
     # given: a sync queued while the provider was configured
-    with django_capture_on_commit_callbacks() as callbacks:
+    sent = record_sent_tasks(monkeypatch, sync_provider_task)
+    with django_capture_on_commit_callbacks(execute=True):
         queued = provider_sync_enqueue(provider="theracingapi", day=DAY)
     racingapi_settings.THERACINGAPI_PASSWORD = ""
 
@@ -64,7 +66,13 @@ def test_a_provider_unconfigured_between_enqueue_and_run_fails_its_row(
         "provider 'theracingapi' is not configured: missing THERACINGAPI_PASSWORD",
     )
     assert sync.finished_at is not None
-    assert len(callbacks) == 1
+    assert sent == [
+        (
+            sync_provider_task.name,
+            (),
+            {"provider": "theracingapi", "day": DAY.isoformat(), "sync_id": sync.pk},
+        )
+    ]
     assert racingapi.requests == []
 
 
