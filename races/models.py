@@ -166,10 +166,10 @@ class Race(ExternalRecord):
 
     racecourse = models.ForeignKey(Racecourse, on_delete=models.PROTECT, related_name="races")
     meeting_date = models.DateField()
-    race_number = models.PositiveSmallIntegerField()
+    race_number = models.PositiveSmallIntegerField(validators=[MaxValueValidator(99)])
     post_time = models.DateTimeField(null=True, blank=True)
     name = models.CharField(max_length=200, blank=True)
-    distance_m = models.PositiveIntegerField("distance (m)")
+    distance_m = models.PositiveIntegerField("distance (m)", validators=[MaxValueValidator(10_000)])
     surface = models.CharField(max_length=16, choices=Surface.choices, default=Surface.TURF)
     going = models.CharField(max_length=32, blank=True)
     race_class = models.CharField("class", max_length=16, blank=True)

@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from rest_framework import serializers
 
 from hrp_site.api import ValidatedModelSerializer
@@ -116,7 +114,10 @@ class RunnerSerializer(ValidatedModelSerializer):
         }
 
 
-class RaceSerializer(serializers.ModelSerializer):
+class RaceSerializer(ValidatedModelSerializer):
+    """One race at a meeting: its conditions and, once run, its status. Writes are checked
+    against the race model's rules."""
+
     racecourse_code = serializers.CharField(source="racecourse.code", read_only=True)
 
     class Meta:
@@ -142,8 +143,3 @@ class RaceSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["source", "updated_at"]
-        extra_kwargs = {
-            "race_number": {"min_value": 1, "max_value": 99},
-            "distance_m": {"min_value": 1, "max_value": 10_000},
-            "prize": {"min_value": Decimal("0")},
-        }

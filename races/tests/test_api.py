@@ -296,3 +296,29 @@ def test_a_forged_forwarded_for_does_not_dodge_the_anonymous_limit(api_client, m
 
     assert codes == [200, 200, 429]
     assert other_client.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("race_number", 0, "Ensure this value is greater than or equal to 1."),
+        ("race_number", 100, "Ensure this value is less than or equal to 99."),
+        ("distance_m", 0, "Ensure this value is greater than or equal to 1."),
+        ("distance_m", 10_001, "Ensure this value is less than or equal to 10000."),
+        ("prize", "-0.01", "Ensure this value is greater than or equal to 0.00."),
+    ],
+)
+def test_a_race_out_of_the_model_s_bounds_is_400_naming_the_field(staff_api, field, value, message):
+    # given a valid race but for one value
+    course = RacecourseFactory()
+    race = {"racecourse": course.pk, "meeting_date": "2024-05-01", "race_number": 1}
+    race |= {"distance_m": 1200, field: value}
+
+    # when
+    response = staff_api.post("/api/v1/races/", race, format="json")
+
+    # then: the bound is the model's (its check constraint or validator), and nothing is written
+    assert response.status_code == 400
+    assert response.json() == {field: [message]}
+    assert not Race.objects.exists()
