@@ -246,14 +246,15 @@ phase web-and-worker
 echo "   training a LightGBM version"
 version="$(in_image "python manage.py shell --no-imports -c '
 from django.db import transaction
-from predictions import selectors, services
+from predictions import selectors
+from predictions.services.enqueue import model_version_enqueue_training
+from predictions.services.versions import model_version_create
 with transaction.atomic():
-    version = services.model_version_create(
-        algorithm=\"lightgbm\", train_until=selectors.last_settled_day()
-    )
-    services.model_version_enqueue_training(version=version, activate=True)
+    version = model_version_create(algorithm=\"lightgbm\", train_until=selectors.last_settled_day())
+    model_version_enqueue_training(version=version, activate=True)
 print(version.pk)
-'" 2>"$scratch/enqueue.log" | tail -1)"
+'" 2>"$scratch/enqueue.log" | tail -1)" \
+    || fail "no version was queued: $(tail -3 "$scratch/enqueue.log")"
 [[ "$version" =~ ^[0-9]+$ ]] || fail "no version was queued: '$version'"
 version_ready() {
     [[ "$(sql "SELECT status FROM predictions_modelversion WHERE id = $version")" == ready ]]
