@@ -6,6 +6,8 @@ class PredictionsConfig(AppConfig):
     name = "predictions"
 
     def ready(self) -> None:
+        # Django's documented place to connect receivers: the modules they need import models,
+        # which are loaded only once the app registry is ready.
         from races.signals import race_cards_changed
 
         from .receivers import race_cards_changed_refresh

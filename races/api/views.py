@@ -7,8 +7,11 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite, OperationQueuedSerializer
+from hrp_site.queueing import QueueingError
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
-from races.selectors import FORM_RUNS
+from races.providers.registry import PROVIDER_NAMES, ProviderNotConfigured
+from races.selectors import FORM_RUNS, providers_status
+from races.services.provider_sync import provider_sync_enqueue
 
 from . import filters
 from .serializers import (
@@ -100,8 +103,6 @@ class ProvidersApi(APIView):
 
     @extend_schema(responses={200: ProviderStatusSerializer(many=True)})
     def get(self, request):
-        from races.selectors import providers_status
-
         rows = providers_status()
         if not request.user.is_authenticated:
             rows = [
@@ -140,10 +141,6 @@ class ProviderSyncApi(APIView):
         },
     )
     def post(self, request, name: str):
-        from hrp_site.queueing import QueueingError
-        from races.providers.registry import PROVIDER_NAMES, ProviderNotConfigured
-        from races.services.provider_sync import provider_sync_enqueue
-
         if name not in PROVIDER_NAMES:
             known = ", ".join(PROVIDER_NAMES)
             return Response(
