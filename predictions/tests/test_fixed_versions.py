@@ -7,7 +7,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from predictions.models import ModelVersion
+from predictions.models import ModelArtifact, ModelVersion
+from predictions.services.versions import (
+    model_version_annotate,
+    model_version_claim,
+    model_version_create,
+    model_version_train,
+)
+from races.demo import demo_data_seed
 
 from .factories import ModelVersionFactory
 
@@ -253,3 +260,24 @@ def test_members_cannot_activate(member_api):
 
     assert response.status_code == 403
     assert not ModelVersion.objects.active().exists()
+
+
+# --- training ----------------------------------------------------------------------------------
+
+
+def test_training_keeps_the_notes_staff_wrote_while_it_ran():
+    demo_data_seed(seed=5, today=datetime.date(2026, 5, 20), days_ahead=1, history_days=30)
+    version = model_version_create(algorithm="market", train_until=datetime.date(2026, 5, 19))
+    model_version_claim(version_id=version.pk)
+
+    def progress(message: str) -> None:
+        if message == "fitting":
+            meanwhile = ModelVersion.objects.get(pk=version.pk)
+            model_version_annotate(version=meanwhile, notes="written while it trained")
+
+    model_version_train(version=version, progress=progress)
+
+    version.refresh_from_db()
+    assert (version.status, version.notes) == ("ready", "written while it trained")
+    assert version.features != []
+    assert ModelArtifact.objects.filter(version=version).exists()
