@@ -61,7 +61,25 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "finished_at",
         "prediction_count",
     )
-    fields = ("algorithm", "train_from", "train_until", "seed", "hyperparameters", *readonly_fields)
+    fields = (
+        "algorithm",
+        "train_from",
+        "train_until",
+        "seed",
+        "hyperparameters",
+        "notes",
+        *readonly_fields,
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # A trained version's settings are what its stored model was fitted with.
+        if obj is not None and obj.status == ModelVersion.Status.READY:
+            fixed = ModelVersion.FIXED_WHEN_TRAINED
+            return (
+                *self.readonly_fields,
+                *(name for name in fixed if name not in self.readonly_fields),
+            )
+        return self.readonly_fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(prediction_count=Count("predictions"))

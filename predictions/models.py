@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -49,6 +50,19 @@ class ModelVersion(models.Model):
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
+    # What a trained (ready) version is: fixed once its training stored them, so that its
+    # predictions, metrics and stored model keep describing the same thing.
+    FIXED_WHEN_TRAINED = (
+        "algorithm",
+        "hyperparameters",
+        "features",
+        "train_from",
+        "train_until",
+        "seed",
+        "library_versions",
+        "metrics",
+    )
+
     algorithm = models.CharField(max_length=16, choices=Algorithm.choices)
     hyperparameters = models.JSONField(default=dict, blank=True)
     features = models.JSONField(default=list, blank=True, help_text="Feature names, in order.")
@@ -81,6 +95,9 @@ class ModelVersion(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(
+        blank=True, default="", db_default="", help_text="Staff's notes on the version."
+    )
 
     objects = ModelVersionQuerySet.as_manager()
 
@@ -105,6 +122,28 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm} v{self.pk} (to {self.train_until:%Y-%m-%d})"
+
+    def clean(self) -> None:
+        changed = self.fixed_fields_changed()
+        if changed:
+            message = f"Version {self.pk} is trained: its {{field}} cannot be changed."
+            raise ValidationError(
+                {name: message.format(field=name.replace("_", " ")) for name in changed}
+            )
+
+    def fixed_fields_changed(self) -> list[str]:
+        """The fields of `FIXED_WHEN_TRAINED` that differ from the stored row, if that row is
+        a trained version; none for a version not trained (or not saved) yet."""
+        if self.pk is None:
+            return []
+        stored = (
+            ModelVersion.objects.filter(pk=self.pk, status=self.Status.READY)
+            .values(*self.FIXED_WHEN_TRAINED)
+            .first()
+        )
+        if stored is None:
+            return []
+        return [name for name in self.FIXED_WHEN_TRAINED if getattr(self, name) != stored[name]]
 
 
 class ModelArtifact(models.Model):

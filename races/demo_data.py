@@ -21,7 +21,7 @@ import math
 import random
 from decimal import Decimal
 
-from races.models import Race
+from races.models import Horse, Race
 
 DEMO_CURRENCY = "GBP"
 OVERROUND = 1.20
@@ -50,16 +50,16 @@ DISTANCES_M = {
 # (going, softness used by the ground preference, speed factor, weight in the draw)
 GOINGS = {
     Race.Surface.TURF: (
-        ("Firm", -1.0, 1.015, 1),
-        ("Good to Firm", -0.5, 1.008, 3),
-        ("Good", 0.0, 1.0, 4),
-        ("Good to Soft", 0.5, 0.985, 3),
-        ("Soft", 1.0, 0.97, 2),
-        ("Heavy", 1.5, 0.95, 1),
+        (Race.Going.FIRM, -1.0, 1.015, 1),
+        (Race.Going.GOOD_TO_FIRM, -0.5, 1.008, 3),
+        (Race.Going.GOOD, 0.0, 1.0, 4),
+        (Race.Going.GOOD_TO_SOFT, 0.5, 0.985, 3),
+        (Race.Going.SOFT, 1.0, 0.97, 2),
+        (Race.Going.HEAVY, 1.5, 0.95, 1),
     ),
     Race.Surface.ALL_WEATHER: (
-        ("Standard", 0.0, 1.0, 5),
-        ("Standard to Slow", 0.3, 0.985, 1),
+        (Race.Going.STANDARD, 0.0, 1.0, 5),
+        (Race.Going.STANDARD_TO_SLOW, 0.3, 0.985, 1),
     ),
 }
 # (class, lowest rating, highest rating, prize, weight in the draw)
@@ -101,7 +101,7 @@ SURNAMES = (
     "Quayle", "Rushworth", "Stanway", "Thackery", "Upton", "Varley", "Whitcombe", "Yardley",
 )  # fmt: skip
 HORSE_COUNTRIES = (("GB", 6), ("IRE", 3), ("FR", 1), ("USA", 1))
-HORSE_SEXES = (("gelding", 6), ("mare", 3), ("horse", 1))
+HORSE_SEXES = ((Horse.Sex.GELDING, 6), (Horse.Sex.MARE, 3), (Horse.Sex.HORSE, 1))
 GEARS = ("b", "v", "p", "t", "h", "b,t", "h,t")
 
 

@@ -84,8 +84,21 @@ class Participant(ExternalRecord):
 class Horse(Participant):
     """A horse. Age and ratings change from race to race, so they live on its runs."""
 
+    class Sex(models.TextChoices):
+        COLT = "colt", "Colt"
+        FILLY = "filly", "Filly"
+        GELDING = "gelding", "Gelding"
+        MARE = "mare", "Mare"
+        HORSE = "horse", "Horse (entire)"
+        RIG = "rig", "Rig"
+
     country = models.CharField(max_length=3, blank=True, help_text="Country of breeding.")
-    sex = models.CharField(max_length=16, blank=True, help_text="As the provider gives it.")
+    sex = models.CharField(
+        max_length=16,
+        choices=Sex.choices,
+        blank=True,
+        help_text="Blank when the provider gave none or a word that is not a sex.",
+    )
 
     class Meta(Participant.Meta):
         indexes = [models.Index(fields=["name"], name="horse_name_idx")]
@@ -164,6 +177,32 @@ class Race(ExternalRecord):
         RESULT = "result", "Result"
         ABANDONED = "abandoned", "Abandoned"
 
+    class Going(models.TextChoices):
+        """The ground, in the words of British, Irish, Hong Kong and North American racing
+        (races.vocabulary maps the providers' spellings to these)."""
+
+        HARD = "hard", "Hard"
+        FIRM = "firm", "Firm"
+        GOOD_TO_FIRM = "good to firm", "Good to Firm"
+        GOOD = "good", "Good"
+        GOOD_TO_YIELDING = "good to yielding", "Good to Yielding"
+        YIELDING = "yielding", "Yielding"
+        YIELDING_TO_SOFT = "yielding to soft", "Yielding to Soft"
+        GOOD_TO_SOFT = "good to soft", "Good to Soft"
+        SOFT = "soft", "Soft"
+        SOFT_TO_HEAVY = "soft to heavy", "Soft to Heavy"
+        HEAVY = "heavy", "Heavy"
+        # all-weather and dirt
+        FAST = "fast", "Fast"
+        STANDARD_TO_FAST = "standard to fast", "Standard to Fast"
+        STANDARD = "standard", "Standard"
+        STANDARD_TO_SLOW = "standard to slow", "Standard to Slow"
+        SLOW = "slow", "Slow"
+        WET_FAST = "wet fast", "Wet Fast"
+        WET_SLOW = "wet slow", "Wet Slow"
+        MUDDY = "muddy", "Muddy"
+        SLOPPY = "sloppy", "Sloppy"
+
     racecourse = models.ForeignKey(Racecourse, on_delete=models.PROTECT, related_name="races")
     meeting_date = models.DateField()
     race_number = models.PositiveSmallIntegerField(validators=[MaxValueValidator(99)])
@@ -171,7 +210,7 @@ class Race(ExternalRecord):
     name = models.CharField(max_length=200, blank=True)
     distance_m = models.PositiveIntegerField("distance (m)", validators=[MaxValueValidator(10_000)])
     surface = models.CharField(max_length=16, choices=Surface.choices, default=Surface.TURF)
-    going = models.CharField(max_length=32, blank=True)
+    going = models.CharField(max_length=32, choices=Going.choices, blank=True)
     race_class = models.CharField("class", max_length=16, blank=True)
     rating_band = models.CharField(max_length=16, blank=True)
     prize = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)

@@ -25,7 +25,27 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "notes",
         ]
+        read_only_fields = fields
+
+
+class ModelVersionNotesSerializer(serializers.Serializer):
+    """What staff may change on a model version: its notes. The rest is set when it is created
+    or by its training; any other field sent is refused, by name."""
+
+    notes = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+    def to_internal_value(self, data):
+        others = sorted(set(data) - set(self.fields)) if hasattr(data, "keys") else []
+        if others:
+            raise serializers.ValidationError(
+                {
+                    name: [f"{name} cannot be changed on a model version; only notes can."]
+                    for name in others
+                }
+            )
+        return super().to_internal_value(data)
 
 
 class PredictionSerializer(serializers.ModelSerializer):

@@ -1,13 +1,14 @@
 from urllib.parse import urlencode
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import permissions, status, viewsets
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from hrp_site.api import ErrorSerializer, OperationQueuedSerializer
+from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite, OperationQueuedSerializer
 from hrp_site.queueing import QueueingError
 from predictions.models import ModelVersion, Prediction
 from predictions.selectors import card_predictions_attach
@@ -17,10 +18,12 @@ from predictions.services.enqueue import (
     model_version_retrain,
     predictions_enqueue_refresh,
 )
+from predictions.services.versions import model_version_activate, model_version_annotate
 from races.api import views as races_views
 
 from . import filters
 from .serializers import (
+    ModelVersionNotesSerializer,
     ModelVersionRetrainInputSerializer,
     ModelVersionSerializer,
     PredictionSerializer,
@@ -54,11 +57,55 @@ class RaceViewSet(races_views.RaceViewSet):
         return RaceDetailSerializer if self.action == "retrieve" else super().get_serializer_class()
 
 
-class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(
+    update=extend_schema(
+        request=ModelVersionNotesSerializer,
+        responses={200: ModelVersionSerializer},
+        description="Set the version's notes: the one field staff may change. Any other field "
+        "sent is refused (400, by name); what a version is comes from its creation and training.",
+    ),
+    partial_update=extend_schema(
+        request=ModelVersionNotesSerializer,
+        responses={200: ModelVersionSerializer},
+        description="As PUT: only notes may be sent.",
+    ),
+)
+class ModelVersionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     queryset = ModelVersion.objects.all()
     serializer_class = ModelVersionSerializer
+    permission_classes = [IsMemberReadStaffWrite]
     filterset_class = filters.ModelVersionFilter
     ordering_fields = ["created_at", "train_until", "algorithm"]
+
+    def update(self, request, *args, **kwargs):
+        version = self.get_object()
+        data = ModelVersionNotesSerializer(data=request.data, partial=kwargs.get("partial", False))
+        data.is_valid(raise_exception=True)
+        if "notes" in data.validated_data:
+            version = model_version_annotate(version=version, notes=data.validated_data["notes"])
+        return Response(ModelVersionSerializer(version).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: ModelVersionSerializer, 409: ErrorSerializer},
+        description="Make the version the one race cards show for its algorithm. A version that "
+        "is not ready is refused (409).",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def activate(self, request, pk=None):
+        version = self.get_object()
+        try:
+            version = model_version_activate(version=version)
+        except PredictionError as exc:
+            reason = str(exc)
+            detail = f"{reason[:1].upper()}{reason[1:]}: only a ready version can be activated."
+            return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
+        return Response(ModelVersionSerializer(version).data)
 
 
 class PredictionViewSet(viewsets.ReadOnlyModelViewSet):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+from collections.abc import Iterable
 
 import joblib
 from django.db import transaction
@@ -18,9 +19,12 @@ class ArtifactError(PredictionError):
     """A version's stored model is missing or cannot be loaded."""
 
 
-def model_artifact_store(*, version: ModelVersion, estimator: algorithms.Algorithm) -> None:
-    """Store the fitted model and save the version (made ready by the caller) in one transaction:
-    a version is never ready without its model, nor its model stored beside a failed run."""
+def model_artifact_store(
+    *, version: ModelVersion, estimator: algorithms.Algorithm, update_fields: Iterable[str]
+) -> None:
+    """Store the fitted model and save the version's `update_fields` (set by the caller, which
+    made it ready) in one transaction: a version is never ready without its model, nor its model
+    stored beside a failed run. Only those fields: what staff wrote meanwhile (notes) stays."""
     buffer = io.BytesIO()
     joblib.dump(estimator, buffer)
     data = buffer.getvalue()
@@ -35,7 +39,7 @@ def model_artifact_store(*, version: ModelVersion, estimator: algorithms.Algorit
                 "size": len(data),
             },
         )
-        version.save()
+        version.save(update_fields=update_fields)
 
 
 @functools.lru_cache(maxsize=16)

@@ -158,7 +158,20 @@ def model_version_train(*, version: ModelVersion, progress: Progress = quiet) ->
         version.progress = "ready"
         version.error = ""
         version.finished_at = timezone.now()
-        model_artifact_store(version=version, estimator=estimator)
+        model_artifact_store(
+            version=version,
+            estimator=estimator,
+            update_fields=[
+                "features",
+                "hyperparameters",
+                "library_versions",
+                "metrics",
+                "status",
+                "progress",
+                "error",
+                "finished_at",
+            ],
+        )
         step("ready")
         return version
     except Exception as exc:
@@ -183,6 +196,13 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     if not version.is_active:
         version.is_active = True
         version.save(update_fields=["is_active"])
+    return version
+
+
+def model_version_annotate(*, version: ModelVersion, notes: str) -> ModelVersion:
+    """Set staff's notes on a version, the one thing staff may change on a trained one."""
+    version.notes = notes
+    version.save(update_fields=["notes"])
     return version
 
 

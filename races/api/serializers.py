@@ -143,3 +143,11 @@ class RaceSerializer(ValidatedModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["source", "updated_at"]
+        extra_kwargs = {
+            "going": {
+                "error_messages": {
+                    "invalid_choice": f'"{{input}}" is not a going; use one of '
+                    f'{", ".join(Race.Going.values)}, or "" when unknown.'
+                }
+            }
+        }

@@ -29,7 +29,7 @@ class RunnerCard:
     trainer_name: str = ""
     trainer_external_id: str = ""
     horse_country: str = ""
-    horse_sex: str = ""
+    horse_sex: str = ""  # a Horse.Sex value, or "" when unknown
     draw: int | None = None
     weight_lb: int | None = None
     rating: int | None = None
@@ -52,7 +52,7 @@ class RaceCard:
     off_time: datetime.datetime | None = None
     name: str = ""
     surface: str = "turf"  # a Race.Surface value
-    going: str = ""
+    going: str = ""  # a Race.Going value, or "" when unknown
     race_class: str = ""
     rating_band: str = ""
     prize: Decimal | None = None

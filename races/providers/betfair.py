@@ -16,6 +16,8 @@ import zoneinfo
 from decimal import Decimal
 from typing import Any
 
+from races.vocabulary import going_choice, sex_choice
+
 from .base import (
     Provider,
     ProviderError,
@@ -105,7 +107,7 @@ def racecard_parse(card: dict) -> RaceCard:
         name=race.get("raceTitle") or "",
         distance_m=yards_to_metres(race["distance"]),
         surface=SURFACES.get(course.get("surfaceType"), "turf"),
-        going=(race.get("going") or {}).get("full") or "",
+        going=going_choice((race.get("going") or {}).get("full")),
         race_class="" if race.get("raceClass") is None else f"Class {race['raceClass']}",
         prize=prize,
         prize_currency=currency,
@@ -138,7 +140,7 @@ def _runner(runner: dict) -> RunnerCard:
     return RunnerCard(
         horse_name=runner["name"],
         horse_external_id=runner["horseId"],
-        horse_sex=runner.get("gender") or "",
+        horse_sex=sex_choice(runner.get("gender")),
         saddle_number=int_or_none(runner.get("saddleCloth")),
         jockey_name=jockey.get("name") or "",
         jockey_external_id=jockey.get("jockeyId") or "",

@@ -11,6 +11,8 @@ import base64
 import datetime
 from collections import defaultdict
 
+from races.vocabulary import going_choice, sex_choice
+
 from .base import (
     Provider,
     RaceCard,
@@ -68,7 +70,7 @@ def racecards_parse(payload: dict) -> list[RaceCard]:
                 name=race.get("race_name") or "",
                 distance_m=furlongs_to_metres(float(race["distance_f"])),
                 surface=SURFACES.get(race.get("surface"), "turf"),
-                going=race.get("going") or "",
+                going=going_choice(race.get("going")),
                 race_class=race.get("race_class") or "",
                 rating_band=race.get("rating_band") or "",
                 prize=prize,
@@ -87,7 +89,7 @@ def _runner(runner: dict) -> RunnerCard:
         horse_name=runner["horse"],
         horse_external_id=f"{runner['horse']} ({country})" if country else runner["horse"],
         horse_country=country,
-        horse_sex=runner.get("sex") or "",
+        horse_sex=sex_choice(runner.get("sex")),
         saddle_number=int_or_none(runner.get("number")),
         jockey_name=jockey,
         jockey_external_id=jockey,

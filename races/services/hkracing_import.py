@@ -19,6 +19,7 @@ from tqdm import tqdm
 from races import hkracing
 from races.hkracing import ErrorLog, ParsedRow, RowError
 from races.models import ExternalRecord, Horse, Jockey, Race, Racecourse, Runner, Trainer
+from races.vocabulary import going_choice, sex_choice
 
 from .upsert import UpsertCounts, records_upsert
 
@@ -238,7 +239,7 @@ def _hkracing_check(
         checked.races_with_runners.add(race_id)
         checked.horses[values["horse_id"]] = {
             "country": values["horse_country"],
-            "sex": values["horse_type"],
+            "sex": sex_choice(values["horse_type"]),
         }
         checked.jockeys.add(values["jockey_id"])
         checked.trainers.add(values["trainer_id"])
@@ -294,7 +295,7 @@ def _hkracing_write(
                 "race_number": values["race_no"],
                 "distance_m": values["distance"],
                 "surface": values["surface"],
-                "going": values["going"],
+                "going": going_choice(values["going"]),
                 "race_class": values["race_class"],
                 "rating_band": values["horse_ratings"],
                 "prize": values["prize"],

@@ -31,7 +31,7 @@ class HorseFactory(ParticipantFactory):
 
     name = factory.Sequence(lambda n: f"Horse {n}")
     country = "AUS"
-    sex = "Gelding"
+    sex = "gelding"
 
 
 class JockeyFactory(ParticipantFactory):
@@ -62,7 +62,7 @@ class RaceFactory(factory.django.DjangoModelFactory):
     race_number = factory.Sequence(lambda n: n % 10 + 1)
     name = factory.Sequence(lambda n: f"Handicap {n}")
     distance_m = 1200
-    going = "GOOD"
+    going = "good"
     race_class = "4"
 
 

@@ -85,7 +85,7 @@ def test_staff_writes_a_race_and_its_runner(staff_api):
             "meeting_date": "2024-05-01",
             "race_number": 4,
             "distance_m": 1650,
-            "going": "GOOD",
+            "going": "good",
         },
         format="json",
     )

@@ -79,7 +79,7 @@ def test_import_creates_every_row_with_the_source_traps_resolved():
     assert (race.distance_m, race.surface, race.going, race.status) == (
         1200,
         "turf",
-        "GOOD",
+        "good",
         "result",
     )
     assert race.prize == Decimal("485000.00")
@@ -153,7 +153,7 @@ def test_changed_values_update_the_same_rows():
     # then
     assert (report.counts["races"].updated, report.counts["runners"].updated) == (2, 1)
     assert set(Runner.objects.values_list("pk", flat=True)) == runner_pks
-    assert Race.objects.get(external_id="0").going == "YIELDING"
+    assert Race.objects.get(external_id="0").going == "yielding"
     assert Runner.objects.get(external_id="0:1001").win_odds == Decimal("2.20")
 
 

@@ -66,7 +66,7 @@ def test_day_view_lists_meetings_and_races(member_client):
         name="Lotus Handicap",
         race_class="4",
         distance_m=1200,
-        going="GOOD",
+        going="good",
         post_time=_at(DAY, 13, 30),
     )
     RunnerFactory.create_batch(2, race=race)
@@ -195,7 +195,7 @@ def test_search_needs_two_characters(member_client):
 
 def test_horse_page_shows_form_charts_and_next_run(member_client):
     # given
-    horse = HorseFactory(name="Romantic Warrior", country="IRE", sex="Gelding")
+    horse = HorseFactory(name="Romantic Warrior", country="IRE", sex="gelding")
     today = timezone.localdate()
     for days_before, position, rating in [(40, 3, 100), (20, 1, 104)]:
         race = RaceFactory(

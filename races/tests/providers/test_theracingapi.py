@@ -24,7 +24,7 @@ def test_racingapi_maps_the_recorded_racecards(racingapi):
     assert (kempton.distance_m, kempton.surface, kempton.going) == (
         2414,
         "all_weather",
-        "Standard To Slow",
+        "standard to slow",
     )
     assert (kempton.race_class, str(kempton.prize), kempton.prize_currency) == (
         "Class 5",
