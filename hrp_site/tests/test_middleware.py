@@ -47,10 +47,10 @@ def test_every_page_carries_the_strict_policy_and_the_permissions_policy(client,
 
     assert csp_directives(response) == STRICT_POLICY
     assert response["Permissions-Policy"] == (
-        "accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), "
-        "geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), "
-        "publickey-credentials-get=(), screen-wake-lock=(), serial=(), usb=(), "
-        "xr-spatial-tracking=()"
+        "accelerometer=(), autoplay=(), browsing-topics=(), camera=(), display-capture=(), "
+        "encrypted-media=(), geolocation=(), gyroscope=(), hid=(), idle-detection=(), "
+        "magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(), "
+        "screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()"
     )
 
 
