@@ -58,3 +58,14 @@ def test_the_permissions_policy_lists_the_origins_a_feature_is_allowed_to(settin
     settings.PERMISSIONS_POLICY = {"camera": [], "fullscreen": ["self", '"https://a.example"']}
 
     assert permissions_policy() == 'camera=(), fullscreen=(self "https://a.example")'
+
+
+@pytest.mark.django_db
+def test_pages_other_than_the_probes_still_redirect_to_https(client, settings):
+    settings.ALLOWED_HOSTS = ["hrp.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = client.get("/accounts/login/", HTTP_HOST="hrp.example.com")
+
+    assert response.status_code == 301
+    assert response["Location"] == "https://hrp.example.com/accounts/login/"
