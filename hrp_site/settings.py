@@ -252,8 +252,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # takes effect only once HSTS is on
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# No page has a script, an inline style or a frame; the API docs add what they need
-# (hrp_site/api_docs.py).
+# Scripts, styles and images come from our own static files only: no page has an inline script
+# or style, a plug-in or a frame. The API docs add what they need (hrp_site/api_docs.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
