@@ -194,7 +194,11 @@ def line_chart(
             )
         legend.append(
             format_html(
-                '<li><span class="swatch" style="background:{}"></span>{}</li>', colour, s.label
+                # An SVG fill, not a style attribute, which the Content-Security-Policy refuses.
+                '<li><svg class="swatch" viewBox="0 0 1 1" aria-hidden="true">'
+                '<rect width="1" height="1" fill="{}"/></svg>{}</li>',
+                colour,
+                s.label,
             )
         )
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "accounts",
     "races",
     "predictions",
@@ -51,15 +52,20 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: it times and logs the whole request, health probes included when they fail.
     "hrp_site.logs.RequestLogMiddleware",
-    "hrp_site.middleware.HealthCheckMiddleware",
+    # The security headers go on every response, the health probes' and static files' included,
+    # so these run around the probes' short-circuit below.
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "hrp_site.middleware.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything that validates the host (CommonMiddleware, CSRF).
+    "hrp_site.middleware.HealthCheckMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lock-out flagged during the view into the 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -236,6 +242,8 @@ EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=True)
 # App Platform terminates TLS at its proxy and forwards the original scheme.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# The platform's probes come over plain HTTP (hrp_site.middleware.HEALTH_CHECKS).
+SECURE_REDIRECT_EXEMPT = [r"^health/live/$", r"^health/ready/$", r"^healthz/$"]
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
@@ -244,6 +252,43 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # takes effect only once HSTS is on
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Scripts, styles and images come from our own static files only: no page has an inline script
+# or style, a plug-in or a frame. The API docs add what they need (hrp_site/api_docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+# Browser features no page uses, refused to the pages and anything they embed
+# (hrp_site.middleware.PermissionsPolicyMiddleware); a feature maps to the origins allowed it.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 # Celery
 CELERY_BROKER_URL = REDIS_URL or "memory://"

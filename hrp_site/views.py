@@ -1,3 +1,4 @@
+import logging
 import time
 
 from django.db import DatabaseError, connection
@@ -8,6 +9,8 @@ from django.utils.cache import add_never_cache_headers
 
 from accounts.selectors import watchlist_home
 from predictions.selectors import public_track_record
+
+logger = logging.getLogger("hrp.health")
 
 # Loading the migration graph costs ~10 ms; once every migration is applied it stays so until the
 # next deploy (a new container), so a positive answer is reused a while. Pending is never reused.
@@ -42,21 +45,24 @@ def health_live(request: HttpRequest) -> JsonResponse:
 
 
 def health_ready(request: HttpRequest) -> JsonResponse:
-    """Readiness: the database answers and every migration is applied, so requests can be served."""
+    """Readiness: the database answers and every migration is applied, so requests can be served.
+
+    The answer is the status alone (anyone can ask, addressed to any host); why an instance is not
+    ready goes to the log."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError as error:
-        reason = f"database unreachable: {type(error).__name__}"
-        return _health_response({"status": "unavailable", "reason": reason}, status=503)
+        logger.warning("not ready: database unreachable: %s", type(error).__name__)
+        return _health_response({"status": "unavailable"}, status=503)
     try:
         pending = _pending_migrations()
     except DatabaseError as error:
-        reason = f"migrations unreadable: {type(error).__name__}"
-        return _health_response({"status": "unavailable", "reason": reason}, status=503)
+        logger.warning("not ready: migrations unreadable: %s", type(error).__name__)
+        return _health_response({"status": "unavailable"}, status=503)
     if pending:
-        reason = f"{len(pending)} migrations pending: {', '.join(pending)}"
-        return _health_response({"status": "unavailable", "reason": reason}, status=503)
+        logger.warning("not ready: %d migrations pending: %s", len(pending), ", ".join(pending))
+        return _health_response({"status": "unavailable"}, status=503)
     return _health_response({"status": "ok"})
 
 

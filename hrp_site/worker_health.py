@@ -37,7 +37,9 @@ class _HealthHandler(BaseHTTPRequestHandler):
         if age <= self.server.step.stale_after:
             self._answer(200, {"status": "ok"})
         else:
-            self._answer(503, {"status": "unavailable", "reason": f"no heartbeat for {age:.0f} s"})
+            # The answer is the status alone; why goes to the worker's log.
+            logger.warning("not alive: no heartbeat for %.0f s", age)
+            self._answer(503, {"status": "unavailable"})
 
     def _answer(self, status: int, payload: dict) -> None:
         body = json.dumps(payload).encode()
@@ -45,6 +47,8 @@ class _HealthHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Length", str(len(body)))
+        for header, value in self.server.step.security_headers.items():
+            self.send_header(header, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -58,10 +62,21 @@ class WorkerLiveness(bootsteps.StartStopStep):
     requires = {"celery.worker.components:Timer"}
 
     def __init__(self, worker, **kwargs) -> None:
+        from csp.utils import build_policy
         from django.conf import settings
+
+        from hrp_site.middleware import permissions_policy
 
         super().__init__(worker, **kwargs)
         self.port: int = settings.HRP_WORKER_HEALTH_PORT
+        # The headers the web's middlewares put on its probes' answers.
+        self.security_headers = {
+            "Content-Security-Policy": build_policy(),
+            "Permissions-Policy": permissions_policy(),
+            "Referrer-Policy": settings.SECURE_REFERRER_POLICY,
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": settings.X_FRAME_OPTIONS,
+        }
         self.stale_after: float = settings.HRP_WORKER_HEALTH_STALE_SECONDS
         self.last_beat = time.monotonic()
         self.timer_entry = None

@@ -1,4 +1,9 @@
+import re
+
 import pytest
+
+from hrp_site.api_docs import REDOC_EMPTY_STYLE, REDOC_STYLE
+from hrp_site.testing.headers import STRICT_POLICY, csp_directives
 
 
 @pytest.mark.django_db
@@ -32,3 +37,40 @@ def test_unknown_api_urls_answer_json_404(api_client):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "additions"),
+    [
+        ("/api/docs/", {"img-src": "'self' data:"}),
+        (
+            "/api/redoc/",
+            {
+                "style-src": f"'self' {REDOC_EMPTY_STYLE} {REDOC_STYLE}",
+                "img-src": "'self' data: https://cdn.redoc.ly/redoc/logo-mini.svg",
+                "worker-src": "blob:",
+            },
+        ),
+    ],
+)
+def test_the_api_docs_add_only_what_they_need_to_the_policy(api_client, url, additions):
+    response = api_client.get(url)
+
+    assert csp_directives(response) == {**STRICT_POLICY, **additions}
+    page = response.content.decode()
+    assert re.findall(r"<script(?![^>]*\ssrc=)[^>]*>", page) == []
+    assert "<style" not in page
+    assert " style=" not in page
+
+
+@pytest.mark.django_db
+def test_swagger_uis_set_up_script_has_a_url_of_its_own(api_client):
+    page = api_client.get("/api/docs/").content.decode()
+    (script_url,) = re.findall(r'<script src="(/api/docs/\?script=[^"]*)"', page)
+
+    response = api_client.get(script_url)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    assert "SwaggerUIBundle(" in response.content.decode()

@@ -216,3 +216,80 @@ def test_every_page_fits_a_phone_and_has_a_title_and_one_heading(
             titles[(signed_in, path)] = page.title()
     context.close()
     assert len(set(titles.values())) >= len(titles) - 1  # the sorted card shares its title
+
+
+# Every securitypolicyviolation event of a document, kept on the window for the test to read.
+RECORD_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(
+    `${event.effectiveDirective} blocked ${event.blockedURI}`
+      + ` (${event.sourceFile}:${event.lineNumber})`
+  );
+});
+"""
+
+
+def test_no_page_breaks_the_content_security_policy(
+    browser, live_server, settings, todays_card, staff_user
+):
+    settings.DEBUG = False
+    race, runners = todays_card
+    runner = runners[0]
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    context.add_init_script(RECORD_VIOLATIONS)
+    page = context.new_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+
+    def rendered(name: str):
+        return lambda: page.get_by_role("heading", level=1, name=name).first
+
+    public = {
+        "/": rendered("Win probabilities for every runner, judged against the betting market"),
+        "/accounts/login/": rendered("Log in"),
+    }
+    signed_in = {
+        "/racing/": rendered(re.compile("^Race cards")),
+        f"/racing/race/{race.pk}/": lambda: page.get_by_role(
+            "row", name=re.compile("Browser Horse 1")
+        ),
+        f"/horses/{runner.horse.pk}/": rendered(re.compile("^Browser Horse 1")),
+        f"/jockeys/{runner.jockey.pk}/": rendered(re.compile(re.escape(runner.jockey.name))),
+        f"/trainers/{runner.trainer.pk}/": rendered(re.compile(re.escape(runner.trainer.name))),
+        "/models/": rendered("Model performance"),
+        "/accounts/profile/": rendered("Your profile"),
+        "/admin/": rendered("Racing data and models"),
+        # The admin's scripts run: they add the "Today" shortcut beside a date field.
+        f"/admin/races/race/{race.pk}/change/": lambda: page.get_by_role("link", name="Today"),
+        # The docs render in the browser: an operation shows only once their scripts have run.
+        "/api/docs/": lambda: page.locator(".opblock-summary-path", has_text="/api/v1/races/"),
+        "/api/redoc/": lambda: page.get_by_role("heading", level=2, name="v1_races_list"),
+    }
+
+    violations = {}
+    for paths in (public, signed_in):
+        if paths is signed_in:
+            _log_in(page, "staff", "a-long-staff-password")
+            assert page.get_by_role("button", name="Log out").is_visible()
+        for path, shown in paths.items():
+            console.clear()
+            response = page.goto(path)
+            assert response.status == 200, path
+            shown().first.wait_for(state="visible")
+            page.wait_for_load_state("networkidle")
+            reported = page.evaluate("window.cspViolations") + [
+                text for text in console if "Content Security Policy" in text
+            ]
+            if reported:
+                violations[path] = reported
+
+    # the watch works: an inline style a script adds is refused and reported
+    page.evaluate(
+        "document.head.append("
+        "Object.assign(document.createElement('style'), {textContent: 'b {}'}))"
+    )
+    page.wait_for_function("window.cspViolations.length > 0")
+    context.close()
+    assert violations == {}

@@ -67,7 +67,8 @@ def test_the_performance_page_shows_stored_held_out_evaluations_and_both_charts(
     assert '<span class="edge negative">-0.0150</span>' in content
     assert "32.5%" in content  # top-pick accuracy
     assert '+10.0% <span class="muted">(60 bets)</span>' in content
-    assert content.count("<svg") == 2
+    assert content.count('<figure class="chart">') == 2
+    assert " style=" not in content  # the Content-Security-Policy refuses inline styles
     assert "Calibration: predicted against observed win rate" in content
     assert "LightGBM: value bets" in content
     assert "Market (normalised odds): top pick" in content
