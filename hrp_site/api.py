@@ -4,6 +4,7 @@ and validation through the model."""
 import copy
 from decimal import Decimal
 
+import django_filters
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
@@ -25,6 +26,24 @@ class IsMemberReadStaffWrite(permissions.BasePermission):
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+# The longest text a list filter takes. SQLite refuses a LIKE pattern over 50,000 bytes, and no
+# name or code comes near this.
+FILTER_TEXT_MAX_LENGTH = 100
+
+
+class FilterSet(django_filters.FilterSet):
+    """A FilterSet whose text filters, declared or generated, take at most FILTER_TEXT_MAX_LENGTH
+    characters: a longer value is a 400 naming the parameter."""
+
+    @classmethod
+    def get_filters(cls):
+        filters = super().get_filters()
+        for filter_ in filters.values():
+            if isinstance(filter_, django_filters.CharFilter):
+                filter_.extra.setdefault("max_length", FILTER_TEXT_MAX_LENGTH)
+        return filters
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -5,6 +5,20 @@ from django.core.exceptions import ValidationError
 
 # Per file. The full data set is 9 MB; both files are held in memory and stored in the database.
 MAX_UPLOAD_MB = 32
+# Longer than any name or id; SQLite refuses a LIKE pattern over 50,000 bytes.
+SEARCH_MAX_LENGTH = 100
+
+
+class SearchForm(forms.Form):
+    """The site search: a name or part of one, or a provider's id."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        error_messages={
+            "max_length": "The search is too long: at most %(limit_value)d characters."
+        },
+    )
 
 
 class HkracingImportForm(forms.Form):
