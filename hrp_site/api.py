@@ -8,8 +8,6 @@ import django_filters
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.http import JsonResponse
-from django.views import defaults
 from rest_framework import pagination, permissions, serializers
 from rest_framework.settings import api_settings
 
@@ -132,10 +130,3 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
                     key = api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field
                     errors.setdefault(key, []).append(message)
         return errors
-
-
-def not_found(request, exception):
-    """Django's 404 page, except under /api/, where clients expect JSON like DRF's own 404s."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
