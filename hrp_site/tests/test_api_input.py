@@ -1,4 +1,9 @@
-"""Query parameters from outside: a text filter longer than the API takes is a 400 naming it."""
+"""Input from outside the API: a text filter longer than the API takes is a 400 naming it, and
+answers are JSON, never the browsable API, outside debug mode."""
+
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -78,3 +83,46 @@ def test_a_choice_filter_refuses_a_long_value_naming_it(member_api, rows, url, p
 
     assert response.status_code == 400
     assert list(response.json()) == [param]
+
+
+# --- the browsable API ---
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_gets_json_not_the_browsable_api_in_production(member_api):
+    response = member_api.get("/api/v1/races/", headers={"accept": BROWSER_ACCEPT})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["results"] == []
+
+
+def test_the_api_refuses_to_answer_only_html_in_production(member_api):
+    response = member_api.get("/api/v1/races/", headers={"accept": "text/html"})
+
+    assert response.status_code == 406
+    assert response.json() == {"detail": "Could not satisfy the request Accept header."}
+
+
+@pytest.mark.parametrize(
+    ("debug", "renderers"),
+    [
+        ("false", ["JSONRenderer"]),
+        ("true", ["JSONRenderer", "BrowsableAPIRenderer"]),
+    ],
+)
+def test_the_browsable_api_is_on_only_in_debug_mode(debug, renderers):
+    # The settings module reads DJANGO_DEBUG once, on import: a fresh interpreter for each value.
+    script = (
+        "import django; django.setup()\n"
+        "from rest_framework.settings import api_settings\n"
+        "print(' '.join(r.__name__ for r in api_settings.DEFAULT_RENDERER_CLASSES))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "hrp_site.settings", "DJANGO_DEBUG": debug}
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.split() == renderers
