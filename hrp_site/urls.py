@@ -11,7 +11,9 @@ admin.site.site_header = "HRP back office"
 admin.site.site_title = "HRP back office"
 admin.site.index_title = "Racing data and models"
 
-handler404 = "hrp_site.api.not_found"
+handler400 = "hrp_site.errors.bad_request"
+handler403 = "hrp_site.errors.permission_denied"
+handler404 = "hrp_site.errors.not_found"
 handler500 = "hrp_site.errors.server_error"
 
 api_v1 = [

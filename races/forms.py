@@ -1,10 +1,23 @@
 import codecs
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
-# Per file. The full data set is 9 MB; both files are held in memory and stored in the database.
-MAX_UPLOAD_MB = 32
+# Longer than any name or id; SQLite refuses a LIKE pattern over 50,000 bytes.
+SEARCH_MAX_LENGTH = 100
+
+
+class SearchForm(forms.Form):
+    """The site search: a name or part of one, or a provider's id."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        error_messages={
+            "max_length": "The search is too long: at most %(limit_value)d characters."
+        },
+    )
 
 
 class HkracingImportForm(forms.Form):
@@ -31,11 +44,14 @@ class HkracingImportForm(forms.Form):
 
 
 def _utf8_upload(upload):
-    if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+    # Both files are read into memory and stored in the database.
+    limit = settings.HRP_HKRACING_UPLOAD_MAX_MB
+    if upload.size > limit * 1024 * 1024:
         raise ValidationError(
-            "%(name)s is %(size).1f MB; the limit is %(limit)d MB a file.",
+            "%(name)s is %(size).1f MB; the limit is %(limit)d MB a file "
+            "(HRP_HKRACING_UPLOAD_MAX_MB).",
             code="size",
-            params={"name": upload.name, "size": upload.size / 1024 / 1024, "limit": MAX_UPLOAD_MB},
+            params={"name": upload.name, "size": upload.size / 1024 / 1024, "limit": limit},
         )
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, TemplateView
@@ -15,6 +16,7 @@ from django.views.generic import DetailView, TemplateView
 from hrp_site.charts import Axis, Series, line_chart
 
 from . import selectors
+from .forms import SEARCH_MAX_LENGTH, SearchForm
 from .models import Horse, Jockey, Trainer
 
 FORM_LIMIT = 50
@@ -60,8 +62,18 @@ class SearchView(MemberPageMixin, TemplateView):
 
     template_name = "races/search.html"
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        query = self.request.GET.get("q", "").strip()
+    def get(self, request, *args, **kwargs):
+        form = SearchForm(request.GET)
+        if not form.is_valid():
+            context = {
+                "errors": form.errors["q"],
+                "min_length": SEARCH_MIN_LENGTH,
+                "max_length": SEARCH_MAX_LENGTH,
+            }
+            return render(request, self.template_name, context, status=400)
+        return super().get(request, *args, query=form.cleaned_data["q"], **kwargs)
+
+    def get_context_data(self, *, query: str, **kwargs: Any) -> dict[str, Any]:
         sections = []
         if len(query) >= SEARCH_MIN_LENGTH:
             for model, title in ((Horse, "Horses"), (Jockey, "Jockeys"), (Trainer, "Trainers")):
@@ -77,6 +89,7 @@ class SearchView(MemberPageMixin, TemplateView):
             query=query,
             too_short=0 < len(query) < SEARCH_MIN_LENGTH,
             min_length=SEARCH_MIN_LENGTH,
+            max_length=SEARCH_MAX_LENGTH,
             limit=SEARCH_LIMIT,
             sections=sections,
             **kwargs,

@@ -1,5 +1,6 @@
 import django_filters
 
+from hrp_site.api import FilterSet
 from predictions.models import ModelVersion, Prediction
 
 
@@ -7,13 +8,13 @@ class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
     pass
 
 
-class ModelVersionFilter(django_filters.FilterSet):
+class ModelVersionFilter(FilterSet):
     class Meta:
         model = ModelVersion
         fields = ["algorithm", "status", "is_active"]
 
 
-class PredictionFilter(django_filters.FilterSet):
+class PredictionFilter(FilterSet):
     race = django_filters.NumberFilter(field_name="runner__race")
     race_ids = NumberInFilter(
         field_name="runner__race", help_text="Comma-separated race ids, e.g. 3,4,5."

@@ -1,9 +1,10 @@
 import django_filters
 
+from hrp_site.api import FilterSet
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
 
 
-class RacecourseFilter(django_filters.FilterSet):
+class RacecourseFilter(FilterSet):
     code = django_filters.CharFilter(lookup_expr="iexact")
 
     class Meta:
@@ -11,7 +12,7 @@ class RacecourseFilter(django_filters.FilterSet):
         fields = ["code", "country"]
 
 
-class RaceFilter(django_filters.FilterSet):
+class RaceFilter(FilterSet):
     date = django_filters.DateFilter(field_name="meeting_date")
     date_from = django_filters.DateFilter(field_name="meeting_date", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="meeting_date", lookup_expr="lte")
@@ -24,7 +25,7 @@ class RaceFilter(django_filters.FilterSet):
         fields = ["date", "date_from", "date_to", "course", "racecourse", "status", "surface"]
 
 
-class RunnerFilter(django_filters.FilterSet):
+class RunnerFilter(FilterSet):
     date = django_filters.DateFilter(field_name="race__meeting_date")
 
     class Meta:
@@ -32,7 +33,7 @@ class RunnerFilter(django_filters.FilterSet):
         fields = ["race", "date", "horse", "jockey", "trainer", "non_runner"]
 
 
-class ParticipantFilter(django_filters.FilterSet):
+class ParticipantFilter(FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
 
 

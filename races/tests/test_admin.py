@@ -578,11 +578,12 @@ def test_import_rejects_a_file_that_is_not_utf8(
 
 
 @pytest.mark.django_db
-def test_import_refuses_a_file_over_the_size_limit(
-    importer_client, django_capture_on_commit_callbacks
+def test_import_refuses_a_file_over_the_size_limit_naming_it(
+    importer_client, django_capture_on_commit_callbacks, settings
 ):
-    # given: a races file one byte over 32 MB
-    races = RACES_CSV.encode() + b"x" * (32 * 1024 * 1024 + 1 - len(RACES_CSV))
+    # given: a 1 MB limit, and a races file one byte over it
+    settings.HRP_HKRACING_UPLOAD_MAX_MB = 1
+    races = RACES_CSV.encode() + b"x" * (1024 * 1024 + 1 - len(RACES_CSV))
 
     # when
     with django_capture_on_commit_callbacks() as callbacks:
@@ -591,9 +592,39 @@ def test_import_refuses_a_file_over_the_size_limit(
     # then
     assert response.status_code == 200
     assert response.context["form"].errors == {
-        "races_file": ["races.csv is 32.0 MB; the limit is 32 MB a file."]
+        "races_file": [
+            "races.csv is 1.0 MB; the limit is 1 MB a file (HRP_HKRACING_UPLOAD_MAX_MB)."
+        ]
     }
     assert (HkracingUpload.objects.count(), len(callbacks)) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_the_shared_data_set_uploads_through_the_admin(imported, shared_data_dir, settings):
+    # given: the real Hong Kong pair; runs.csv (9 MB) is over Django's 2.5 MB in-memory limit
+    folder = shared_data_dir / "hkracing"
+    upload = {
+        name: SimpleUploadedFile(path.name, path.read_bytes(), content_type="text/csv")
+        for name, path in [
+            ("races_file", folder / "races.csv"),
+            ("runs_file", folder / "runs.csv"),
+        ]
+    }
+    assert upload["runs_file"].size > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+
+    # when
+    response = imported(upload)
+
+    # then
+    job = HkracingUpload.objects.get()
+    assert response.status_code == 302
+    assert (job.status, bytes(job.races_data), bytes(job.runs_data)) == (
+        HkracingUpload.Status.SUCCEEDED,
+        (folder / "races.csv").read_bytes(),
+        (folder / "runs.csv").read_bytes(),
+    )
+    races = len((folder / "races.csv").read_text(encoding="utf-8-sig").splitlines()) - 1
+    assert Race.objects.count() == races
 
 
 @pytest.mark.django_db

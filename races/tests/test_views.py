@@ -190,6 +190,35 @@ def test_search_needs_two_characters(member_client):
     assert 'type="search"' in text
 
 
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("x" * 50_000, "The search is too long: at most 100 characters."),
+        ("Golden\x00", "Null characters are not allowed."),
+    ],
+)
+def test_a_search_too_long_or_with_a_nul_is_a_400_page_saying_so(member_client, query, error):
+    # given: a row to match, so that the database compares against the pattern
+    HorseFactory(name="Golden Sixty")
+
+    response = member_client.get(reverse("races:search"), {"q": query})
+
+    assert response.status_code == 400
+    text = _text(response)
+    assert f'<p class="message error" role="alert">{error}</p>' in text
+    assert 'maxlength="100"' in text
+    assert "Golden Sixty" not in text
+
+
+def test_a_search_of_100_characters_is_searched(member_client):
+    horse = HorseFactory(name="G" * 100)
+
+    response = member_client.get(reverse("races:search"), {"q": "G" * 100})
+
+    assert response.status_code == 200
+    assert f'<a href="/horses/{horse.pk}/">{"G" * 100}</a>' in _text(response)
+
+
 # --- horse, jockey, trainer ----------------------------------------------------------------------
 
 

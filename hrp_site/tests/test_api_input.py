@@ -1,0 +1,128 @@
+"""Input from outside the API: a text filter longer than the API takes is a 400 naming it, and
+answers are JSON, never the browsable API, outside debug mode."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from predictions.tests.factories import ModelVersionFactory
+from races.tests.factories import (
+    HorseFactory,
+    JockeyFactory,
+    RacecourseFactory,
+    RaceFactory,
+    TrainerFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+LONG = "x" * 50_000
+
+# Every free-text filter of the API, with a row each for the database to compare against.
+TEXT_FILTERS = [
+    ("/api/v1/racecourses/", "code"),
+    ("/api/v1/racecourses/", "country"),
+    ("/api/v1/races/", "course"),
+    ("/api/v1/horses/", "name"),
+    ("/api/v1/horses/", "country"),
+    ("/api/v1/jockeys/", "name"),
+    ("/api/v1/trainers/", "name"),
+]
+
+
+@pytest.fixture
+def rows():
+    RaceFactory()
+    HorseFactory(name="Golden Sixty", country="AUS")
+    JockeyFactory(name="Zac Purton")
+    TrainerFactory(name="Francis Lui")
+    RacecourseFactory(code="HV")
+    ModelVersionFactory()
+
+
+@pytest.mark.parametrize(("url", "param"), TEXT_FILTERS)
+def test_a_text_filter_over_100_characters_is_a_400_naming_it(member_api, rows, url, param):
+    response = member_api.get(url, {param: LONG})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        param: ["Ensure this value has at most 100 characters (it has 50000)."]
+    }
+
+
+@pytest.mark.parametrize(("url", "param"), TEXT_FILTERS)
+def test_a_text_filter_with_a_nul_is_a_400_naming_it(member_api, rows, url, param):
+    response = member_api.get(url, {param: "H\x00"})
+
+    assert response.status_code == 400
+    assert response.json() == {param: ["Null characters are not allowed."]}
+
+
+@pytest.mark.parametrize(("url", "param"), TEXT_FILTERS)
+def test_a_text_filter_of_100_characters_is_applied(member_api, rows, url, param):
+    response = member_api.get(url, {param: "x" * 100})
+
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [
+        ("/api/v1/races/", "status"),
+        ("/api/v1/races/", "surface"),
+        ("/api/v1/model-versions/", "algorithm"),
+        ("/api/v1/model-versions/", "status"),
+        ("/api/v1/predictions/", "algorithm"),
+    ],
+)
+def test_a_choice_filter_refuses_a_long_value_naming_it(member_api, rows, url, param):
+    response = member_api.get(url, {param: LONG})
+
+    assert response.status_code == 400
+    assert list(response.json()) == [param]
+
+
+# --- the browsable API ---
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_gets_json_not_the_browsable_api_in_production(member_api):
+    response = member_api.get("/api/v1/races/", headers={"accept": BROWSER_ACCEPT})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["results"] == []
+
+
+def test_the_api_refuses_to_answer_only_html_in_production(member_api):
+    response = member_api.get("/api/v1/races/", headers={"accept": "text/html"})
+
+    assert response.status_code == 406
+    assert response.json() == {"detail": "Could not satisfy the request Accept header."}
+
+
+@pytest.mark.parametrize(
+    ("debug", "renderers"),
+    [
+        ("false", ["JSONRenderer"]),
+        ("true", ["JSONRenderer", "BrowsableAPIRenderer"]),
+    ],
+)
+def test_the_browsable_api_is_on_only_in_debug_mode(debug, renderers):
+    # The settings module reads DJANGO_DEBUG once, on import: a fresh interpreter for each value.
+    script = (
+        "import django; django.setup()\n"
+        "from rest_framework.settings import api_settings\n"
+        "print(' '.join(r.__name__ for r in api_settings.DEFAULT_RENDERER_CLASSES))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "hrp_site.settings", "DJANGO_DEBUG": debug}
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.split() == renderers
