@@ -12,6 +12,8 @@ import time
 from redis.exceptions import RedisError
 from rest_framework import throttling
 
+from .client_address import client_address
+
 logger = logging.getLogger(__name__)
 
 # After a failure the throttles leave the cache alone for this long: a hung Redis (not refusing
@@ -22,6 +24,10 @@ _skip_until = 0.0
 
 
 class FailOpenThrottleMixin:
+    def get_ident(self, request) -> str | None:
+        # As django-axes takes it: the header only as far as proxies in front wrote it.
+        return client_address(request)
+
     def allow_request(self, request, view) -> bool:
         global _skip_until
         if time.monotonic() < _skip_until:

@@ -4,9 +4,10 @@ from drf_spectacular.utils import extend_schema
 from knox import views as knox_views
 from knox.models import AuthToken
 from rest_framework import generics
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.settings import api_settings
 
+from .authentication import BasicAuthentication
 from .serializers import TokenListSerializer, TokenSerializer
 
 

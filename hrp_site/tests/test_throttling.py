@@ -52,3 +52,25 @@ def test_throttles_count_again_once_the_back_off_is_over(member_api, monkeypatch
     codes = [member_api.get("/api/v1/racecourses/").status_code for _ in range(3)]
 
     assert codes == [200, 200, 429]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("num_proxies", "forwarded_for"),
+    [(0, "198.51.100.{n}"), (1, "203.0.113.7, not-an-address-{n}")],
+)
+def test_forged_forwarded_for_entries_do_not_dodge_the_anonymous_throttle(
+    api_client, settings, monkeypatch, num_proxies, forwarded_for
+):
+    # given: with no proxy in front every entry is the client's; with one, the proxy's entry is
+    # junk the client wrote to look like a new address each time
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
+    monkeypatch.setattr(throttling, "_skip_until", 0.0)
+    monkeypatch.setattr(throttling.AnonRateThrottle, "THROTTLE_RATES", {"anon": "2/minute"})
+
+    codes = [
+        api_client.get("/api/providers", HTTP_X_FORWARDED_FOR=forwarded_for.format(n=n)).status_code
+        for n in range(3)
+    ]
+
+    assert codes == [200, 200, 429]
