@@ -170,6 +170,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("DJANGO_API_THROTTLE_ANON", default="60/minute"),
         "user": env("DJANGO_API_THROTTLE_USER", default="600/minute"),
+        # Token creations (HTTP Basic log-ins), counted before the password is checked.
+        "login_address": env("DJANGO_API_THROTTLE_LOGIN_ADDRESS", default="10/minute"),
+        "login_username": env("DJANGO_API_THROTTLE_LOGIN_USERNAME", default="20/hour"),
     },
     # The client address is the X-Forwarded-For entry this many proxies from the right: what the
     # proxy appended, not what a client wrote in. 0 (nothing in front) ignores the header and

@@ -9,6 +9,7 @@ from rest_framework.settings import api_settings
 
 from .authentication import BasicAuthentication
 from .serializers import TokenListSerializer, TokenSerializer
+from .throttling import TokenAddressRateThrottle, TokenUsernameRateThrottle
 
 
 class TokenListCreateApi(knox_views.LoginView, generics.ListAPIView):
@@ -24,6 +25,14 @@ class TokenListCreateApi(knox_views.LoginView, generics.ListAPIView):
         if getattr(self.request, "method", None) == "POST":
             return [BasicAuthentication(), SessionAuthentication()]
         return super().get_authenticators()
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication, which checks the password: a refused attempt costs no hash.
+        if request.method == "POST":
+            for throttle in (TokenAddressRateThrottle(), TokenUsernameRateThrottle()):
+                if not throttle.allow_request(request, self):
+                    self.throttled(request, throttle.wait())
+        super().initial(request, *args, **kwargs)
 
     def get_queryset(self):
         live = Q(expiry__isnull=True) | Q(expiry__gt=timezone.now())
