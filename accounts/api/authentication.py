@@ -73,5 +73,7 @@ class BasicAuthentication(authentication.BasicAuthentication):
 def cool_off_left(request) -> float:
     """Seconds until the lock-out ends. Every refused attempt restarts the cool-off
     (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT), this one included."""
+    # AXES_COOLOFF_TIME is always set here (DJANGO_AXES_COOLOFF_MINUTES); axes' own default,
+    # None, would lock out until staff unlock the account.
     ends = request.axes_attempt_time + get_cool_off(request)
     return (ends - timezone.now()).total_seconds()

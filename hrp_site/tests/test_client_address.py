@@ -68,3 +68,12 @@ def test_a_connection_address_that_is_no_address_is_none(proxies):
     proxies(0)
 
     assert address(None, remote_addr="unix-socket") is None
+
+
+def test_make_run_ignores_the_header_as_nothing_is_in_front_of_runserver(settings):
+    makefile = (settings.BASE_DIR / "Makefile").read_text()
+
+    runserver = [line for line in makefile.splitlines() if "manage.py runserver" in line]
+
+    assert len(runserver) == 1
+    assert "DJANGO_API_NUM_PROXIES=0 " in runserver[0]
