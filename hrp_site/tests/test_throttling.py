@@ -53,6 +53,8 @@ def test_throttles_count_again_once_the_back_off_is_over(member_api, monkeypatch
     # given: an earlier outage whose back-off has run out
     monkeypatch.setattr(throttling, "_skip_until", 0.0)
     monkeypatch.setattr(throttling.UserRateThrottle, "THROTTLE_RATES", {"user": "2/minute"})
+    # Inside one window of the fixed-window count, however slow the requests.
+    monkeypatch.setattr(throttling.UserRateThrottle, "timer", staticmethod(lambda: NOW))
 
     codes = [member_api.get("/api/v1/racecourses/").status_code for _ in range(3)]
 
@@ -72,6 +74,7 @@ def test_forged_forwarded_for_entries_do_not_dodge_the_anonymous_throttle(
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
     monkeypatch.setattr(throttling, "_skip_until", 0.0)
     monkeypatch.setattr(throttling.AnonRateThrottle, "THROTTLE_RATES", {"anon": "2/minute"})
+    monkeypatch.setattr(throttling.AnonRateThrottle, "timer", staticmethod(lambda: NOW))
 
     codes = [
         api_client.get("/api/providers", HTTP_X_FORWARDED_FOR=forwarded_for.format(n=n)).status_code
