@@ -73,6 +73,8 @@ def count_hit(key: str, *, lifetime: float, cache_alias: str = "default") -> int
     cache = caches[cache_alias]
     if isinstance(cache, RedisCache):
         full_key = cache.make_and_validate_key(key)
+        # Django's cache has no atomic "increment, creating with an expiry"; its redis-py client
+        # (a private attribute, stable since Django 4.0) runs the script.
         client = cache._cache.get_client(full_key, write=True)
         return int(
             client.eval(_COUNT_SCRIPT, 1, full_key, math.ceil(lifetime * 1000)),
