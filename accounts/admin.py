@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from .forms import AdminLoginForm
 from .models import User, WatchlistEntry
+
+# The admin log-in with the username bounded, as on /accounts/login/.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

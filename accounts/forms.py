@@ -1,5 +1,7 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.core.validators import MaxLengthValidator
 
 from .models import User
 
@@ -27,6 +29,25 @@ class SignupForm(UserCreationForm):
         if _email_taken(email):
             raise forms.ValidationError(EMAIL_TAKEN, code="unique")
         return email
+
+
+class BoundedUsernameMixin:
+    """Django's log-in forms only set the username field's maxlength attribute, so a longer
+    username reached authenticate() and django-axes failed to record it (a 255-character
+    column), a 500. Here it is a form error, checked before any password is."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
+
+
+class LoginForm(BoundedUsernameMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
+    pass
 
 
 class ProfileForm(forms.ModelForm):

@@ -15,9 +15,8 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, UpdateView
-from rest_framework.throttling import BaseThrottle
 
-from .forms import ProfileForm, SignupForm
+from .forms import LoginForm, ProfileForm, SignupForm
 from .models import User
 from .selectors import watchlist_entries
 from .services import WatchlistTargetError, watchlist_follow, watchlist_target, watchlist_unfollow
@@ -51,6 +50,7 @@ class SignupView(AnonymousOnlyMixin, FormPageMixin, CreateView):
 
 
 class LoginView(FormPageMixin, auth_views.LoginView):
+    form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
@@ -110,13 +110,6 @@ def follow(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     ):
         next_url = reverse("home")
     return redirect(next_url)
-
-
-def client_ip_address(request: HttpRequest) -> str | None:
-    """The client address for django-axes, read exactly as the API throttles read it: the
-    X-Forwarded-For entry REST_FRAMEWORK["NUM_PROXIES"] from the right, which the platform's
-    proxy appended, not whatever the client wrote before it."""
-    return BaseThrottle().get_ident(request)
 
 
 def locked_out(

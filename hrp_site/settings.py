@@ -151,7 +151,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 # The client address as the API throttles count it (REST_FRAMEWORK["NUM_PROXIES"] below), so a
 # client cannot dodge the lock-out by writing its own X-Forwarded-For entries.
-AXES_CLIENT_IP_CALLABLE = "accounts.views.client_ip_address"
+AXES_CLIENT_IP_CALLABLE = "hrp_site.client_address.client_address"
 
 # REST API
 REST_FRAMEWORK = {
@@ -184,9 +184,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("DJANGO_API_THROTTLE_ANON", default="60/minute"),
         "user": env("DJANGO_API_THROTTLE_USER", default="600/minute"),
+        # Token creations (HTTP Basic log-ins), counted before the password is checked.
+        "login_address": env("DJANGO_API_THROTTLE_LOGIN_ADDRESS", default="10/minute"),
+        "login_username": env("DJANGO_API_THROTTLE_LOGIN_USERNAME", default="20/hour"),
     },
     # The client address is the X-Forwarded-For entry this many proxies from the right: what the
-    # proxy appended, not what a client wrote in. 0 (nothing in front) uses REMOTE_ADDR.
+    # proxy appended, not what a client wrote in. 0 (nothing in front) ignores the header and
+    # uses REMOTE_ADDR (hrp_site.client_address).
     "NUM_PROXIES": env.int("DJANGO_API_NUM_PROXIES", default=1),
     "DEFAULT_SCHEMA_CLASS": "hrp_site.schema.AutoSchema",
 }

@@ -38,6 +38,8 @@ export CELERY_TASK_ALWAYS_EAGER=false
 export DJANGO_API_NUM_PROXIES=0
 export DJANGO_API_THROTTLE_ANON=100000/minute
 export DJANGO_API_THROTTLE_USER=100000/minute
+export DJANGO_API_THROTTLE_LOGIN_ADDRESS=100000/minute
+export DJANGO_API_THROTTLE_LOGIN_USERNAME=100000/minute
 export DJANGO_MEDIA_ROOT="$scratch/media"
 # Outside debug mode the server refuses to start without these (hrp_site/checks.py).
 export DJANGO_SECRET_KEY="check-api-scratch-key-$(python -c 'import secrets; print(secrets.token_hex(16))')"

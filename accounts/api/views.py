@@ -4,10 +4,12 @@ from drf_spectacular.utils import extend_schema
 from knox import views as knox_views
 from knox.models import AuthToken
 from rest_framework import generics
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.settings import api_settings
 
+from .authentication import BasicAuthentication
 from .serializers import TokenListSerializer, TokenSerializer
+from .throttling import TokenAddressRateThrottle, TokenUsernameRateThrottle
 
 
 class TokenListCreateApi(knox_views.LoginView, generics.ListAPIView):
@@ -23,6 +25,14 @@ class TokenListCreateApi(knox_views.LoginView, generics.ListAPIView):
         if getattr(self.request, "method", None) == "POST":
             return [BasicAuthentication(), SessionAuthentication()]
         return super().get_authenticators()
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication, which checks the password: a refused attempt costs no hash.
+        if request.method == "POST":
+            for throttle in (TokenAddressRateThrottle(), TokenUsernameRateThrottle()):
+                if not throttle.allow_request(request, self):
+                    self.throttled(request, throttle.wait())
+        super().initial(request, *args, **kwargs)
 
     def get_queryset(self):
         live = Q(expiry__isnull=True) | Q(expiry__gt=timezone.now())

@@ -1,7 +1,7 @@
 import datetime
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import SESSION_KEY
 from knox.models import AuthToken
 
@@ -121,17 +121,98 @@ def test_the_admin_login_still_works(client, staff_user):
 
 def test_api_token_creation_is_locked_out_too(api_client, member_user):
     wrong = [
-        api_client.post(
-            "/api/v1/tokens/", HTTP_AUTHORIZATION=basic("member", "wrong-password")
-        ).status_code
+        api_client.post("/api/v1/tokens/", HTTP_AUTHORIZATION=basic("member", "wrong-password"))
         for _ in range(5)
     ]
     right = api_client.post(
         "/api/v1/tokens/", HTTP_AUTHORIZATION=basic("member", "a-long-member-password")
     )
 
-    # DRF wraps the request, so AxesMiddleware never sees the flag: the API answers its usual 401.
-    assert wrong == [401] * 5
-    assert right.status_code == 401
-    assert right.json() == {"detail": "Invalid username/password."}
+    # As the HTML log-in: the fifth failure locks the account, and the lock-out says so.
+    assert [response.status_code for response in wrong] == [401, 401, 401, 401, 429]
+    assert right.status_code == 429
+    assert right["Retry-After"] == "1800"
+    assert right.json() == {
+        "detail": "Too many failed log-ins: this account is locked for 30 minutes from where you "
+        "are (1800 s). Forgotten your password? Reset it at /accounts/password/reset/."
+    }
+    assert wrong[3].json() == {"detail": "Invalid username/password."}
     assert AuthToken.objects.count() == 0
+
+
+def test_a_username_too_long_is_a_form_error_and_not_recorded(client):
+    response = log_in(client, "a" * 256, "wrong-password")
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "username": ["Ensure this value has at most 150 characters (it has 256)."]
+    }
+    assert AccessAttempt.objects.count() == 0
+    assert AccessFailureLog.objects.count() == 0
+
+
+def test_a_username_too_long_is_a_form_error_on_the_admin_log_in_too(client):
+    response = client.post(
+        "/admin/login/", {"username": "a" * 256, "password": "wrong-password", "next": "/admin/"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "username": ["Ensure this value has at most 150 characters (it has 256)."]
+    }
+    assert AccessAttempt.objects.count() == 0
+
+
+def test_a_username_too_long_is_refused_by_the_api_and_not_recorded(api_client):
+    response = api_client.post(
+        "/api/v1/tokens/", HTTP_AUTHORIZATION=basic("a" * 256, "wrong-password")
+    )
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid username: a username has at most 150 characters."}
+    assert AccessAttempt.objects.count() == 0
+    assert AccessFailureLog.objects.count() == 0
+    assert AuthToken.objects.count() == 0
+
+
+def test_a_forwarded_for_that_is_no_address_does_not_fail_the_log_in(client):
+    # given: a proxy in front, and a client that wrote junk where the proxy's entry should be
+    UserFactory(username="rider")
+
+    wrong = log_in(client, "rider", "wrong-password", X_Forwarded_For="not-an-address")
+    right = log_in(client, "rider", PASSWORD, X_Forwarded_For="not-an-address")
+
+    assert wrong.status_code == 200
+    assert (right.status_code, right.url) == (302, "/")
+    # The connection's own address stands in.
+    assert list(AccessLog.objects.values_list("ip_address", flat=True)) == ["127.0.0.1"]
+
+
+def test_a_forwarded_for_that_is_no_address_does_not_fail_the_api_either(api_client, member_user):
+    response = api_client.post(
+        "/api/v1/tokens/",
+        HTTP_AUTHORIZATION=basic("member", "a-long-member-password"),
+        HTTP_X_FORWARDED_FOR="junk, also junk",
+    )
+
+    assert response.status_code == 200
+    assert AuthToken.objects.count() == 1
+
+
+def test_with_no_proxy_in_front_forged_forwarded_for_does_not_dodge_the_lockout(client, settings):
+    # given: nothing in front (make run, a container reached directly): every entry is forged
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+    UserFactory(username="rider")
+
+    statuses = [
+        log_in(client, "rider", "wrong-password", X_Forwarded_For=f"198.51.100.{n}").status_code
+        for n in range(5)
+    ]
+    sixth = log_in(client, "rider", PASSWORD, X_Forwarded_For="198.51.100.99")
+
+    assert statuses == [200, 200, 200, 200, 429]
+    assert sixth.status_code == 429
+    assert SESSION_KEY not in client.session
+    assert list(AccessAttempt.objects.values_list("ip_address", "failures_since_start")) == [
+        ("127.0.0.1", 6)
+    ]
