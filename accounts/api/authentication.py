@@ -60,6 +60,9 @@ class BasicAuthentication(authentication.BasicAuthentication):
             raise exceptions.AuthenticationFailed(
                 f"Invalid username: a username has at most {max_length} characters."
             )
+        if "\x00" in userid:
+            # PostgreSQL cannot store a NUL, and django-axes would try to record this one.
+            raise exceptions.AuthenticationFailed("Invalid username: it contains a NUL character.")
         try:
             return super().authenticate_credentials(userid, password, request)
         except exceptions.AuthenticationFailed:

@@ -175,6 +175,27 @@ def test_a_username_too_long_is_refused_by_the_api_and_not_recorded(api_client):
     assert AuthToken.objects.count() == 0
 
 
+def test_a_username_with_a_nul_is_refused_by_the_api_and_not_recorded(api_client):
+    # PostgreSQL cannot store a NUL: axes recording this attempt was a 500 there.
+    response = api_client.post(
+        "/api/v1/tokens/", HTTP_AUTHORIZATION=basic("ri\x00der", "wrong-password")
+    )
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid username: it contains a NUL character."}
+    assert AccessAttempt.objects.count() == 0
+    assert AccessFailureLog.objects.count() == 0
+    assert AuthToken.objects.count() == 0
+
+
+def test_a_username_with_a_nul_is_a_form_error_and_not_recorded(client):
+    response = log_in(client, "ri\x00der", "wrong-password")
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["username"] == ["Null characters are not allowed."]
+    assert AccessAttempt.objects.count() == 0
+
+
 def test_a_forwarded_for_that_is_no_address_does_not_fail_the_log_in(client):
     # given: a proxy in front, and a client that wrote junk where the proxy's entry should be
     UserFactory(username="rider")
