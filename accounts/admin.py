@@ -1,5 +1,12 @@
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from knox import admin as knox_admin
+from knox.models import AuthToken
+
+from hrp_site.admin_search import BoundedSearchMixin
 
 from .forms import AdminLoginForm
 from .models import User, WatchlistEntry
@@ -9,8 +16,25 @@ admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)
-class HrpUserAdmin(UserAdmin):
+class HrpUserAdmin(BoundedSearchMixin, UserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "is_active")
+
+
+# django.contrib.auth's and django-axes' own, with their searches bounded like every other
+# (hrp_site/tests/test_admin_search.py checks every registered admin that searches).
+for library_model, library_admin in (
+    (Group, GroupAdmin),
+    (AccessAttempt, axes_admin.AccessAttemptAdmin),
+    (AccessLog, axes_admin.AccessLogAdmin),
+    (AccessFailureLog, axes_admin.AccessFailureLogAdmin),
+    (AuthToken, knox_admin.AuthTokenAdmin),
+):
+    if admin.site.is_registered(library_model):
+        admin.site.unregister(library_model)
+        admin.site.register(
+            library_model,
+            type(library_admin.__name__, (BoundedSearchMixin, library_admin), {}),
+        )
 
 
 class WatchlistKindFilter(admin.SimpleListFilter):
@@ -27,7 +51,7 @@ class WatchlistKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(WatchlistEntry)
-class WatchlistEntryAdmin(admin.ModelAdmin):
+class WatchlistEntryAdmin(BoundedSearchMixin, admin.ModelAdmin):
     list_display = ("user", "kind", "target", "created_at")
     list_filter = (WatchlistKindFilter, "created_at")
     search_fields = ("user__username", "horse__name", "jockey__name", "trainer__name")

@@ -11,7 +11,7 @@ only ever see a finished 500.
 import sys
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import BadRequest, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -41,9 +41,11 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         if is_api(request):
             return JsonResponse({"detail": detail}, status=413)
         return render(request, "413.html", {"detail": detail}, status=413)
+    # A BadRequest is ours, raised with words for the client; Django's own refusals keep theirs.
+    detail = str(exception) if type(exception) is BadRequest else ""
     if is_api(request):
-        return JsonResponse({"detail": "Bad request."}, status=400)
-    return render(request, "400.html", status=400)
+        return JsonResponse({"detail": detail or "Bad request."}, status=400)
+    return render(request, "400.html", {"detail": detail}, status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.shortcuts import redirect
 
+from hrp_site.admin_search import BoundedSearchMixin
 from hrp_site.queueing import QueueingError
 from races.admin.races import RaceAdmin as RacesRaceAdmin
 from races.models import Race
@@ -27,7 +28,7 @@ def _metric(version: ModelVersion, name: str) -> str | None:
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(BoundedSearchMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "algorithm",
@@ -178,7 +179,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Prediction)
-class PredictionAdmin(admin.ModelAdmin):
+class PredictionAdmin(BoundedSearchMixin, admin.ModelAdmin):
     list_display = (
         "runner",
         "model_version",

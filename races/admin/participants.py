@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from hrp_site.admin_search import BoundedSearchMixin
+
 from ..models import (
     Horse,
     Jockey,
@@ -11,7 +13,7 @@ from ..models import (
 from .common import count_of, shown, source_code
 
 
-class ParticipantAdmin(admin.ModelAdmin):
+class ParticipantAdmin(BoundedSearchMixin, admin.ModelAdmin):
     """What the horse, jockey and trainer pages share."""
 
     runner_fk: str  # the Runner field pointing here

@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from hrp_site.admin_search import BoundedSearchMixin
 from hrp_site.queueing import QueueingError
 
 from ..forms import HkracingImportForm
@@ -75,7 +76,7 @@ class RunnerInline(LoadedAutocompleteMixin, admin.TabularInline):
 
 
 @admin.register(Racecourse)
-class RacecourseAdmin(admin.ModelAdmin):
+class RacecourseAdmin(BoundedSearchMixin, admin.ModelAdmin):
     list_display = ("name", "code", "country", "race_count", source_code, "external_id")
     list_filter = ("country", "source")
     search_fields = ("name", "code", "=external_id")
@@ -93,7 +94,7 @@ class RacecourseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Race)
-class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
+class RaceAdmin(BoundedSearchMixin, LoadedAutocompleteMixin, admin.ModelAdmin):
     list_display = (
         "meeting_date",
         "racecourse",
@@ -249,7 +250,7 @@ class RaceAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Runner)
-class RunnerAdmin(LoadedAutocompleteMixin, admin.ModelAdmin):
+class RunnerAdmin(BoundedSearchMixin, LoadedAutocompleteMixin, admin.ModelAdmin):
     list_display = (
         "race",
         "saddle_number",
