@@ -158,16 +158,33 @@ def site(django_db_setup, django_db_blocker):
     finally:
         if fingerprint is not None:
             fingerprint.close()
-        errors = [
-            line for line in web.log.read_text(errors="replace").splitlines() if "rror" in line
-        ]
+        errors = _server_errors(web.log.read_text(errors="replace"))
         web.close()
         if errors:
-            print(f"--- gunicorn's log: {len(errors)} error lines, the last ---")
-            print("\n".join(errors[-20:]))
+            print(f"\n--- gunicorn's log: {len(errors)} server errors ---")
+            print("\n".join(errors))
         with django_db_blocker.unblock():
             # The rest of the session expects empty tables, as each test's rollback leaves them.
             call_command("flush", interactive=False, verbosity=0)
+
+
+def _server_errors(log: str) -> list[str]:
+    """Each logged 5xx: the request and the last line of its exception."""
+    errors = []
+    for line in log.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("status_code", 0) >= 500:
+            # The exception's own line, not PostgreSQL's pointer lines after it.
+            raised = [
+                text
+                for text in (record.get("exc_info") or "").splitlines()
+                if text and not text[0].isspace() and not text.startswith(("Traceback", "The "))
+            ]
+            errors.append(f"{record.get('request')}: {(raised or [''])[-1][:300]}")
+    return errors
 
 
 def _path(site, path: str) -> str:
@@ -283,6 +300,7 @@ def test_a_bad_request_is_refused_saying_why_and_changes_nothing(site, case):
         problems.append(f"database changed: {changed}")
     results[(case.category, "failed" if problems else "passed")] += 1
     excerpt = " ".join(body.split())[:300]
+    print(f"{case.id}: {status} {excerpt[:160]}")  # the answers, with -s
     assert not problems, (
         f"{case.method} {_path(site, case.path)}: {'; '.join(problems)}; got {excerpt!r}"
     )
