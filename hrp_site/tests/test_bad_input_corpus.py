@@ -141,6 +141,8 @@ def site(django_db_setup, django_db_blocker):
         DJANGO_API_NUM_PROXIES="1",
         DJANGO_API_THROTTLE_ANON="100000/minute",
         DJANGO_API_THROTTLE_USER="100000/minute",
+        DJANGO_API_THROTTLE_LOGIN_ADDRESS="100000/minute",
+        DJANGO_API_THROTTLE_LOGIN_USERNAME="100000/minute",
         DJANGO_AXES_FAILURE_LIMIT="100000",
     )
     static = processes.start_manage("collectstatic", "--no-input", env=env)
