@@ -1,6 +1,6 @@
 from urllib.parse import urlencode
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -8,6 +8,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from hrp_site.api import ErrorSerializer, OperationQueuedSerializer
+from hrp_site.filters import ID_SCHEMA
 from hrp_site.queueing import QueueingError
 from predictions.models import ModelVersion, Prediction
 from predictions.selectors import card_predictions_attach
@@ -21,6 +22,7 @@ from races.api import views as races_views
 
 from . import filters
 from .serializers import (
+    PREDICTIONS_REFRESH_REQUEST,
     ModelVersionRetrainInputSerializer,
     ModelVersionSerializer,
     PredictionSerializer,
@@ -61,6 +63,18 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["created_at", "train_until", "algorithm"]
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "race_ids",
+                {"type": "array", "minItems": 1, "items": ID_SCHEMA},
+                explode=False,
+                description="Comma-separated race ids, e.g. 3,4,5.",
+            )
+        ]
+    )
+)
 class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Prediction.objects.select_related(
         "runner__race", "runner__horse", "model_version"
@@ -128,7 +142,7 @@ class PredictionsRefreshApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     @extend_schema(
-        request=PredictionsRefreshInputSerializer,
+        request={"application/json": PREDICTIONS_REFRESH_REQUEST},
         responses={202: OperationQueuedSerializer, 503: ErrorSerializer},
     )
     def post(self, request):
