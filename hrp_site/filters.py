@@ -14,6 +14,8 @@ from rest_framework import filters, serializers
 # The largest id a BigAutoField holds.
 MAX_ID = 2**63 - 1
 BLANK = "Give a value, or leave the parameter out."
+# Text without NUL characters, which Django's and DRF's text fields refuse.
+NO_NUL = "^[^\\u0000]*$"
 
 
 class StrictIntegerField(forms.IntegerField):
@@ -89,7 +91,7 @@ class TextFilter(django_filters.CharFilter):
 
     def __init__(self, *, max_length: int, **kwargs):
         super().__init__(max_length=max_length, **kwargs)
-        schema = {"type": "string", "minLength": 1, "maxLength": max_length}
+        schema = {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NO_NUL}
         set_override(self, "field", schema)
 
 

@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from .api import ErrorSerializer
+from .filters import NO_NUL
 
 _ERRORS = {
     "400": OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input: messages by field."),
@@ -45,6 +46,13 @@ class AutoSchema(openapi.AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and type(field) is serializers.CharField
+            and schema.get("type") == "string"
+            and "pattern" not in schema
+        ):
+            schema["pattern"] = NO_NUL
         if isinstance(field, serializers.DecimalField) and schema.get("format") == "decimal":
             extra = _decimal_string(field)
             if "description" in extra and schema.get("description"):

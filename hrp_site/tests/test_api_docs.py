@@ -49,7 +49,12 @@ def test_the_schema_bounds_the_query_parameters(api_client):
         "minimum": 1,
         "maximum": 2**63 - 1,
     }
-    assert parameters["course"]["schema"] == {"type": "string", "minLength": 1, "maxLength": 8}
+    assert parameters["course"]["schema"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 8,
+        "pattern": "^[^\\u0000]*$",
+    }
     assert parameters["ordering"]["explode"] is False
     assert parameters["ordering"]["schema"]["items"]["enum"][:2] == ["meeting_date", "race_number"]
 
