@@ -2,9 +2,9 @@
 and validation through the model."""
 
 import copy
+import re
 from decimal import Decimal
 
-import django_filters
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
@@ -22,26 +22,42 @@ class IsMemberReadStaffWrite(permissions.BasePermission):
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
+    """DRF's pages, except that a page or page_size it cannot use is a 400 naming the parameter
+    (DRF ignores such a page_size, caps a large one, and takes a blank page as the first)."""
+
     page_size_query_param = "page_size"
     max_page_size = 200
+    # No `page=last`: the schema says a page is a number.
+    last_page_strings = ()
+
+    def get_page_size(self, request) -> int:
+        return _query_count(request, self.page_size_query_param, self.page_size, self.max_page_size)
+
+    def get_page_number(self, request, paginator) -> int:
+        return _query_count(request, self.page_query_param, 1)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+        return parameters
 
 
-# The longest text a list filter takes. SQLite refuses a LIKE pattern over 50,000 bytes, and no
-# name or code comes near this.
-FILTER_TEXT_MAX_LENGTH = 100
-
-
-class FilterSet(django_filters.FilterSet):
-    """A FilterSet whose text filters, declared or generated, take at most FILTER_TEXT_MAX_LENGTH
-    characters: a longer value is a 400 naming the parameter."""
-
-    @classmethod
-    def get_filters(cls):
-        filters = super().get_filters()
-        for filter_ in filters.values():
-            if isinstance(filter_, django_filters.CharFilter):
-                filter_.extra.setdefault("max_length", FILTER_TEXT_MAX_LENGTH)
-        return filters
+def _query_count(request, name: str, default: int, maximum: int | None = None) -> int:
+    """The whole number 1 to maximum in query parameter `name`; the default when it is absent."""
+    if name not in request.query_params:
+        return default
+    value = request.query_params[name]
+    if (
+        re.fullmatch(r"[0-9]+", value)
+        and int(value) >= 1
+        and (not maximum or int(value) <= maximum)
+    ):
+        return int(value)
+    bounds = f"from 1 to {maximum}" if maximum else "of 1 or more"
+    raise serializers.ValidationError({name: [f"Must be a whole number {bounds}."]})
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -83,7 +99,69 @@ def check_constraint_minimums(model: type[models.Model]) -> dict[str, int | Deci
     return minimums
 
 
-class ValidatedModelSerializer(serializers.ModelSerializer):
+# A decimal as the API takes it: in a string, digits with an optional point and sign, no exponent.
+DECIMAL_STRING = r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+
+
+def json_type_error(field: serializers.Field, value) -> str | None:
+    """What is wrong with the JSON type of `value` for `field`, if anything. DRF converts many
+    values the schema does not allow (0 for false, 5 for "5", "5" for 5, " 1.5 " for a decimal)."""
+    if value is None:
+        return None
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be true or false."
+    if isinstance(field, serializers.DecimalField):
+        if isinstance(value, str) and re.fullmatch(DECIMAL_STRING, value):
+            return None
+        return 'Must be a decimal number in a string, e.g. "3.50".'
+    if isinstance(field, (serializers.IntegerField, serializers.PrimaryKeyRelatedField)):
+        return (
+            None
+            if isinstance(value, int) and not isinstance(value, bool)
+            else "Must be an integer."
+        )
+    if isinstance(field, serializers.FloatField):
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if is_number else "Must be a number."
+    if isinstance(
+        field,
+        (
+            serializers.CharField,
+            serializers.ChoiceField,
+            serializers.DateField,
+            serializers.DateTimeField,
+            serializers.TimeField,
+        ),
+    ):
+        return None if isinstance(value, str) else "Must be a string."
+    if isinstance(field, serializers.ListField):
+        if not isinstance(value, list):
+            return "Must be a list."
+        return next(filter(None, (json_type_error(field.child, item) for item in value)), None)
+    return None
+
+
+class StrictTypesMixin:
+    """Refuses a field's value of a JSON type its schema does not allow, naming the field."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {
+                field.field_name: [message]
+                for field in self._writable_fields
+                if field.field_name in data
+                and (message := json_type_error(field, data[field.field_name]))
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(StrictTypesMixin, serializers.Serializer):
+    pass
+
+
+class ValidatedModelSerializer(StrictTypesMixin, serializers.ModelSerializer):
     """Validates a write through the model, as NetBox's ValidatedModelSerializer does: the
     instance as it would be saved goes through `full_clean()`, so the model's fields and
     constraints stay the one home of its rules.

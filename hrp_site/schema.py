@@ -1,10 +1,14 @@
 """The OpenAPI schema: drf-spectacular's, with the error responses DRF gives."""
 
+from decimal import Decimal
+
 from drf_spectacular import openapi
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
 from .api import ErrorSerializer
+from .filters import NO_NUL
 
 _ERRORS = {
     "400": OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input: messages by field."),
@@ -32,3 +36,45 @@ class AutoSchema(openapi.AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(_ERRORS[code], code)
         return responses
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        # A raw schema that requires properties, itself or in each of its oneOf, needs a body.
+        if isinstance(serializer, dict) and (serializer.get("required") or serializer.get("oneOf")):
+            required = True
+        return schema, required
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and type(field) is serializers.CharField
+            and schema.get("type") == "string"
+            and "pattern" not in schema
+        ):
+            schema["pattern"] = NO_NUL
+        if isinstance(field, serializers.DecimalField) and schema.get("format") == "decimal":
+            extra = _decimal_string(field)
+            if "description" in extra and schema.get("description"):
+                extra["description"] = f"{schema['description']} {extra['description']}"
+            schema.update(extra)
+        return schema
+
+
+def _decimal_string(field: serializers.DecimalField) -> dict:
+    """A decimal in a string as the API takes it (hrp_site.api.DECIMAL_STRING): at least one
+    digit, no sign when it cannot be negative. A string's schema cannot hold a numeric bound, so
+    the description states it."""
+    whole, places = field.max_whole_digits, field.decimal_places
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    digits = f"{{1,{whole}}}" if whole is not None else "+"
+    pattern = rf"^{sign}(?:[0-9]{digits}(?:\.[0-9]{{0,{places}}})?|\.[0-9]{{1,{places}}})$"
+    bounds = [
+        f"at least {field.min_value}" if field.min_value not in (None, Decimal(0)) else "",
+        f"at most {field.max_value}" if field.max_value is not None else "",
+    ]
+    extra = {"pattern": pattern}
+    stated = " and ".join(b for b in bounds if b)
+    if stated:
+        extra["description"] = f"A decimal in a string, {stated}."
+    return extra

@@ -172,8 +172,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "hrp_site.api.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
+        "hrp_site.filters.KnownParametersFilter",
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "hrp_site.filters.OrderingFilter",
     ],
     # Counted in the default cache (Redis when REDIS_URL is set), so every worker shares them;
     # they let requests through while Redis is down.

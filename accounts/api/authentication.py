@@ -8,6 +8,7 @@ import math
 from axes.helpers import get_cool_off
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, status
 from rest_framework.authentication import get_authorization_header
 
@@ -80,3 +81,13 @@ def cool_off_left(request) -> float:
     # None, would lock out until staff unlock the account.
     ends = request.axes_attempt_time + get_cool_off(request)
     return (ends - timezone.now()).total_seconds()
+
+
+class BasicAuthenticationScheme(OpenApiAuthenticationExtension):
+    """The schema's HTTP Basic, as drf-spectacular gives DRF's own class."""
+
+    target_class = BasicAuthentication
+    name = "basicAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic"}

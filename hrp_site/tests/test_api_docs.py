@@ -74,3 +74,37 @@ def test_swagger_uis_set_up_script_has_a_url_of_its_own(api_client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle(" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_schema_bounds_the_query_parameters(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+
+    parameters = {
+        parameter["name"]: parameter
+        for parameter in schema["paths"]["/api/v1/races/"]["get"]["parameters"]
+    }
+    assert parameters["page"]["schema"] == {"type": "integer", "minimum": 1}
+    assert parameters["page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
+    assert parameters["racecourse"]["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 2**63 - 1,
+    }
+    assert parameters["course"]["schema"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 8,
+        "pattern": "^[^\\u0000]*$",
+    }
+    assert parameters["ordering"]["explode"] is False
+    assert parameters["ordering"]["schema"]["items"]["enum"][:2] == ["meeting_date", "race_number"]
+
+
+@pytest.mark.django_db
+def test_the_schema_gives_a_decimal_its_pattern_and_bound(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+
+    win_odds = schema["components"]["schemas"]["RunnerRequest"]["properties"]["win_odds"]
+    assert win_odds["pattern"] == r"^(?:[0-9]{1,6}(?:\.[0-9]{0,2})?|\.[0-9]{1,2})$"
+    assert win_odds["description"] == "A decimal in a string, at least 1.01."

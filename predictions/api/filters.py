@@ -1,28 +1,30 @@
 import django_filters
 
-from hrp_site.api import FilterSet
+from hrp_site import filters
 from predictions.models import ModelVersion, Prediction
 
 
-class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
-    pass
+class ModelVersionFilter(filters.FilterSet):
+    algorithm = django_filters.ChoiceFilter(choices=ModelVersion.Algorithm.choices)
+    status = django_filters.ChoiceFilter(choices=ModelVersion.Status.choices)
+    is_active = filters.BooleanFilter()
 
-
-class ModelVersionFilter(FilterSet):
     class Meta:
         model = ModelVersion
         fields = ["algorithm", "status", "is_active"]
 
 
-class PredictionFilter(FilterSet):
-    race = django_filters.NumberFilter(field_name="runner__race")
-    race_ids = NumberInFilter(
+class PredictionFilter(filters.FilterSet):
+    race = filters.IdFilter(field_name="runner__race")
+    race_ids = filters.IdInFilter(
         field_name="runner__race", help_text="Comma-separated race ids, e.g. 3,4,5."
     )
-    date = django_filters.DateFilter(field_name="runner__race__meeting_date")
+    date = filters.DateFilter(field_name="runner__race__meeting_date")
+    model_version = filters.IdFilter()
     algorithm = django_filters.ChoiceFilter(
         field_name="model_version__algorithm", choices=ModelVersion.Algorithm.choices
     )
+    runner = filters.IdFilter()
 
     class Meta:
         model = Prediction

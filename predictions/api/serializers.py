@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from hrp_site.api import StrictSerializer
+from hrp_site.filters import ID_SCHEMA
 from predictions.models import ModelVersion, Prediction
 from races.api.serializers import RaceSerializer, RunnerSerializer
 from races.models import Race
@@ -76,15 +78,17 @@ class PredictionSerializer(serializers.ModelSerializer):
         ]
 
 
-class ModelVersionRetrainInputSerializer(serializers.Serializer):
+class ModelVersionRetrainInputSerializer(StrictSerializer):
     activate = serializers.BooleanField(
         default=False, help_text="Make the new version active once it is trained."
     )
 
 
-class PredictionsRefreshInputSerializer(serializers.Serializer):
+class PredictionsRefreshInputSerializer(StrictSerializer):
     race_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=serializers.IntegerField(
+            min_value=ID_SCHEMA["minimum"], max_value=ID_SCHEMA["maximum"]
+        ),
         required=False,
         min_length=1,
         max_length=500,
@@ -102,6 +106,27 @@ class PredictionsRefreshInputSerializer(serializers.Serializer):
         if ("race_ids" in attrs) == ("date" in attrs):
             raise serializers.ValidationError("Give either race_ids or date, not both or neither.")
         return attrs
+
+
+# The refresh's body as its schema: either race_ids or date (a oneOf of which is present).
+PREDICTIONS_REFRESH_REQUEST = {
+    "type": "object",
+    "properties": {
+        "race_ids": {
+            "type": "array",
+            "items": ID_SCHEMA,
+            "minItems": 1,
+            "maxItems": 500,
+            "description": "Refresh these races; each must exist.",
+        },
+        "date": {
+            "type": "string",
+            "format": "date",
+            "description": "Refresh every race of this day.",
+        },
+    },
+    "oneOf": [{"required": ["race_ids"]}, {"required": ["date"]}],
+}
 
 
 # --- the race API's detail, with each runner's predictions ------------------------------------

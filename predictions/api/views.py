@@ -1,6 +1,6 @@
 from urllib.parse import urlencode
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -9,6 +9,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite, OperationQueuedSerializer
+from hrp_site.filters import ID_SCHEMA
 from hrp_site.queueing import QueueingError
 from predictions.models import ModelVersion, Prediction
 from predictions.selectors import card_predictions_attach
@@ -23,6 +24,7 @@ from races.api import views as races_views
 
 from . import filters
 from .serializers import (
+    PREDICTIONS_REFRESH_REQUEST,
     ModelVersionNotesSerializer,
     ModelVersionRetrainInputSerializer,
     ModelVersionSerializer,
@@ -108,6 +110,18 @@ class ModelVersionViewSet(
         return Response(ModelVersionSerializer(version).data)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "race_ids",
+                {"type": "array", "minItems": 1, "items": ID_SCHEMA},
+                explode=False,
+                description="Comma-separated race ids, e.g. 3,4,5.",
+            )
+        ]
+    )
+)
 class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Prediction.objects.select_related(
         "runner__race", "runner__horse", "model_version"
@@ -175,7 +189,7 @@ class PredictionsRefreshApi(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     @extend_schema(
-        request=PredictionsRefreshInputSerializer,
+        request={"application/json": PREDICTIONS_REFRESH_REQUEST},
         responses={202: OperationQueuedSerializer, 503: ErrorSerializer},
     )
     def post(self, request):

@@ -274,6 +274,8 @@ def test_refresh_by_date_answers_202(staff_api, sent, django_capture_on_commit_c
         ),
         ({"race_ids": [999_998, 999_999]}, {"race_ids": ["No race with id 999998, 999999."]}),
         ({"race_ids": []}, {"race_ids": ["Ensure this field has at least 1 elements."]}),
+        ({"race_ids": ["1"]}, {"race_ids": ["Must be an integer."]}),
+        ({"date": 20240302}, {"date": ["Must be a string."]}),
         (
             {"date": "soon"},
             {"date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]},
@@ -294,3 +296,42 @@ def test_refresh_with_bad_input_is_400_and_queues_nothing(
     assert response.json() == errors
     assert callbacks == []
     assert sent == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ({"race_ids": "1,x"}, {"race_ids": ["Enter a whole number."]}),
+        ({"race_ids": ""}, {"race_ids": ["Give a value, or leave the parameter out."]}),
+        (
+            {"model_version": "0"},
+            {"model_version": ["Ensure this value is greater than or equal to 1."]},
+        ),
+        (
+            {"race": str(2**63)},
+            {"race": [f"Ensure this value is less than or equal to {2**63 - 1}."]},
+        ),
+        (
+            {"algorithm": "magic"},
+            {"algorithm": ["Select a valid choice. magic is not one of the available choices."]},
+        ),
+    ],
+)
+def test_prediction_filters_refuse_what_the_schema_does_not_allow(member_api, query, errors):
+    response = member_api.get("/api/v1/predictions/", query)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+
+
+@pytest.mark.django_db
+def test_the_schema_says_the_refresh_takes_either_race_ids_or_date(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+
+    body = schema["paths"]["/api/v1/predictions/refresh/"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"]["oneOf"] == [
+        {"required": ["race_ids"]},
+        {"required": ["date"]},
+    ]

@@ -67,7 +67,8 @@ class HorseSerializer(serializers.ModelSerializer):
 
 class RunnerSerializer(ValidatedModelSerializer):
     """A horse's entry in a race: the card (draw, weight, jockey, trainer, rating, odds) and, once
-    the race is run, its result. Writes are checked against the runner model's rules."""
+    the race is run, its result. Writes are checked against the runner model's rules, among them:
+    a non-runner has no finishing position, and a dead heat needs one."""
 
     horse_name = serializers.CharField(source="horse.name", read_only=True)
     jockey_name = serializers.CharField(source="jockey.name", read_only=True, allow_null=True)

@@ -6,7 +6,12 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite, OperationQueuedSerializer
+from hrp_site.api import (
+    ErrorSerializer,
+    IsMemberReadStaffWrite,
+    OperationQueuedSerializer,
+    StrictSerializer,
+)
 from hrp_site.queueing import QueueingError
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
 from races.providers.registry import PROVIDER_NAMES, ProviderNotConfigured
@@ -74,7 +79,7 @@ class TrainerViewSet(viewsets.ReadOnlyModelViewSet):
 # --- providers: their selectors and services are imported on use, as they are optional ------
 
 
-class ProviderSyncInputSerializer(serializers.Serializer):
+class ProviderSyncInputSerializer(StrictSerializer):
     day = serializers.DateField(required=False, help_text="The race day to sync; default today.")
 
 

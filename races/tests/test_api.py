@@ -213,14 +213,121 @@ def test_races_order_and_page(member_api):
 
 
 @pytest.mark.django_db
-def test_page_size_is_capped(member_api):
+def test_page_size_up_to_the_maximum(member_api):
     RaceFactory.create_batch(3)
 
-    response = member_api.get("/api/v1/races/", {"page_size": 100_000})
+    response = member_api.get("/api/v1/races/", {"page_size": 200})
 
     assert response.status_code == 200
     assert len(response.json()["results"]) == 3
-    assert member_api.get("/api/v1/races/").json()["count"] == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ({"page_size": 201}, {"page_size": ["Must be a whole number from 1 to 200."]}),
+        ({"page_size": 0}, {"page_size": ["Must be a whole number from 1 to 200."]}),
+        ({"page_size": "ten"}, {"page_size": ["Must be a whole number from 1 to 200."]}),
+        ({"page_size": ""}, {"page_size": ["Must be a whole number from 1 to 200."]}),
+        ({"page": 0}, {"page": ["Must be a whole number of 1 or more."]}),
+        ({"page": "last"}, {"page": ["Must be a whole number of 1 or more."]}),
+        ({"page": ""}, {"page": ["Must be a whole number of 1 or more."]}),
+    ],
+)
+def test_page_parameters_it_cannot_use_are_400(member_api, query, error):
+    RaceFactory()
+
+    response = member_api.get("/api/v1/races/", query)
+
+    assert response.status_code == 400
+    assert response.json() == error
+
+
+@pytest.mark.django_db
+def test_a_page_past_the_end_is_404(member_api):
+    RaceFactory()
+
+    response = member_api.get("/api/v1/races/", {"page": 2})
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ({"date": ""}, {"date": ["Give a value, or leave the parameter out."]}),
+        ({"date": "02/03/2024"}, {"date": ["Enter a valid date."]}),
+        ({"racecourse": "1.0"}, {"racecourse": ["Enter a whole number."]}),
+        ({"racecourse": "0"}, {"racecourse": ["Ensure this value is greater than or equal to 1."]}),
+        (
+            {"course": "x" * 9},
+            {"course": ["Ensure this value has at most 8 characters (it has 9)."]},
+        ),
+        ({"status": ""}, {"status": ["Give a value, or leave the parameter out."]}),
+    ],
+)
+def test_race_filters_refuse_what_the_schema_does_not_allow(member_api, query, error):
+    RaceFactory()
+
+    response = member_api.get("/api/v1/races/", query)
+
+    assert response.status_code == 400
+    assert response.json() == error
+
+
+@pytest.mark.django_db
+def test_runner_filters_take_true_or_false_and_any_id(member_api):
+    runner = RunnerFactory(non_runner=False)
+
+    not_boolean = member_api.get("/api/v1/runners/", {"non_runner": "1"})
+    runs = member_api.get("/api/v1/runners/", {"non_runner": "false", "race": runner.race_id})
+    no_such_race = member_api.get("/api/v1/runners/", {"race": runner.race_id + 1000})
+
+    assert not_boolean.status_code == 400
+    assert not_boolean.json() == {"non_runner": ["Must be true or false."]}
+    assert [row["id"] for row in runs.json()["results"]] == [runner.pk]
+    assert no_such_race.status_code == 200
+    assert no_such_race.json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_ordering_by_an_unknown_field_is_400(member_api):
+    RaceFactory()
+
+    response = member_api.get("/api/v1/races/", {"ordering": "-race_number,prize"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "ordering": [
+            "Cannot order by 'prize'; order by a comma-separated list of: distance_m, "
+            "meeting_date, post_time, race_number, each with an optional - for descending."
+        ]
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("non_runner", 0, "Must be true or false."),
+        ("gear", 5, "Must be a string."),
+        ("saddle_number", "3", "Must be an integer."),
+        ("win_odds", 3.5, 'Must be a decimal number in a string, e.g. "3.50".'),
+        ("win_odds", " 3.50", 'Must be a decimal number in a string, e.g. "3.50".'),
+        ("win_odds", "", 'Must be a decimal number in a string, e.g. "3.50".'),
+    ],
+)
+def test_runner_writes_refuse_values_of_the_wrong_json_type(staff_api, field, value, error):
+    runner = RunnerFactory(gear="", win_odds=None)
+
+    response = staff_api.patch(f"/api/v1/runners/{runner.pk}/", {field: value}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {field: [error]}
+    runner.refresh_from_db()
+    assert (runner.non_runner, runner.gear, runner.win_odds) == (False, "", None)
 
 
 def _rows(count: int) -> None:
