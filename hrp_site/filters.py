@@ -7,6 +7,7 @@ import re
 
 import django_filters
 from django import forms
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.drainage import set_override
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters, serializers
@@ -183,9 +184,13 @@ class KnownParametersFilter(filters.BaseFilterBackend):
 
 def known_parameters(view) -> set[str]:
     known = {api_settings.URL_FORMAT_OVERRIDE}
-    for backend in view.filter_backends:
-        if backend is not KnownParametersFilter:
-            known |= {p["name"] for p in backend().get_schema_operation_parameters(view)}
+    for backend_class in view.filter_backends:
+        backend = backend_class()
+        if isinstance(backend, DjangoFilterBackend):
+            filterset_class = backend.get_filterset_class(view, view.get_queryset())
+            known |= set(filterset_class.base_filters) if filterset_class else set()
+        elif backend_class is not KnownParametersFilter:
+            known |= {p["name"] for p in backend.get_schema_operation_parameters(view)}
     if getattr(view, "paginator", None) is not None:
         known |= {p["name"] for p in view.paginator.get_schema_operation_parameters(view)}
     return known

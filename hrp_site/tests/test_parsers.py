@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def race():
-    return RaceFactory(name="Sha Tin Trophy", going="GOOD")
+    return RaceFactory(name="Sha Tin Trophy", going="good")
 
 
 def _patch(client, race, body: bytes, content_type="application/json"):
