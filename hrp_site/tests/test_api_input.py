@@ -44,9 +44,7 @@ def rows():
 
 
 @pytest.mark.parametrize(("url", "param", "max_length"), TEXT_FILTERS)
-def test_a_text_filter_over_its_length_is_a_400_naming_it(
-    member_api, rows, url, param, max_length
-):
+def test_a_text_filter_over_its_length_is_a_400_naming_it(member_api, rows, url, param, max_length):
     response = member_api.get(url, {param: LONG})
 
     assert response.status_code == 400
@@ -129,3 +127,37 @@ def test_the_browsable_api_is_on_only_in_debug_mode(debug, renderers):
     )
 
     assert result.stdout.split() == renderers
+
+
+@pytest.mark.parametrize(
+    ("url", "query", "unknown"),
+    [
+        ("/api/v1/races/", {"winner": "1"}, ["winner"]),
+        (
+            "/api/v1/races/",
+            {"meeting_date__gte": "2026-01-01", "date": "2026-01-01"},
+            ["meeting_date__gte"],
+        ),
+        ("/api/v1/runners/", {"finish_position": "1", "sort": "x"}, ["finish_position", "sort"]),
+    ],
+)
+def test_an_unknown_query_parameter_is_a_400_naming_it(member_api, rows, url, query, unknown):
+    response = member_api.get(url, query)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert sorted(body) == unknown
+    assert body[unknown[0]][0].startswith("Unknown query parameter; this endpoint takes: ")
+    assert "date" in body[unknown[0]][0]
+
+
+def test_the_known_query_parameters_are_what_the_schema_lists(member_api, rows):
+    schema = member_api.get("/api/schema/", {"format": "json"}).json()
+    listed = {p["name"] for p in schema["paths"]["/api/v1/races/"]["get"]["parameters"]}
+
+    response = member_api.get("/api/v1/races/", {"unknown": "1"})
+
+    takes = response.json()["unknown"][0].removeprefix(
+        "Unknown query parameter; this endpoint takes: "
+    )
+    assert set(takes.rstrip(".").split(", ")) == listed
