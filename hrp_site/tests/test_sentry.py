@@ -27,8 +27,11 @@ import sentry_sdk
 def boom(request):
     raise RuntimeError("the odds table is upside down")
 
+# The site's own URLs and error handlers beside it: the 500 page links back to the cards.
+import hrp_site.urls
 urls = types.ModuleType("failing_urls")
-urls.urlpatterns = [path("boom/", boom)]
+urls.urlpatterns = [path("boom/", boom), *hrp_site.urls.urlpatterns]
+urls.handler500 = hrp_site.urls.handler500
 sys.modules["failing_urls"] = urls
 environ = {"PATH_INFO": "/boom/", "HTTP_HOST": "localhost", "HTTP_X_REQUEST_ID": "req-sentry-1"}
 wsgiref.util.setup_testing_defaults(environ)
