@@ -54,6 +54,18 @@ export DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost"
 echo "== scratch database"
 python manage.py migrate --no-input >/dev/null
 DJANGO_DEBUG=true python manage.py seed_demo --history-days 10 --days-ahead 1 >/dev/null
+# A ready model version, so the fuzzer's model-version operations reach one (scripts/check_api.toml
+# names its id).
+python manage.py shell --no-imports -c '
+import datetime
+from predictions.models import ModelVersion
+ModelVersion.objects.create(
+    algorithm=ModelVersion.Algorithm.LOGIT,
+    train_until=datetime.date(2025, 12, 31),
+    status=ModelVersion.Status.READY,
+    metrics={"log_loss": 2.1},
+)
+'
 token="$(python manage.py shell --no-imports -c '
 from django.contrib.auth import get_user_model
 from knox.models import AuthToken

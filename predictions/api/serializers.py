@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from hrp_site.api import StrictSerializer
-from hrp_site.filters import ID_SCHEMA
+from hrp_site.filters import ID_SCHEMA, NO_NUL
 from predictions.models import ModelVersion, Prediction
 from races.api.serializers import RaceSerializer, RunnerSerializer
 from races.models import Race
@@ -32,7 +32,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ModelVersionNotesSerializer(serializers.Serializer):
+class ModelVersionNotesSerializer(StrictSerializer):
     """What staff may change on a model version: its notes. The rest is set when it is created
     or by its training; any other field sent is refused, by name."""
 
@@ -109,6 +109,13 @@ class PredictionsRefreshInputSerializer(StrictSerializer):
 
 
 # The refresh's body as its schema: either race_ids or date (a oneOf of which is present).
+# ModelVersionNotesSerializer as the schema gives it: notes, and nothing else (PUT requires it).
+MODEL_VERSION_NOTES_REQUEST = {
+    "type": "object",
+    "properties": {"notes": {"type": "string", "pattern": NO_NUL}},
+    "additionalProperties": False,
+}
+
 PREDICTIONS_REFRESH_REQUEST = {
     "type": "object",
     "properties": {

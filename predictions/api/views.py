@@ -24,6 +24,7 @@ from races.api import views as races_views
 
 from . import filters
 from .serializers import (
+    MODEL_VERSION_NOTES_REQUEST,
     PREDICTIONS_REFRESH_REQUEST,
     ModelVersionNotesSerializer,
     ModelVersionRetrainInputSerializer,
@@ -61,13 +62,13 @@ class RaceViewSet(races_views.RaceViewSet):
 
 @extend_schema_view(
     update=extend_schema(
-        request=ModelVersionNotesSerializer,
+        request={"application/json": {**MODEL_VERSION_NOTES_REQUEST, "required": ["notes"]}},
         responses={200: ModelVersionSerializer},
         description="Set the version's notes: the one field staff may change. Any other field "
         "sent is refused (400, by name); what a version is comes from its creation and training.",
     ),
     partial_update=extend_schema(
-        request=ModelVersionNotesSerializer,
+        request={"application/json": MODEL_VERSION_NOTES_REQUEST},
         responses={200: ModelVersionSerializer},
         description="As PUT: only notes may be sent.",
     ),

@@ -281,3 +281,25 @@ def test_training_keeps_the_notes_staff_wrote_while_it_ran():
     assert (version.status, version.notes) == ("ready", "written while it trained")
     assert version.features != []
     assert ModelArtifact.objects.filter(version=version).exists()
+
+
+def test_notes_must_be_a_string(staff_api):
+    version = ModelVersionFactory(notes="")
+
+    response = staff_api.patch(f"/api/v1/model-versions/{version.pk}/", {"notes": 0}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["notes"]
+    version.refresh_from_db()
+    assert version.notes == ""
+
+
+def test_the_schema_takes_notes_alone(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+
+    operations = schema["paths"]["/api/v1/model-versions/{id}/"]
+    for method, required in (("put", ["notes"]), ("patch", None)):
+        body = operations[method]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["additionalProperties"] is False
+        assert list(body["properties"]) == ["notes"]
+        assert body.get("required") == required
