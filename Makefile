@@ -23,7 +23,7 @@ run: install
 	DJANGO_DEBUG=true $(BIN)/python manage.py train_demo_models
 	@echo "HRP is serving on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "Demo member login: demo-member / hrp-demo-member (staff: demo-staff / hrp-demo-staff)"
-	# Nothing sits in front of runserver: a client's X-Forwarded-For is its own writing, not a proxy's.
+# Nothing sits in front of runserver: a client's X-Forwarded-For is its own writing, not a proxy's.
 	DJANGO_DEBUG=true DJANGO_API_NUM_PROXIES=0 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
