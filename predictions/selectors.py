@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connections
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, F, Max, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from races.models import Race, Runner
@@ -169,11 +170,24 @@ def last_settled_day() -> datetime.date | None:
 
 def card_versions(*, day: datetime.date) -> dict[str, ModelVersion]:
     """For each algorithm, the version whose predictions a race on `day` shows (the rule of
-    `model_version_for_day`), in one query that reads what a card names, not the metrics."""
-    chosen: dict[str, ModelVersion] = {}
-    for version in _versions_for_day(day).only("pk", "algorithm", "train_until", "is_active"):
-        chosen.setdefault(version.algorithm, version)
-    return chosen
+    `model_version_for_day`), in one query that reads what a card names, not the metrics.
+
+    The database picks the first of each algorithm (a window ranks them), so at most one row
+    per algorithm comes back however many versions and evaluations there are.
+    """
+    first = Window(
+        RowNumber(),
+        partition_by=[F("algorithm")],
+        order_by=[F("is_active").desc(), F("train_until").desc(), F("pk").desc()],
+    )
+    versions = (
+        ModelVersion.objects.usable_on(day)
+        .only("pk", "algorithm", "train_until", "is_active")
+        .annotate(place=first)
+        .filter(place=1)
+        .order_by()
+    )
+    return {version.algorithm: version for version in versions}
 
 
 def card_predictions(
