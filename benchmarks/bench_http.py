@@ -170,64 +170,54 @@ def main() -> None:
     parser.add_argument("--baseline-dir", type=Path, help="another checkout to compare with")
     args = parser.parse_args()
 
-    postgres, redis = processes.PrivatePostgres(), processes.RedisServer()
     servers = []
-    try:
-        postgres.start()
-        redis.start()
-        env = processes.app_environment(
-            database_url=postgres.create_database("hrp"),
-            redis_url=redis.url(0),
-            # The limit is not what is measured: far above what the load can reach.
-            DJANGO_API_THROTTLE_USER="100000000/minute",
-        )
-        processes.deploy(env=env)
-        seed = processes.manage(
-            "shell", "-c", SEED.format(versions=args.versions), env=env, timeout=600
-        )
-        data = json.loads(seed.splitlines()[-1])
-        token = f"Authorization: Token {data['token']}"
-        cookie = f"Cookie: {data['cookie']}"
-        current = processes.Gunicorn(
-            env={**env, "DJANGO_SETTINGS_MODULE": "benchmarks.settings_http"}
-        )
-        servers.append(current)
-        targets = [
-            ("bare Django JSON view", current, "/bench/bare/", cookie),
-            ("race detail API", current, f"/api/v1/races/{data['race']}/", token),
-            ("race card page", current, f"/racing/race/{data['race']}/", cookie),
-        ]
-        if args.baseline_dir:
-            baseline = GunicornFrom(env=env, directory=args.baseline_dir.resolve())
-            # Its pages need its own hashed static files' manifest, as the image build makes it.
-            subprocess.run(
-                [sys.executable, "manage.py", "collectstatic", "--no-input"],
-                cwd=baseline.directory,
-                env=env,
-                capture_output=True,
-                check=True,
-                timeout=300,
+    # The limit is not what is measured: far above what the load can reach.
+    with processes.private_site(DJANGO_API_THROTTLE_USER="100000000/minute") as env:
+        try:
+            seed = processes.manage(
+                "shell", "-c", SEED.format(versions=args.versions), env=env, timeout=600
             )
-            servers.append(baseline)
-            targets += [
-                ("race detail API (baseline)", baseline, targets[1][2], token),
-                ("race card page (baseline)", baseline, targets[2][2], cookie),
+            data = json.loads(seed.splitlines()[-1])
+            token = f"Authorization: Token {data['token']}"
+            cookie = f"Cookie: {data['cookie']}"
+            current = processes.Gunicorn(
+                env={**env, "DJANGO_SETTINGS_MODULE": "benchmarks.settings_http"}
+            )
+            servers.append(current)
+            targets = [
+                ("bare Django JSON view", current, "/bench/bare/", cookie),
+                ("race detail API", current, f"/api/v1/races/{data['race']}/", token),
+                ("race card page", current, f"/racing/race/{data['race']}/", cookie),
             ]
-        for server in servers:
-            server.start()
-        for _, server, path, header in targets:  # warm-up: connections, imports, caches
-            wrk(server.url + path, header, args.connections, 1)
-        results = {label: [] for label, *_ in targets}
-        for _ in range(args.rounds):
-            for label, server, path, header in targets:
-                results[label].append(
-                    wrk(server.url + path, header, args.connections, args.seconds)
+            if args.baseline_dir:
+                baseline = GunicornFrom(env=env, directory=args.baseline_dir.resolve())
+                # Its pages need its own hashed static files' manifest, as the image build makes it.
+                subprocess.run(
+                    [sys.executable, "manage.py", "collectstatic", "--no-input"],
+                    cwd=baseline.directory,
+                    env=env,
+                    capture_output=True,
+                    check=True,
+                    timeout=300,
                 )
-    finally:
-        for server in servers:
-            server.close()
-        redis.close()
-        postgres.close()
+                servers.append(baseline)
+                targets += [
+                    ("race detail API (baseline)", baseline, targets[1][2], token),
+                    ("race card page (baseline)", baseline, targets[2][2], cookie),
+                ]
+            for server in servers:
+                server.start()
+            for _, server, path, header in targets:  # warm-up: connections, imports, caches
+                wrk(server.url + path, header, args.connections, 1)
+            results = {label: [] for label, *_ in targets}
+            for _ in range(args.rounds):
+                for label, server, path, header in targets:
+                    results[label].append(
+                        wrk(server.url + path, header, args.connections, args.seconds)
+                    )
+        finally:
+            for server in servers:
+                server.close()
 
     print(
         f"\n{data['versions']} model versions ({data['metrics_kb']} KB of metrics each), race "

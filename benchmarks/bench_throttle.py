@@ -98,16 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     load = load_wrk if shutil.which("wrk") else load_threads
 
-    postgres, redis = processes.PrivatePostgres(), processes.RedisServer()
-    try:
-        postgres.start()
-        redis.start()
-        env = processes.app_environment(
-            database_url=postgres.create_database("hrp"),
-            redis_url=redis.url(0),
-            DJANGO_API_THROTTLE_USER=f"{args.limit}/minute",
-        )
-        processes.deploy(env=env)
+    with processes.private_site(DJANGO_API_THROTTLE_USER=f"{args.limit}/minute") as env:
         tokens = json.loads(processes.manage("shell", "-c", MAKE_TOKENS, env=env).splitlines()[-1])
         results = {}
         for name, settings_module in (
@@ -121,9 +112,6 @@ def main() -> None:
                 results[name] = load(web.url, tokens[name], args.connections, args.seconds)
             finally:
                 web.close()
-    finally:
-        redis.close()
-        postgres.close()
 
     print(
         f"\n{args.connections} connections for {args.seconds} s, user limit {args.limit}/minute "

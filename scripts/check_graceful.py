@@ -153,15 +153,8 @@ def main() -> int:
     if missing:
         print(f"check_graceful: missing {missing}", file=sys.stderr)
         return 2
-    postgres, redis = processes.PrivatePostgres(), processes.RedisServer()
     failed = 0
-    try:
-        postgres.start()
-        redis.start()
-        env = processes.app_environment(
-            database_url=postgres.create_database("hrp"), redis_url=redis.url(0)
-        )
-        processes.deploy(env=env)
+    with processes.private_site() as env:
         command = " ".join(processes.dockerfile_web_command()[2:])
         print(f"gunicorn as the Dockerfile starts it: {command}")
 
@@ -218,9 +211,6 @@ def main() -> int:
             failed += lost if served else 1  # no request line at all: the count cannot be trusted
         else:
             print("\nwrk is not installed; its round is skipped")
-    finally:
-        redis.close()
-        postgres.close()
 
     print(f"\ncheck_graceful: {failed} failed request(s)")
     return 1 if failed else 0

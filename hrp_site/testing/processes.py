@@ -463,6 +463,24 @@ def deploy(*, env: dict[str, str]) -> None:
         finish(static)
 
 
+@contextlib.contextmanager
+def private_site(**extra: str) -> Iterator[dict[str, str]]:
+    """A private PostgreSQL and Redis, deployed to (migrate, collectstatic): yields the app's
+    environment for them (`app_environment` with `extra`), and stops both afterwards."""
+    postgres, redis = PrivatePostgres(), RedisServer()
+    try:
+        postgres.start()
+        redis.start()
+        env = app_environment(
+            database_url=postgres.create_database("hrp"), redis_url=redis.url(0), **extra
+        )
+        deploy(env=env)
+        yield env
+    finally:
+        redis.close()
+        postgres.close()
+
+
 def dockerfile_web_command() -> list[str]:
     """The web service's command, read from the Dockerfile's CMD so tests run what deploys.
 

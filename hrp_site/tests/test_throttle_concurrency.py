@@ -34,25 +34,14 @@ def site():
     missing = processes.missing_binaries()
     if missing:
         skip_unless_required("HRP_REQUIRE_FAULTS", f"the concurrency test needs {missing}")
-    postgres, redis, web = processes.PrivatePostgres(), processes.RedisServer(), None
-    try:
-        postgres.start()
-        redis.start()
-        env = processes.app_environment(
-            database_url=postgres.create_database("hrp"),
-            redis_url=redis.url(0),
-            DJANGO_API_THROTTLE_USER=f"{LIMIT}/minute",
-        )
-        processes.deploy(env=env)
+    with processes.private_site(DJANGO_API_THROTTLE_USER=f"{LIMIT}/minute") as env:
         token = json.loads(processes.manage("shell", "-c", MAKE_TOKEN, env=env).splitlines()[-1])
         web = processes.Gunicorn(env=env)
-        web.start()
-        yield {"url": web.url, **token}
-    finally:
-        if web is not None:
+        try:
+            web.start()
+            yield {"url": web.url, **token}
+        finally:
             web.close()
-        redis.close()
-        postgres.close()
 
 
 def wait_for_the_start_of_a_window(*, within: float) -> None:
