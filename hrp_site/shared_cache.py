@@ -3,9 +3,9 @@ day), built once and kept in the shared cache, under keys carrying generation st
 
 A reader names the generations its value depends on ("races": any race, runner, horse, jockey,
 trainer or course; "versions": the model registry; "race:<pk>": that race's predictions). Each
-generation has a stamp in the cache; the value's key carries the current stamps, and a writer
-replaces the stamps of what it changed (`generations_bump`), so the next reader misses, builds
-afresh and stores under the new key; the old values are never read again and expire.
+generation has a stamp in the cache; a value is stored with the stamps it was built under, and a
+writer replaces the stamps of what it changed (`generations_bump`), so the next reader finds the
+stamps differ, builds afresh and stores the new value in place of the old.
 
 Why stamps rather than deleting cached values or keying on max(updated_at):
 - A writer need not know which keys (which sort orders, which model choices of which cards) hold
@@ -23,9 +23,9 @@ Why stamps rather than deleting cached values or keying on max(updated_at):
 The cache failing (Redis down or hung) never fails a page: values are built uncached, and the
 cache is left alone for `RETRY_AFTER_SECONDS` (as hrp_site.throttling does), so a hung Redis
 costs one socket time-out per process, not one per request. A bump lost to a failure is made up
-for when the cache answers again: the process bumps the "epoch" stamp every key carries. Values
-also expire after `TIMEOUT`, which bounds what a bump lost for good (its process gone) could
-leave stale.
+for when the cache answers again: the process bumps the "epoch" stamp, which every value is
+checked against. Values also expire after `TIMEOUT`, which bounds what a bump lost for good (its
+process gone) could leave stale.
 """
 
 from __future__ import annotations
@@ -71,39 +71,44 @@ def _failed(error: Exception) -> None:
     )
 
 
-def _stamps(names: list[str]) -> list[str]:
+def _lookup(key: str, names: list[str]) -> tuple[tuple[str, ...], object]:
+    """The current stamps of `names` and what `key` holds, in one round trip when the stamps
+    exist (a missing one is made: no value can have been stored under it)."""
     global _bump_lost
     if _bump_lost:
         cache.set(_stamp_key(EPOCH), _token(), timeout=None)
         _bump_lost = False
-    keys = [_stamp_key(name) for name in names]
-    found = cache.get_many(keys)
-    for key in keys:
-        if key not in found:
+    stamp_keys = [_stamp_key(name) for name in names]
+    found = cache.get_many([*stamp_keys, key])
+    missing = [stamp for stamp in stamp_keys if stamp not in found]
+    if missing:
+        for stamp in missing:
             # add, not set: another reader may have just made it.
-            cache.add(key, _token(), timeout=None)
-    if len(found) < len(keys):
-        found = cache.get_many(keys)
-    return [found[key] for key in keys]
+            cache.add(stamp, _token(), timeout=None)
+        found = cache.get_many(stamp_keys)
+    return tuple(found[stamp] for stamp in stamp_keys), found.get(key)
 
 
 def cached(key: str, *, generations: list[str], build: Callable[[], T]) -> T:
-    """The value under `key` for the current stamps of `generations`, else `build()` stored
-    there. `build` may raise (Http404, say): nothing is stored then."""
+    """What `build()` returns, stored under `key` with the current stamps of `generations` and
+    read back while they stay the same. `build` may raise (Http404, say): nothing is stored then.
+
+    The value and the stamps it was built under are kept together, so a hit costs one round
+    trip (the stamps and the value in one MGET) and a rebuild replaces the stale value.
+    """
     if time.monotonic() < _skip_until:
         return build()
+    key = f"shared:{key}"
     try:
-        stamps = _stamps([EPOCH, *generations])
-        full_key = ":".join(["shared", key, *stamps])
-        value = cache.get(full_key)
+        stamps, stored = _lookup(key, [EPOCH, *generations])
     except RedisError as error:
         _failed(error)
         return build()
-    if value is not None:
-        return value
+    if stored is not None and stored[0] == stamps:
+        return stored[1]
     value = build()
     try:
-        cache.set(full_key, value, TIMEOUT)
+        cache.set(key, (stamps, value), TIMEOUT)
     except RedisError as error:
         _failed(error)
     return value
