@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from accounts.services import watchlist_follow
 from accounts.tests.factories import UserFactory
@@ -170,6 +171,8 @@ def test_a_members_follow_buttons_are_not_shared(client, card):
     race, runners, _ = card
     follower, other = UserFactory(username="follower"), UserFactory(username="other")
     watchlist_follow(user=follower, kind="horse", pk=runners[0].horse_id)
+    runners[1].horse.name = "Rock & Roll's <Best>"
+    runners[1].horse.save()
 
     # when: the follower's request fills the cache, the other's reads it
     client.force_login(follower)
@@ -181,6 +184,8 @@ def test_a_members_follow_buttons_are_not_shared(client, card):
     assert followed.count('aria-pressed="true"') == 1
     assert f'aria-label="Follow {runners[0].horse.name}"' in followed
     assert shared.count('aria-pressed="true"') == 0
+    assert f'action="{reverse("accounts:follow", args=["horse", runners[1].horse_id])}"' in shared
+    assert 'aria-label="Follow Rock &amp; Roll&#x27;s &lt;Best&gt;"' in shared
     assert shared.count('aria-pressed="false"') == 3
     assert "<!--follow:" not in shared
 
