@@ -64,7 +64,7 @@ class RaceViewSet(races_views.RaceViewSet):
     def retrieve(self, request, *args, **kwargs):
         # Every member gets the same body: serialised once per change (hrp_site.shared_cache).
         pk = kwargs[self.lookup_field]
-        if not pk.isdigit():
+        if not (pk.isascii() and pk.isdigit()):
             return super().retrieve(request, *args, **kwargs)
         data = cached(
             f"race-api:{pk}",
