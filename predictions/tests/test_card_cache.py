@@ -15,10 +15,11 @@ from accounts.tests.factories import UserFactory
 from hrp_site import shared_cache
 from hrp_site.testing.processes import free_port
 from predictions.models import Prediction
-from predictions.services.cache import race_predictions_invalidate
-from predictions.services.versions import model_version_activate
+from predictions.services.refresh import predictions_refresh
+from predictions.services.versions import model_version_activate, model_version_train_new
 from predictions.tests.factories import ModelVersionFactory, PredictionFactory
-from races.models import Runner
+from races.demo import demo_data_seed
+from races.models import Race, Runner
 from races.services.upsert import records_upsert
 from races.tests.factories import RaceFactory, RunnerFactory
 
@@ -124,18 +125,24 @@ def test_a_bulk_update_by_an_import_or_sync_shows_on_the_next_request(
     assert "41.0" in _page(member_client.get(race.get_absolute_url()))
 
 
-def test_refreshed_predictions_show_on_the_next_request(member_api, card):
-    # given
-    race, runners, logit = card
-    member_api.get(_api(race))
+def test_a_predictions_refresh_shows_on_the_next_request(member_api):
+    # given: the demo's race days, a logit trained up to yesterday, a declared race's body cached
+    today = datetime.date(2026, 5, 20)
+    demo_data_seed(seed=5, today=today, days_ahead=1, history_days=45)
+    logit = model_version_train_new(algorithm="logit", train_until=today - datetime.timedelta(1))
+    race = Race.objects.filter(meeting_date=today, status=Race.Status.DECLARED).first()
+    before = member_api.get(_api(race)).json()
 
-    # when: what predictions_refresh does, a bulk upsert, then its invalidation
-    Prediction.objects.filter(runner=runners[0], model_version=logit).update(win_probability=0.9)
-    race_predictions_invalidate(race_ids=[race.pk])
+    # when: the refresh writes in bulk (INSERT ... ON CONFLICT), which sends no signal
+    predictions_refresh(race_ids=[race.pk], algorithms_to_use=["logit"])
 
     # then
-    body = member_api.get(_api(race)).json()
-    assert body["runners"][0]["predictions"][0]["win_probability"] == 0.9
+    after = member_api.get(_api(race)).json()
+    assert [p["model_version"] for r in before["runners"] for p in r["predictions"]] == []
+    starters = [r for r in after["runners"] if not r["non_runner"]]
+    assert [[p["model_version"] for p in r["predictions"]] for r in starters] == [[logit.pk]] * len(
+        starters
+    )
 
 
 def test_a_prediction_saved_through_the_orm_shows_on_the_next_request(member_api, card):
