@@ -7,17 +7,21 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
-from django.views.generic import DetailView, TemplateView
+from django.views.generic import TemplateView
 
 from hrp_site.charts import Axis, Series, line_chart
+from hrp_site.shared_cache import cached
 from races.models import Race
 from races.selectors import race_card, race_neighbours
 from races.views import MemberPageMixin
 
 from . import selectors
 from .models import ModelVersion
+from .services.cache import race_card_generations
 
 # ?sort= key -> (column heading, the row's value).
 SORT_COLUMNS = {
@@ -34,43 +38,64 @@ SORT_COLUMNS = {
 DEFAULT_SORT = "saddle"
 
 
-class RaceCardView(MemberPageMixin, DetailView):
-    """One race: runners, the chosen model's predictions, and the result once run."""
+class RaceCardView(MemberPageMixin, TemplateView):
+    """One race: runners, the chosen model's predictions, and the result once run.
+
+    All but the follow buttons is the same for every member: it is rendered once per race, model
+    choice and sort order, and kept in the shared cache until the race, its runners, its
+    predictions or the model registry change (hrp_site.shared_cache). The page puts the member's
+    follow buttons into it on each request.
+    """
 
     template_name = "predictions/race_card.html"
-    context_object_name = "race"
-
-    def get_object(self, queryset=None) -> Race:
-        return get_object_or_404(race_card(race_id=self.kwargs["pk"]))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        race = self.object
-        versions = selectors.card_versions(day=race.meeting_date)
-        version = self._chosen_version(versions)
-        rows = selectors.race_card_rows(race=race, version=version)
+        race_id = self.kwargs["pk"]
+        wanted = self.request.GET.get("model")
+        if wanted not in ModelVersion.Algorithm.values:
+            wanted = None
         sort = self.request.GET.get("sort", DEFAULT_SORT)
         if sort.removeprefix("-") not in SORT_COLUMNS:
             sort = DEFAULT_SORT
-        previous_race, next_race = race_neighbours(race=race)
-        settled = race.status == Race.Status.RESULT
-        return super().get_context_data(
-            rows=_sorted_rows(rows, sort),
-            version=version,
-            model_links=_model_links(versions, version),
-            columns=_sort_headers(sort, version),
-            summary=selectors.race_result_summary(rows) if settled else None,
-            settled=settled,
-            previous_race=previous_race,
-            next_race=next_race,
-            **kwargs,
+        card = cached(
+            f"race-card:{race_id}:{wanted or ''}:{sort}",
+            generations=race_card_generations(race_id=race_id),
+            build=lambda: _race_card_shared(race_id=race_id, wanted=wanted, sort=sort),
         )
+        return super().get_context_data(card=card, **kwargs)
 
-    def _chosen_version(self, versions: dict[str, ModelVersion]) -> ModelVersion | None:
-        wanted = self.request.GET.get("model")
-        if wanted in versions:
-            return versions[wanted]
-        preferred = ModelVersion.CARD_PREFERENCE
-        return next((versions[name] for name in preferred if name in versions), None)
+
+def _race_card_shared(*, race_id: int, wanted: str | None, sort: str) -> dict[str, str]:
+    """The card's title and its HTML with follow slots (`predictions/_race_card_body.html`)."""
+    race = get_object_or_404(race_card(race_id=race_id))
+    versions = selectors.card_versions(day=race.meeting_date)
+    version = _chosen_version(versions, wanted)
+    rows = selectors.race_card_rows(race=race, version=version)
+    previous_race, next_race = race_neighbours(race=race)
+    settled = race.status == Race.Status.RESULT
+    context = {
+        "race": race,
+        "rows": _sorted_rows(rows, sort),
+        "version": version,
+        "model_links": _model_links(versions, version),
+        "columns": _sort_headers(sort, version),
+        "summary": selectors.race_result_summary(rows) if settled else None,
+        "settled": settled,
+        "previous_race": previous_race,
+        "next_race": next_race,
+    }
+    day = date_format(race.meeting_date, "j M Y")
+    return {
+        "title": f"{race.racecourse.name} R{race.race_number}, {day}",
+        "body": render_to_string("predictions/_race_card_body.html", context),
+    }
+
+
+def _chosen_version(versions: dict[str, ModelVersion], wanted: str | None) -> ModelVersion | None:
+    if wanted in versions:
+        return versions[wanted]
+    preferred = ModelVersion.CARD_PREFERENCE
+    return next((versions[name] for name in preferred if name in versions), None)
 
 
 def _sorted_rows(rows: list[selectors.CardRow], sort: str) -> list[selectors.CardRow]:

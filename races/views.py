@@ -14,10 +14,12 @@ from django.utils import timezone
 from django.views.generic import DetailView, TemplateView
 
 from hrp_site.charts import Axis, Series, line_chart
+from hrp_site.shared_cache import cached
 
 from . import selectors
 from .forms import SEARCH_MAX_LENGTH, SearchForm
 from .models import Horse, Jockey, Trainer
+from .services.cache import RACES
 
 FORM_LIMIT = 50
 RECENT_RUNS_LIMIT = 30
@@ -47,14 +49,22 @@ class RaceDayView(MemberPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         day = self.kwargs.get("day") or timezone.localdate()
-        previous_day, next_day = selectors.race_day_neighbours(day=day)
+        # The same for every member: read once per change of the race data (races.services.cache).
+        shared = cached(f"race-day:{day.isoformat()}", generations=[RACES], build=lambda: _day(day))
         return super().get_context_data(**kwargs) | {
             "day": day,
             "is_today": day == timezone.localdate(),
-            "races": selectors.race_day(day=day),
-            "previous_day": previous_day,
-            "next_day": next_day,
+            **shared,
         }
+
+
+def _day(day: datetime.date) -> dict[str, Any]:
+    previous_day, next_day = selectors.race_day_neighbours(day=day)
+    return {
+        "races": list(selectors.race_day(day=day)),
+        "previous_day": previous_day,
+        "next_day": next_day,
+    }
 
 
 class SearchView(MemberPageMixin, TemplateView):

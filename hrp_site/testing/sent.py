@@ -24,3 +24,9 @@ def record_sent_tasks(
 
         monkeypatch.setattr(task, "apply_async", apply_async)
     return sent
+
+
+def commit_callbacks(callbacks: list) -> list:
+    """The on-commit callbacks a test asserts on: all but the shared cache's stamp bumps, which
+    every write of race data, predictions or model versions adds (hrp_site.shared_cache)."""
+    return [c for c in callbacks if getattr(c, "__module__", "") != "hrp_site.shared_cache"]

@@ -11,9 +11,11 @@ from rest_framework.views import APIView
 from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite, OperationQueuedSerializer
 from hrp_site.filters import ID_SCHEMA
 from hrp_site.queueing import QueueingError
+from hrp_site.shared_cache import cached
 from predictions.models import ModelVersion, Prediction
 from predictions.selectors import card_predictions_attach
 from predictions.services.base import PredictionError
+from predictions.services.cache import race_card_generations
 from predictions.services.enqueue import (
     model_version_requeue,
     model_version_retrain,
@@ -58,6 +60,18 @@ class RaceViewSet(races_views.RaceViewSet):
 
     def get_serializer_class(self):
         return RaceDetailSerializer if self.action == "retrieve" else super().get_serializer_class()
+
+    def retrieve(self, request, *args, **kwargs):
+        # Every member gets the same body: serialised once per change (hrp_site.shared_cache).
+        pk = kwargs[self.lookup_field]
+        if not (pk.isascii() and pk.isdigit()):
+            return super().retrieve(request, *args, **kwargs)
+        data = cached(
+            f"race-api:{pk}",
+            generations=race_card_generations(race_id=int(pk)),
+            build=lambda: self.get_serializer(self.get_object()).data,
+        )
+        return Response(data)
 
 
 @extend_schema_view(

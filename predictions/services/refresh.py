@@ -20,6 +20,7 @@ from ..ml import algorithms, features, probability
 from ..models import ModelVersion, Prediction
 from .artifacts import ArtifactError, model_version_load
 from .base import PredictionError, Progress, quiet
+from .cache import race_predictions_invalidate
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ def predictions_refresh(
         Prediction.objects.filter(runner__race_id__in=race_ids, runner__non_runner=True).delete()
         for version, rows, values in batches:
             report.predictions += _predictions_store(version=version, rows=rows, values=values)
+        race_predictions_invalidate(race_ids=race_ids)  # bulk writes send no signals
     return report
 
 

@@ -23,6 +23,7 @@ from ..ml import algorithms, features
 from ..models import ModelVersion
 from .artifacts import model_artifact_store
 from .base import PredictionError, Progress, quiet
+from .cache import model_versions_invalidate
 
 LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost-cpu", "joblib")
 # A claim older than the training task's hard time limit (plus a margin) lost its worker.
@@ -193,6 +194,7 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     ModelVersion.objects.filter(algorithm=version.algorithm, is_active=True).exclude(
         pk=version.pk
     ).update(is_active=False)
+    model_versions_invalidate()  # update() sends no signals
     if not version.is_active:
         version.is_active = True
         version.save(update_fields=["is_active"])

@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from hrp_site.testing.sent import commit_callbacks
 from predictions.models import ModelVersion
 from races.tests.factories import RaceFactory, RunnerFactory
 
@@ -79,7 +80,7 @@ def test_retrain_action_queues_a_new_version_after_the_commit(
         "queued",
         datetime.date(2026, 3, 1),
     )
-    assert len(callbacks) == 1  # sent from the commit's callback, not before
+    assert len(commit_callbacks(callbacks)) == 1  # sent from the commit's callback, not before
     assert sent == [(TRAIN, (new.pk,), {"activate": True})]  # it replaces the old one when ready
 
 
@@ -117,7 +118,7 @@ def test_adding_a_version_queues_its_training(
     assert response.status_code == 302
     version = ModelVersion.objects.get()
     assert version.status == "queued"
-    assert len(callbacks) == 1  # sent from the commit's callback, not before
+    assert len(commit_callbacks(callbacks)) == 1  # sent from the commit's callback, not before
     assert sent == [(TRAIN, (version.pk,), {"activate": False})]
 
 

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from predictions.models import ModelVersion, Prediction
 from predictions.selectors import card_versions
+from predictions.services.cache import model_versions_invalidate
 from races.tests.factories import RaceFactory, RunnerFactory
 
 from .evaluations import stored_evaluation
@@ -95,6 +96,7 @@ def _add_versions(runners: list, count: int) -> None:
         )
     for version in ModelVersion.objects.bulk_create(versions):
         _predict(version, runners, 0.07)
+    model_versions_invalidate()  # a bulk write sends no signals: its writer says what changed
 
 
 class _VersionRows:

@@ -21,6 +21,7 @@ from races.hkracing import ErrorLog, ParsedRow, RowError
 from races.models import ExternalRecord, Horse, Jockey, Race, Racecourse, Runner, Trainer
 from races.vocabulary import going_choice, sex_choice
 
+from .cache import races_cache_invalidate
 from .upsert import UpsertCounts, records_upsert
 
 SOURCE = ExternalRecord.Source.HKRACING
@@ -109,6 +110,8 @@ def hkracing_import(
         with transaction.atomic():
             hkracing_import_lock()
             report = _hkracing_write(checked=checked, pair=pair, progress=progress)
+            # Here, not only in the writers below: however the rows get in, cached cards go.
+            races_cache_invalidate()
             transaction.on_commit(race_tables_analyze)
     except IntegrityError as exc:
         # Validation covers the files themselves; this is a clash with rows already stored

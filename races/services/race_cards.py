@@ -7,6 +7,7 @@ from django.utils import timezone
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
 from races.providers.base import RaceCard
 
+from .cache import races_cache_invalidate
 from .upsert import external_id_fit, records_upsert
 
 
@@ -121,6 +122,8 @@ def race_cards_store(
             updated_at=timezone.now(),
         )
     )
+    if gone:
+        races_cache_invalidate()  # update() sends no signals
     counts = {
         "races_created": race_counts.created,
         "races_updated": race_counts.updated,

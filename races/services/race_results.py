@@ -9,6 +9,7 @@ from django.utils import timezone
 from races.models import Horse, Race, Runner
 from races.providers.base import RaceResult
 
+from .cache import races_cache_invalidate
 from .upsert import BATCH_SIZE, external_id_fit
 
 RESULT_COUNTS = (
@@ -64,6 +65,8 @@ def race_results_store(
     Race.objects.bulk_update(changed, ["status", "updated_at"], batch_size=BATCH_SIZE)
     placings_changed = _placings_store(to_settle, source=source, stamp=stamp)
     changed_pks = {race.pk for race in changed} | placings_changed
+    if changed_pks:
+        races_cache_invalidate()  # bulk writes send no signals
     for pk, status in statuses.items():
         if pk not in changed_pks:
             counts["results_unchanged"] += 1

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from races.models import EXTERNAL_ID_LENGTH
 
+from .cache import races_cache_invalidate
+
 BATCH_SIZE = 1_000
 
 
@@ -87,6 +89,8 @@ def records_upsert(
     if to_update:
         model.objects.bulk_update(to_update, [*fields, *stamp], batch_size=BATCH_SIZE)
     pks.update((obj.external_id, obj.pk) for obj in to_create)
+    if to_create or to_update:
+        races_cache_invalidate()  # bulk writes send no signals
     counts.created = len(to_create)
     counts.updated = len(to_update)
     return counts, pks
