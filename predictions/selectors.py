@@ -345,12 +345,15 @@ def _evaluation_rows(versions: list[ModelVersion]) -> list[dict]:
                     "pseudo_r2": metrics.get("pseudo_r2"),
                     "market_pseudo_r2": metrics.get("market_pseudo_r2"),
                     "delta_r2_vs_market": metrics.get("delta_r2_vs_market"),
+                    "delta_r2_vs_market_ci": metrics.get("delta_r2_vs_market_ci"),
                     "top1_accuracy": metrics.get("top1_accuracy"),
                     "favourite_top1_accuracy": metrics.get("favourite_top1_accuracy"),
                     "top_pick_roi": top_pick.get("roi"),
                     "value_roi": value.get("roi"),
                     "value_bets": value.get("bets"),
-                    "verdict": _verdict(log_loss, market),
+                    "verdict": _verdict(
+                        log_loss, market, metrics.get("delta_log_loss_vs_market_ci")
+                    ),
                     "demo": Race.Source.DEMO in metrics.get("sources", []),
                     "metrics": metrics,
                 }
@@ -359,11 +362,24 @@ def _evaluation_rows(versions: list[ModelVersion]) -> list[dict]:
     return rows
 
 
-def _verdict(log_loss: float | None, market_log_loss: float | None) -> str:
-    """ "beats", "trails" or "level with" the market (lower log loss is better; level when the
-    two agree to the four places pages show); "" when the races had no prices."""
+def _verdict(
+    log_loss: float | None,
+    market_log_loss: float | None,
+    interval: list[float] | None = None,
+) -> str:
+    """ "beats", "trails" or "level with" the market; "" when the races had no prices.
+
+    With the bootstrap interval of the log-loss difference (`evaluation.evaluate`), the model
+    beats or trails the market only when the interval excludes zero, and is level with it
+    otherwise: a lower log loss that the luck of the draw could explain is no win. Evaluations
+    stored before the interval existed compare the two figures (level when they agree to the
+    four places pages show).
+    """
     if log_loss is None or market_log_loss is None:
         return ""
+    if interval is not None:
+        low, high = interval
+        return "beats" if high < 0 else "trails" if low > 0 else "level with"
     if abs(log_loss - market_log_loss) < 0.00005:
         return "level with"
     return "beats" if log_loss < market_log_loss else "trails"

@@ -24,6 +24,12 @@ from predictions.ml.probability import (
 )
 
 CALIBRATION_BINS = 10
+# The intervals of the difference from the market: a bootstrap over races (a race is the unit
+# that is drawn: its runners' outcomes are not independent), percentile intervals.
+BOOTSTRAP_RESAMPLES = 1_000
+BOOTSTRAP_LEVEL = 0.90
+BOOTSTRAP_SEED = 20_040_328
+BOOTSTRAP_BLOCK = 100
 
 
 def evaluate(
@@ -38,6 +44,10 @@ def evaluate(
     - log_loss: mean over races of -log p(winner); market_log_loss the same for the odds'
       implied probabilities; uniform_log_loss = mean log field size.
     - pseudo_r2 = 1 - log_loss / uniform_log_loss (and the market's); delta_r2_vs_market.
+    - delta_log_loss_vs_market = log_loss - market_log_loss (below zero: the model is better),
+      and `delta_log_loss_vs_market_ci`, `delta_r2_vs_market_ci`: their 90 % intervals as
+      [low, high], from 1,000 bootstrap resamples of the races with a fixed seed (see
+      `market_difference_intervals`).
     - top1_accuracy: share of races whose top pick won (ties go to the earlier row);
       favourite_top1_accuracy: the same for the shortest price, over races with a price.
     - brier: mean over races of sum over runners of (p - win share)^2.
@@ -71,14 +81,19 @@ def evaluate(
     sizes = np.bincount(codes, minlength=n_races)
     any_price = np.bincount(codes, weights=priced, minlength=n_races) > 0
 
-    log_loss = _log_loss(p, share, codes, n_races)
+    race_losses = _race_log_losses(p, share, codes, n_races)
+    log_loss = float(race_losses.mean())
     uniform = float(np.log(sizes).mean())
     pseudo_r2 = 1.0 - log_loss / uniform
-    market_log_loss = market_pseudo_r2 = delta = None
+    market_log_loss = market_pseudo_r2 = delta = delta_log_loss = None
+    intervals = {"delta_log_loss_vs_market_ci": None, "delta_r2_vs_market_ci": None}
     if priced.any():
-        market_log_loss = _log_loss(market_probabilities(odds, codes), share, codes, n_races)
+        market_losses = _race_log_losses(market_probabilities(odds, codes), share, codes, n_races)
+        market_log_loss = float(market_losses.mean())
         market_pseudo_r2 = 1.0 - market_log_loss / uniform
         delta = pseudo_r2 - market_pseudo_r2
+        delta_log_loss = log_loss - market_log_loss
+        intervals = market_difference_intervals(race_losses, market_losses, np.log(sizes))
 
     positions = np.arange(len(p))
     top = _first_per_race(codes, (positions, -p))
@@ -109,6 +124,8 @@ def evaluate(
         "pseudo_r2": pseudo_r2,
         "market_pseudo_r2": market_pseudo_r2,
         "delta_r2_vs_market": delta,
+        "delta_log_loss_vs_market": delta_log_loss,
+        **intervals,
         "top1_accuracy": float((share[top] > 0).mean()),
         "favourite_top1_accuracy": favourite_top1,
         "brier": float((np.bincount(codes, weights=(p - share) ** 2, minlength=n_races)).mean()),
@@ -117,9 +134,47 @@ def evaluate(
     }
 
 
-def _log_loss(p: np.ndarray, share: np.ndarray, codes: np.ndarray, n_races: int) -> float:
+def _race_log_losses(
+    p: np.ndarray, share: np.ndarray, codes: np.ndarray, n_races: int
+) -> np.ndarray:
+    """Each race's -log p(winner) (averaged over the winners of a dead heat)."""
     losses = -share * np.log(np.maximum(p, PROBABILITY_FLOOR))
-    return float(np.bincount(codes, weights=losses, minlength=n_races).mean())
+    return np.bincount(codes, weights=losses, minlength=n_races)
+
+
+def market_difference_intervals(
+    model_losses: np.ndarray,
+    market_losses: np.ndarray,
+    uniform_losses: np.ndarray,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, list[float]]:
+    """Percentile bootstrap intervals of the model's difference from the market, per race.
+
+    Each resample draws as many races as were judged, with replacement, and recomputes the mean
+    log-loss difference and the pseudo-R² difference (market minus model log loss over the
+    resample's uniform log loss) on the same draw. The seed is fixed, so a re-evaluation gives
+    the same interval. An interval that excludes zero says the difference is not the luck of
+    which races were run; one that straddles it says the window cannot tell the two apart.
+    """
+    n_races = len(model_losses)
+    rng = np.random.default_rng(seed)
+    each = np.full(n_races, 1.0 / n_races)
+    difference, uniform = np.empty(resamples), np.empty(resamples)
+    # How often each race is drawn, a block of resamples at a time (a matrix product per
+    # statistic, memory bounded by the block whatever the number of races).
+    for start in range(0, resamples, BOOTSTRAP_BLOCK):
+        block = slice(start, min(start + BOOTSTRAP_BLOCK, resamples))
+        counts = rng.multinomial(n_races, each, size=block.stop - block.start)
+        difference[block] = counts @ (model_losses - market_losses) / n_races
+        uniform[block] = counts @ uniform_losses / n_races
+    tails = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
+    return {
+        "delta_log_loss_vs_market_ci": [float(v) for v in np.percentile(difference, tails)],
+        "delta_r2_vs_market_ci": [float(v) for v in np.percentile(-difference / uniform, tails)],
+    }
 
 
 def _first_per_race(codes: np.ndarray, keys: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -261,6 +316,9 @@ def _empty(margin: float, kelly_fraction: float | None) -> dict[str, Any]:
         "pseudo_r2": None,
         "market_pseudo_r2": None,
         "delta_r2_vs_market": None,
+        "delta_log_loss_vs_market": None,
+        "delta_log_loss_vs_market_ci": None,
+        "delta_r2_vs_market_ci": None,
         "top1_accuracy": None,
         "favourite_top1_accuracy": None,
         "brier": None,

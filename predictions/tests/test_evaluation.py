@@ -8,7 +8,7 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, log_loss
 
-from predictions.ml.evaluation import evaluate
+from predictions.ml.evaluation import evaluate, market_difference_intervals
 from predictions.tests.evaluations import stored_evaluation
 
 DAY_1, DAY_2 = pd.Timestamp("2001-01-01"), pd.Timestamp("2001-01-04")
@@ -326,3 +326,64 @@ def test_evaluate_agrees_with_scikit_learn_where_the_definitions_meet():
     calibration = result["calibration"]
     assert [row["mean_predicted"] for row in calibration] == pytest.approx(predicted, rel=1e-12)
     assert [row["observed_win_rate"] for row in calibration] == pytest.approx(observed, rel=1e-12)
+
+
+def bootstrap_races(n_races, edge, noise, seed=7):
+    """Per-race log losses of a model that is `edge` better than the market on average."""
+    rng = np.random.default_rng(seed)
+    market = rng.gamma(4.0, 0.5, n_races)
+    model = market - edge + rng.normal(0.0, noise, n_races)
+    uniform = np.log(rng.integers(5, 15, n_races))
+    return model, market, uniform
+
+
+def test_the_market_intervals_are_percentiles_of_a_bootstrap_over_races():
+    model, market, uniform = bootstrap_races(800, edge=0.0, noise=0.3)
+
+    intervals = market_difference_intervals(model, market, uniform)
+
+    # then: the same interval on a re-evaluation (fixed seed), around the observed difference,
+    # as wide as the normal approximation says (sd / sqrt(n) per side at 90 %)
+    assert intervals == market_difference_intervals(model, market, uniform)
+    low, high = intervals["delta_log_loss_vs_market_ci"]
+    observed = (model - market).mean()
+    assert low < observed < high
+    expected_half_width = 1.645 * (model - market).std() / np.sqrt(len(model))
+    assert (high - low) / 2 == pytest.approx(expected_half_width, rel=0.15)
+    # ΔR² is the other way round (lower log loss, higher R²), over the resample's uniform loss
+    r2_low, r2_high = intervals["delta_r2_vs_market_ci"]
+    assert r2_low == pytest.approx(-high / uniform.mean(), rel=0.05)
+    assert r2_high == pytest.approx(-low / uniform.mean(), rel=0.05)
+
+
+def test_a_real_edge_excludes_zero_and_noise_does_not():
+    better = market_difference_intervals(*bootstrap_races(800, edge=0.05, noise=0.3))
+    same = market_difference_intervals(*bootstrap_races(800, edge=0.0, noise=0.3))
+    identical = market_difference_intervals(*bootstrap_races(50, edge=0.0, noise=0.0))
+
+    assert better["delta_log_loss_vs_market_ci"][1] < 0
+    assert better["delta_r2_vs_market_ci"][0] > 0
+    low, high = same["delta_log_loss_vs_market_ci"]
+    assert low < 0 < high
+    assert identical["delta_log_loss_vs_market_ci"] == [0.0, 0.0]
+
+
+def test_evaluate_reports_the_difference_from_the_market_with_its_intervals(card):
+    result = evaluate(card, card["prob"].to_numpy())
+
+    assert result["delta_log_loss_vs_market"] == pytest.approx(
+        result["log_loss"] - result["market_log_loss"]
+    )
+    low, high = result["delta_log_loss_vs_market_ci"]
+    assert low <= result["delta_log_loss_vs_market"] <= high
+    r2_low, r2_high = result["delta_r2_vs_market_ci"]
+    assert r2_low <= result["delta_r2_vs_market"] <= r2_high
+    json.dumps(result, allow_nan=False)
+
+
+def test_evaluate_has_no_interval_without_prices(card):
+    result = evaluate(card.assign(win_odds=np.nan), card["prob"].to_numpy())
+
+    assert result["delta_log_loss_vs_market"] is None
+    assert result["delta_log_loss_vs_market_ci"] is None
+    assert result["delta_r2_vs_market_ci"] is None

@@ -16,6 +16,9 @@ SUMMARY = (
     ("pseudo_r2", "{:.4f}"),
     ("market_pseudo_r2", "{:.4f}"),
     ("delta_r2_vs_market", "{:+.4f}"),
+    ("delta_r2_vs_market_ci", "[{0[0]:+.4f}, {0[1]:+.4f}]"),
+    ("delta_log_loss_vs_market", "{:+.4f}"),
+    ("delta_log_loss_vs_market_ci", "[{0[0]:+.4f}, {0[1]:+.4f}]"),
     ("top1_accuracy", "{:.3f}"),
     ("favourite_top1_accuracy", "{:.3f}"),
     ("brier", "{:.4f}"),
@@ -57,7 +60,8 @@ class Command(BaseCommand):
             f"{version} on {metrics['from']} to {metrics['to']} (trained to {version.train_until})"
         )
         for name, form in SUMMARY:
-            self.stdout.write(f"  {name:<26}{form.format(metrics[name])}")
+            value = "–" if metrics[name] is None else form.format(metrics[name])
+            self.stdout.write(f"  {name:<30}{value}")
         self.stdout.write("  calibration (predicted vs observed win rate by decile):")
         for row in metrics["calibration"]:
             self.stdout.write(
