@@ -378,8 +378,9 @@ def _verdict(
     if log_loss is None or market_log_loss is None:
         return ""
     if interval is not None:
+        # Float round-off (the market model against itself differs by ~1e-17) is no difference.
         low, high = interval
-        return "beats" if high < 0 else "trails" if low > 0 else "level with"
+        return "beats" if high < -1e-9 else "trails" if low > 1e-9 else "level with"
     if abs(log_loss - market_log_loss) < 0.00005:
         return "level with"
     return "beats" if log_loss < market_log_loss else "trails"
