@@ -34,10 +34,12 @@ class ModelVersion(models.Model):
         LIGHTGBM = "lightgbm", "LightGBM"
         XGBOOST = "xgboost", "XGBoost"
         BENTER = "benter", "Benter (model + market)"
+        RESIDUAL = "residual", "Residual (market + correction)"
 
     # The race card shows the first of these with a version usable on the race's day.
     CARD_PREFERENCE = (
         Algorithm.BENTER,
+        Algorithm.RESIDUAL,
         Algorithm.LIGHTGBM,
         Algorithm.XGBOOST,
         Algorithm.LOGIT,

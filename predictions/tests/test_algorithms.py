@@ -23,6 +23,12 @@ FAST_PARAMS = {
     "lightgbm": SMALL_LIGHTGBM,
     "xgboost": {"n_estimators": 30, "tree_step": 10, "min_child_weight": 1.0, "n_jobs": 1},
     "benter": {"first_stage": "lightgbm", "first_stage_params": SMALL_LIGHTGBM},
+    "residual": {
+        "n_estimators": 30,
+        "min_child_samples": 20,
+        "early_stopping_rounds": 10,
+        "n_jobs": 1,
+    },
 }
 
 
