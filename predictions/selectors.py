@@ -182,7 +182,7 @@ def card_versions(*, day: datetime.date) -> dict[str, ModelVersion]:
     )
     versions = (
         ModelVersion.objects.usable_on(day)
-        .only("pk", "algorithm", "train_until", "is_active")
+        .only("pk", "algorithm", "train_until", "is_active", "value_margin")
         .annotate(place=first)
         .filter(place=1)
         .order_by()
@@ -217,6 +217,8 @@ def race_card_rows(*, race: Race, version: ModelVersion | None) -> list[CardRow]
         predictions = {
             p.runner_id: p for p in card_predictions(race_ids=[race.pk], versions=[version])
         }
+        for prediction in predictions.values():
+            prediction.model_version = version  # for `is_value`, without a query per row
     form = recent_form_figures(horse_ids=[r.horse_id for r in runners], before=race.meeting_date)
     return [
         CardRow(

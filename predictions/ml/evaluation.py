@@ -30,13 +30,17 @@ BOOTSTRAP_RESAMPLES = 1_000
 BOOTSTRAP_LEVEL = 0.90
 BOOTSTRAP_SEED = 20_040_328
 BOOTSTRAP_BLOCK = 100
+# The value margins a model may choose from on its training window (`value_margin_choose`), and
+# the fewest bets a margin must have made there to count.
+VALUE_MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
+VALUE_MIN_BETS = 100
 
 
 def evaluate(
     frame: pd.DataFrame,
     probs: np.ndarray,
     *,
-    margin: float = 0.0,
+    margin: float | None = 0.0,
     kelly_fraction: float | None = None,
 ) -> dict[str, Any]:
     """Metrics of `probs` (aligned with `frame`'s rows) on the races that have a result.
@@ -54,7 +58,8 @@ def evaluate(
     - calibration: runners cut by predicted probability into ten equal-count bins (deciles),
       with mean prediction and observed win rate per bin.
     - returns: 1-unit win bets at the recorded odds on each race's top pick ("top_pick"), and
-      on every runner with p * odds > 1 + margin ("value"); with `kelly_fraction`, "kelly": a
+      on every runner with p * odds > 1 + margin ("value"; none when `margin` is None: the
+      model found no margin worth betting on its training window); with `kelly_fraction`, "kelly": a
       bankroll of 1.0 run in date order, staking kelly_fraction * (p * odds - 1) / (odds - 1)
       of the bankroll on each such runner (odds above 1), a race's bets sized on the same
       bankroll and settled together, scaled down if they would exceed it. The flat bets also
@@ -102,13 +107,13 @@ def evaluate(
     if any_price.any():
         favourite_top1 = float((share[favourite] > 0)[any_price].mean())
 
-    value = priced & (p * odds > 1.0 + margin)
+    value = priced & (p * odds > 1.0 + margin) if margin is not None else np.zeros(len(p), bool)
     day_codes, days = _day_codes(runners)
     returns: dict[str, Any] = {
         "top_pick": _flat_bets(top[priced[top]], odds, share, day_codes, days),
         "value": {
             **_flat_bets(np.flatnonzero(value), odds, share, day_codes, days),
-            "margin": float(margin),
+            "margin": None if margin is None else float(margin),
         },
         "kelly": None,
     }
@@ -301,7 +306,7 @@ def _calibration(p: np.ndarray, share: np.ndarray) -> list[dict[str, Any]]:
     return table
 
 
-def _empty(margin: float, kelly_fraction: float | None) -> dict[str, Any]:
+def _empty(margin: float | None, kelly_fraction: float | None) -> dict[str, Any]:
     no_bets = _totals(0, 0.0, 0.0)
     kelly = None
     if kelly_fraction is not None:
@@ -325,7 +330,36 @@ def _empty(margin: float, kelly_fraction: float | None) -> dict[str, Any]:
         "calibration": [],
         "returns": {
             "top_pick": no_bets,
-            "value": {**no_bets, "margin": float(margin)},
+            "value": {**no_bets, "margin": None if margin is None else float(margin)},
             "kelly": kelly,
         },
     }
+
+
+def value_margin_choose(frame: pd.DataFrame, probs: np.ndarray) -> dict[str, Any]:
+    """The edge a runner must clear to be called value, chosen on out-of-sample probabilities of
+    the training window (`Algorithm.out_of_sample`).
+
+    Flat win bets on every runner with p * odds > 1 + margin, for each margin of VALUE_MARGINS
+    with at least VALUE_MIN_BETS bets; the margin with the best return wins if that return is
+    positive. Otherwise "margin" is None: the model found no edge worth betting on, and no
+    runner is marked as value. The bets are decided and paid at the same (final) price, so the
+    returns flatter what a bettor taking an earlier price would get; the choice says so.
+    """
+    rows = scored_rows(frame)
+    runners = frame.iloc[rows]
+    codes, n_races = race_codes(runners["race_id"])
+    tried = []
+    if n_races:
+        p = normalise_within(np.asarray(probs, dtype=float)[rows], codes)
+        share = win_shares(runners)
+        odds = runners["win_odds"].to_numpy(dtype=float)
+        priced = np.isfinite(odds) & (odds > 0)
+        for margin in VALUE_MARGINS:
+            bets = np.flatnonzero(priced & (p * odds > 1.0 + margin))
+            returned = float((odds[bets] * share[bets]).sum())
+            tried.append({"margin": margin, **_totals(int(len(bets)), float(len(bets)), returned)})
+    counted = [row for row in tried if row["bets"] >= VALUE_MIN_BETS]
+    best = max(counted, key=lambda row: row["roi"], default=None)
+    margin = best["margin"] if best is not None and best["roi"] > 0 else None
+    return {"margin": margin, "races": int(n_races), "tried": tried, "price": "final"}

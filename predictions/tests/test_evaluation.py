@@ -8,7 +8,12 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, log_loss
 
-from predictions.ml.evaluation import evaluate, market_difference_intervals
+from predictions.ml.evaluation import (
+    VALUE_MARGINS,
+    evaluate,
+    market_difference_intervals,
+    value_margin_choose,
+)
 from predictions.tests.evaluations import stored_evaluation
 
 DAY_1, DAY_2 = pd.Timestamp("2001-01-01"), pd.Timestamp("2001-01-04")
@@ -387,3 +392,68 @@ def test_evaluate_has_no_interval_without_prices(card):
     assert result["delta_log_loss_vs_market"] is None
     assert result["delta_log_loss_vs_market_ci"] is None
     assert result["delta_r2_vs_market_ci"] is None
+
+
+def value_frame(edge_rows, n_races=200, seed=3):
+    """Races of 8 where the model's p is the truth and the odds misprice `edge_rows` runners."""
+    rng = np.random.default_rng(seed)
+    race_id = np.repeat(np.arange(n_races), 8)
+    truth = np.tile(np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03]), n_races)
+    finish = (
+        pd.Series(np.log(truth) + rng.gumbel(size=len(truth)))
+        .groupby(race_id)
+        .rank(ascending=False, method="first")
+        .to_numpy()
+    )
+    odds = 0.8 / truth
+    odds[np.isin(np.arange(len(truth)) % 8, edge_rows)] *= 2.0  # a generous price
+    frame = pd.DataFrame(
+        {
+            "race_id": race_id,
+            "meeting_date": pd.Timestamp("2001-01-01") + pd.to_timedelta(race_id // 8, unit="D"),
+            "race_number": race_id % 8 + 1,
+            "win_odds": odds,
+            "finish_position": finish,
+            "non_runner": False,
+        }
+    )
+    return frame, truth
+
+
+def test_the_value_margin_is_the_most_profitable_on_the_window():
+    # given a model that knows the truth and odds that pay 1.6x fair on the first two runners
+    frame, truth = value_frame(edge_rows=[0, 1])
+
+    choice = value_margin_choose(frame, truth)
+
+    # then every margin up to 0.5 bets the same runners (edge 0.6); the first best is kept
+    assert choice["price"] == "final"
+    assert [row["margin"] for row in choice["tried"]] == list(VALUE_MARGINS)
+    assert choice["margin"] == 0.0
+    best = choice["tried"][0]
+    assert best["bets"] == 400
+    assert best["roi"] > 0
+
+
+def test_no_margin_where_no_margin_paid_on_the_window():
+    # given the market's take on every runner: no bet can pay in the long run
+    frame, truth = value_frame(edge_rows=[])
+
+    choice = value_margin_choose(frame, truth * 1.3)  # a model that overrates everyone
+
+    assert choice["margin"] is None
+    assert all(row["roi"] is None or row["roi"] < 0 for row in choice["tried"])
+
+
+def test_a_margin_needs_enough_bets_to_count():
+    frame, truth = value_frame(edge_rows=[7], n_races=10)  # 10 bets: too few
+
+    assert value_margin_choose(frame, truth)["margin"] is None
+
+
+def test_evaluate_makes_no_value_bets_without_a_margin(card):
+    result = evaluate(card, card["prob"].to_numpy(), margin=None)
+
+    assert result["returns"]["value"]["bets"] == 0
+    assert result["returns"]["value"]["margin"] is None
+    assert result["returns"]["top_pick"]["bets"] == 3

@@ -33,7 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="date_from", required=True, type=iso_date)
         parser.add_argument("--to", dest="date_to", required=True, type=iso_date)
         parser.add_argument(
-            "--margin", type=float, default=0.0, help="Value bets need p x odds > 1 + margin."
+            "--margin",
+            type=float,
+            help="Value bets need p x odds > 1 + margin (default: the version's own margin).",
         )
         parser.add_argument("--kelly", type=float, help="Also stake this fraction of Kelly.")
         parser.add_argument("--json", action="store_true", help="Print the metrics as JSON.")
@@ -69,11 +71,16 @@ class Command(BaseCommand):
                 f"  observed {row['observed_win_rate']:.3f}"
             )
         returns = metrics["returns"]
+        margin = returns["value"]["margin"]
+        self.stdout.write(
+            "  flat win bets at the final price (decided and paid at the same odds); value bets "
+            + ("none: no margin chosen" if margin is None else f"clear an edge of {margin:.0%}")
+        )
         for label, key in (("top pick", "top_pick"), ("value bets", "value")):
             r = returns[key]
+            roi = "–" if r["roi"] is None else f"{r['roi']:+.1%}"
             self.stdout.write(
-                f"  flat win bets, {label:<11}{r['bets']:>6} bets, profit {r['profit']:+.2f}, "
-                f"ROI {r['roi']:+.1%}"
+                f"    {label:<11}{r['bets']:>6} bets, profit {r['profit']:+.2f}, ROI {roi}"
             )
         if returns.get("kelly"):
             k = returns["kelly"]

@@ -82,6 +82,11 @@ class Benter(Algorithm):
                 design, codes, n_races, targets[priced], 0.0
             )
             self.oof_first_stage_log_loss_ = float(-(targets[priced] @ design[:, 0]) / n_races)
+        # a and b are two numbers fitted on these same cross-fitted probabilities: close enough
+        # to out of sample for a choice made on the training window.
+        scores = self.a_ * floored_log(fundamental) + self.b_ * floored_log(market)
+        scores = np.where(any_price(train_frame), scores, floored_log(fundamental))
+        self.out_of_sample_ = (train_frame.index, race_probabilities(scores, train_frame))
         return self
 
     def predict(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:

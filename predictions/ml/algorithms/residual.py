@@ -91,9 +91,10 @@ class Residual(Algorithm):
             if held.all() or not held.any():
                 self.n_trees_ = int(self.hyper["n_estimators"])
             else:
-                self.n_trees_, self.validation_ = self._early_stopped(
+                self.n_trees_, self.validation_, held_probs = self._early_stopped(
                     values, offset, labels, race_ids, held
                 )
+                self.out_of_sample_ = (train_frame.index[held], held_probs)
                 days = train_frame["meeting_date"].to_numpy()[held]
                 self.validation_["from"] = str(pd.Timestamp(days.min()).date())
                 self.validation_["to"] = str(pd.Timestamp(days.max()).date())
@@ -107,8 +108,9 @@ class Residual(Algorithm):
         labels: np.ndarray,
         race_ids: np.ndarray,
         held: np.ndarray,
-    ) -> tuple[int, dict[str, Any]]:
-        """Trees that minimise the held-out season's race log loss, and what it was."""
+    ) -> tuple[int, dict[str, Any], np.ndarray]:
+        """Trees that minimise the held-out season's race log loss, what it was, and the
+        held-out runners' probabilities with that many trees."""
         train = _dataset(values[~held], offset[~held], labels[~held])
         valid = _dataset(values[held], offset[held], labels[held], reference=train)
         valid_codes, valid_races = race_codes(race_ids[held])
@@ -129,7 +131,10 @@ class Residual(Algorithm):
         n_trees = max(int(booster.best_iteration), 1)
         market = _race_log_loss(offset[held], valid_labels, valid_codes, valid_races)
         model = booster.best_score["valid_0"]["race_log_loss"]
-        return n_trees, {"races": int(valid_races), "log_loss": model, "market_log_loss": market}
+        scores = offset[held] + booster.predict(values[held], raw_score=True, num_iteration=n_trees)
+        probs = _softmax(scores, valid_codes, valid_races)
+        stopping = {"races": int(valid_races), "log_loss": model, "market_log_loss": market}
+        return n_trees, stopping, probs
 
     def _train(
         self,
