@@ -48,9 +48,15 @@ class Command(BaseCommand):
                 f"{m['market_pseudo_r2']:>6.3f} {m['delta_r2_vs_market']:>+7.4f} "
                 f"{_interval(m.get('delta_r2_vs_market_ci')):>17} "
                 f"{m['top1_accuracy']:>5.3f} {m['favourite_top1_accuracy']:>5.3f} "
-                f"{m['returns']['top_pick']['roi']:>+7.1%} {m['returns']['value']['roi']:>+7.1%}"
+                f"{_roi(m['returns']['top_pick']['roi']):>7} "
+                f"{_roi(m['returns']['value']['roi']):>7}"
             )
 
 
 def _interval(bounds: list[float] | None) -> str:
     return "–" if bounds is None else f"{bounds[0]:+.4f}..{bounds[1]:+.4f}"
+
+
+def _roi(roi: float | None) -> str:
+    """No bets (a version that chose no value margin), no return."""
+    return "–" if roi is None else f"{roi:+.1%}"
