@@ -34,10 +34,12 @@ class ModelVersion(models.Model):
         LIGHTGBM = "lightgbm", "LightGBM"
         XGBOOST = "xgboost", "XGBoost"
         BENTER = "benter", "Benter (model + market)"
+        RESIDUAL = "residual", "Residual (market + correction)"
 
     # The race card shows the first of these with a version usable on the race's day.
     CARD_PREFERENCE = (
         Algorithm.BENTER,
+        Algorithm.RESIDUAL,
         Algorithm.LIGHTGBM,
         Algorithm.XGBOOST,
         Algorithm.LOGIT,
@@ -61,6 +63,7 @@ class ModelVersion(models.Model):
         "seed",
         "library_versions",
         "metrics",
+        "value_margin",
     )
 
     algorithm = models.CharField(max_length=16, choices=Algorithm.choices)
@@ -71,6 +74,14 @@ class ModelVersion(models.Model):
     seed = models.PositiveIntegerField(default=0)
     library_versions = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    value_margin = models.FloatField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The edge (p x odds - 1) a runner must clear to be marked value, chosen on the "
+            "training window; empty: no margin paid there, so nothing is marked."
+        ),
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     progress = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
@@ -210,4 +221,7 @@ class Prediction(models.Model):
 
     @property
     def is_value(self) -> bool:
-        return self.edge is not None and self.edge > 0
+        """The edge clears the margin its version chose on its training window (none chosen:
+        never). Reads `model_version`: attach it where predictions are listed."""
+        margin = self.model_version.value_margin
+        return self.edge is not None and margin is not None and self.edge > margin

@@ -182,7 +182,7 @@ def card_versions(*, day: datetime.date) -> dict[str, ModelVersion]:
     )
     versions = (
         ModelVersion.objects.usable_on(day)
-        .only("pk", "algorithm", "train_until", "is_active")
+        .only("pk", "algorithm", "train_until", "is_active", "value_margin")
         .annotate(place=first)
         .filter(place=1)
         .order_by()
@@ -217,6 +217,8 @@ def race_card_rows(*, race: Race, version: ModelVersion | None) -> list[CardRow]
         predictions = {
             p.runner_id: p for p in card_predictions(race_ids=[race.pk], versions=[version])
         }
+        for prediction in predictions.values():
+            prediction.model_version = version  # for `is_value`, without a query per row
     form = recent_form_figures(horse_ids=[r.horse_id for r in runners], before=race.meeting_date)
     return [
         CardRow(
@@ -345,12 +347,15 @@ def _evaluation_rows(versions: list[ModelVersion]) -> list[dict]:
                     "pseudo_r2": metrics.get("pseudo_r2"),
                     "market_pseudo_r2": metrics.get("market_pseudo_r2"),
                     "delta_r2_vs_market": metrics.get("delta_r2_vs_market"),
+                    "delta_r2_vs_market_ci": metrics.get("delta_r2_vs_market_ci"),
                     "top1_accuracy": metrics.get("top1_accuracy"),
                     "favourite_top1_accuracy": metrics.get("favourite_top1_accuracy"),
                     "top_pick_roi": top_pick.get("roi"),
                     "value_roi": value.get("roi"),
                     "value_bets": value.get("bets"),
-                    "verdict": _verdict(log_loss, market),
+                    "verdict": _verdict(
+                        log_loss, market, metrics.get("delta_log_loss_vs_market_ci")
+                    ),
                     "demo": Race.Source.DEMO in metrics.get("sources", []),
                     "metrics": metrics,
                 }
@@ -359,11 +364,25 @@ def _evaluation_rows(versions: list[ModelVersion]) -> list[dict]:
     return rows
 
 
-def _verdict(log_loss: float | None, market_log_loss: float | None) -> str:
-    """ "beats", "trails" or "level with" the market (lower log loss is better; level when the
-    two agree to the four places pages show); "" when the races had no prices."""
+def _verdict(
+    log_loss: float | None,
+    market_log_loss: float | None,
+    interval: list[float] | None = None,
+) -> str:
+    """ "beats", "trails" or "level with" the market; "" when the races had no prices.
+
+    With the bootstrap interval of the log-loss difference (`evaluation.evaluate`), the model
+    beats or trails the market only when the interval excludes zero, and is level with it
+    otherwise: a lower log loss that the luck of the draw could explain is no win. Evaluations
+    stored before the interval existed compare the two figures (level when they agree to the
+    four places pages show).
+    """
     if log_loss is None or market_log_loss is None:
         return ""
+    if interval is not None:
+        # Float round-off (the market model against itself differs by ~1e-17) is no difference.
+        low, high = interval
+        return "beats" if high < -1e-9 else "trails" if low > 1e-9 else "level with"
     if abs(log_loss - market_log_loss) < 0.00005:
         return "level with"
     return "beats" if log_loss < market_log_loss else "trails"

@@ -23,11 +23,14 @@ def model_version_evaluate(
     version: ModelVersion,
     date_from: datetime.date,
     date_to: datetime.date,
-    margin: float = 0.0,
+    margin: float | None = None,
     kelly_fraction: float | None = None,
     store: bool = True,
 ) -> dict[str, Any]:
     """Score the version on settled races in [date_from, date_to] against the market.
+
+    Value bets clear `margin`, by default the version's own (chosen on its training window;
+    none when it chose none), and are decided and paid at the recorded final price.
 
     Refuses any window that reaches into the version's training window.
     """
@@ -49,6 +52,8 @@ def model_version_evaluate(
     feature_frame = features.build_features(frame, targets=targets)
     scored = frame[targets]
     probs = estimator.predict(feature_frame.loc[scored.index], scored)
+    if margin is None:
+        margin = version.value_margin
     metrics = evaluation.evaluate(scored, probs, margin=margin, kelly_fraction=kelly_fraction)
     metrics = {
         "model_version": version.pk,

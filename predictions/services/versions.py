@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import selectors
-from ..ml import algorithms, features
+from ..ml import algorithms, evaluation, features
 from ..models import ModelVersion
 from .artifacts import model_artifact_store
 from .base import PredictionError, Progress, quiet
@@ -140,6 +140,7 @@ def model_version_train(*, version: ModelVersion, progress: Progress = quiet) ->
         )
         estimator.fit(feature_frame, frame)
         fit_seconds = time.perf_counter() - started
+        value = _value_margin(estimator, frame)
 
         version.features = list(features.FEATURE_COLUMNS)
         version.hyperparameters = estimator.params()
@@ -154,7 +155,9 @@ def model_version_train(*, version: ModelVersion, progress: Progress = quiet) ->
                 "seconds": round(fit_seconds, 2),
             },
             "fit": estimator.summary(),
+            "value_margin": value,
         }
+        version.value_margin = value["margin"]
         version.status = ModelVersion.Status.READY
         version.progress = "ready"
         version.error = ""
@@ -167,6 +170,7 @@ def model_version_train(*, version: ModelVersion, progress: Progress = quiet) ->
                 "hyperparameters",
                 "library_versions",
                 "metrics",
+                "value_margin",
                 "status",
                 "progress",
                 "error",
@@ -183,6 +187,16 @@ def model_version_train(*, version: ModelVersion, progress: Progress = quiet) ->
             finished_at=timezone.now(),
         )
         raise
+
+
+def _value_margin(estimator: algorithms.Algorithm, frame) -> dict[str, Any]:
+    """The value margin chosen on the fit's out-of-sample probabilities of the training window
+    (`evaluation.value_margin_choose`); no margin for an algorithm that has none to offer."""
+    held = estimator.out_of_sample()
+    if held is None:
+        return {"margin": None, "races": 0, "tried": [], "price": "final"}
+    index, probs = held
+    return evaluation.value_margin_choose(frame.loc[index], probs)
 
 
 @transaction.atomic

@@ -12,8 +12,18 @@ def stored_evaluation(
     market_log_loss: float,
     model_version: int = 0,
     sources: tuple[str, ...] = ("demo",),
+    interval: tuple[float, float] | None = None,
 ) -> dict:
+    """`interval`: the bootstrap interval of log loss minus the market's; by default 0.01 either
+    side of the difference."""
     uniform = 2.5
+    difference = log_loss - market_log_loss
+    low, high = interval or (difference - 0.01, difference + 0.01)
+    intervals = {
+        "delta_log_loss_vs_market": difference,
+        "delta_log_loss_vs_market_ci": [low, high],
+        "delta_r2_vs_market_ci": [-high / uniform, -low / uniform],
+    }
     days = [date_from.isoformat(), date_to.isoformat()]
     return {
         "model_version": model_version,
@@ -29,6 +39,7 @@ def stored_evaluation(
         "pseudo_r2": 1 - log_loss / uniform,
         "market_pseudo_r2": 1 - market_log_loss / uniform,
         "delta_r2_vs_market": (market_log_loss - log_loss) / uniform,
+        **intervals,
         "top1_accuracy": 0.325,
         "favourite_top1_accuracy": 0.3,
         "brier": 0.8,

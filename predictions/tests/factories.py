@@ -14,6 +14,7 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     train_until = datetime.date(2023, 12, 31)
     status = ModelVersion.Status.READY
     metrics = factory.LazyFunction(lambda: {"log_loss": 2.1})
+    value_margin = 0.0
 
 
 class PredictionFactory(factory.django.DjangoModelFactory):

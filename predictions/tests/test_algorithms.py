@@ -23,6 +23,12 @@ FAST_PARAMS = {
     "lightgbm": SMALL_LIGHTGBM,
     "xgboost": {"n_estimators": 30, "tree_step": 10, "min_child_weight": 1.0, "n_jobs": 1},
     "benter": {"first_stage": "lightgbm", "first_stage_params": SMALL_LIGHTGBM},
+    "residual": {
+        "n_estimators": 30,
+        "min_child_samples": 20,
+        "early_stopping_rounds": 10,
+        "n_jobs": 1,
+    },
 }
 
 
@@ -314,3 +320,25 @@ def test_benter_refuses_a_first_stage_that_reads_the_odds(races):
 
     with pytest.raises(ValueError, match="must not read the odds"):
         ALGORITHMS["benter"](first_stage="market").fit(features, frame)
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "benter", "residual"])
+def test_the_fit_hands_over_out_of_sample_probabilities_once(races, name):
+    features, frame = races
+    model = ALGORITHMS[name](seed=3, **FAST_PARAMS[name]).fit(features, frame)
+
+    index, probs = model.out_of_sample()
+
+    # then: training runners, whole races, probabilities of a race summing to 1
+    assert set(index) <= set(frame.index)
+    held = frame.loc[index]
+    assert set(frame[frame["race_id"].isin(held["race_id"])].index) == set(index)
+    np.testing.assert_allclose(race_sums(probs, held), 1.0)
+    # handed over once, and not stored with the model
+    assert model.out_of_sample() is None
+    assert "out_of_sample_" not in pickle.loads(pickle.dumps(model)).__dict__
+
+
+@pytest.mark.parametrize("name", ["market", "logit"])
+def test_algorithms_without_held_out_fits_have_no_out_of_sample_probabilities(fitted, name):
+    assert fitted[name].out_of_sample() is None

@@ -45,7 +45,19 @@ def test_commands_train_evaluate_and_refresh(demo_races, settings):
         "--json",
         stdout=out,
     )
-    assert json.loads(out.getvalue())["model_version"] == version_id
+    metrics = json.loads(out.getvalue())
+    assert metrics["model_version"] == version_id
+    for name in ("delta_log_loss_vs_market_ci", "delta_r2_vs_market_ci"):
+        low, high = metrics[name]
+        assert low <= metrics[name.removesuffix("_ci")] <= high
+
+    out = StringIO()
+    call_command(
+        "evaluate_model", "--model", str(version_id), "--from", "2026-05-06", "--to", "2026-05-19",
+        stdout=out,
+    )  # fmt: skip
+    low, high = metrics["delta_r2_vs_market_ci"]
+    assert f"  delta_r2_vs_market_ci         [{low:+.4f}, {high:+.4f}]\n" in out.getvalue()
 
     out = StringIO()
     call_command("refresh_predictions", "--date", "2026-05-20", stdout=out)
@@ -133,7 +145,7 @@ def test_refresh_command_takes_a_date_range(demo_races):
     lines = out.getvalue().splitlines()
     assert lines[0] == (
         f"{TODAY - datetime.timedelta(days=10)} to {TODAY}: {starters} predictions for "
-        f"{races.count()} races (no version for market, lightgbm, xgboost, benter)"
+        f"{races.count()} races (no version for market, lightgbm, xgboost, benter, residual)"
     )
     assert lines[1] == (
         f"{starters} predictions for {races.count()} races from model versions [{version}]"
@@ -186,10 +198,13 @@ def test_backtest_prints_a_row_per_season_it_retrained_for():
     assert lines[0] == "backtest of logit (walk-forward, retrained per season)"
     assert lines[1].split() == [
         "season", "from", "to", "version", "races", "LL", "mkt", "LL", "R2", "mkt", "R2", "dR2",
-        "top1", "fav1", "ROI", "top", "ROI", "val",
+        "dR2", "90%", "interval", "top1", "fav1", "ROI", "top", "ROI", "val",
     ]  # fmt: skip
     last = Race.objects.filter(status="result").latest("meeting_date").meeting_date
-    assert lines[2].split()[:4] == ["2", str(start.meeting_date), str(last), str(version.pk)]
+    row = lines[2].split()
+    assert row[:4] == ["2", str(start.meeting_date), str(last), str(version.pk)]
+    low, high = (float(bound) for bound in row[10].split(".."))
+    assert low <= float(row[9]) <= high
     assert len(lines) == 3
     with pytest.raises(CommandError, match="no season starts in the window"):
         call_command(

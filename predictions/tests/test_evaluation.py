@@ -8,7 +8,12 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, log_loss
 
-from predictions.ml.evaluation import evaluate
+from predictions.ml.evaluation import (
+    VALUE_MARGINS,
+    evaluate,
+    market_difference_intervals,
+    value_margin_choose,
+)
 from predictions.tests.evaluations import stored_evaluation
 
 DAY_1, DAY_2 = pd.Timestamp("2001-01-01"), pd.Timestamp("2001-01-04")
@@ -326,3 +331,129 @@ def test_evaluate_agrees_with_scikit_learn_where_the_definitions_meet():
     calibration = result["calibration"]
     assert [row["mean_predicted"] for row in calibration] == pytest.approx(predicted, rel=1e-12)
     assert [row["observed_win_rate"] for row in calibration] == pytest.approx(observed, rel=1e-12)
+
+
+def bootstrap_races(n_races, edge, noise, seed=7):
+    """Per-race log losses of a model that is `edge` better than the market on average."""
+    rng = np.random.default_rng(seed)
+    market = rng.gamma(4.0, 0.5, n_races)
+    model = market - edge + rng.normal(0.0, noise, n_races)
+    uniform = np.log(rng.integers(5, 15, n_races))
+    return model, market, uniform
+
+
+def test_the_market_intervals_are_percentiles_of_a_bootstrap_over_races():
+    model, market, uniform = bootstrap_races(800, edge=0.0, noise=0.3)
+
+    intervals = market_difference_intervals(model, market, uniform)
+
+    # then: the same interval on a re-evaluation (fixed seed), around the observed difference,
+    # as wide as the normal approximation says (sd / sqrt(n) per side at 90 %)
+    assert intervals == market_difference_intervals(model, market, uniform)
+    low, high = intervals["delta_log_loss_vs_market_ci"]
+    observed = (model - market).mean()
+    assert low < observed < high
+    expected_half_width = 1.645 * (model - market).std() / np.sqrt(len(model))
+    assert (high - low) / 2 == pytest.approx(expected_half_width, rel=0.15)
+    # ΔR² is the other way round (lower log loss, higher R²), over the resample's uniform loss
+    r2_low, r2_high = intervals["delta_r2_vs_market_ci"]
+    assert r2_low == pytest.approx(-high / uniform.mean(), rel=0.05)
+    assert r2_high == pytest.approx(-low / uniform.mean(), rel=0.05)
+
+
+def test_a_real_edge_excludes_zero_and_noise_does_not():
+    better = market_difference_intervals(*bootstrap_races(800, edge=0.05, noise=0.3))
+    same = market_difference_intervals(*bootstrap_races(800, edge=0.0, noise=0.3))
+    identical = market_difference_intervals(*bootstrap_races(50, edge=0.0, noise=0.0))
+
+    assert better["delta_log_loss_vs_market_ci"][1] < 0
+    assert better["delta_r2_vs_market_ci"][0] > 0
+    low, high = same["delta_log_loss_vs_market_ci"]
+    assert low < 0 < high
+    assert identical["delta_log_loss_vs_market_ci"] == [0.0, 0.0]
+
+
+def test_evaluate_reports_the_difference_from_the_market_with_its_intervals(card):
+    result = evaluate(card, card["prob"].to_numpy())
+
+    assert result["delta_log_loss_vs_market"] == pytest.approx(
+        result["log_loss"] - result["market_log_loss"]
+    )
+    low, high = result["delta_log_loss_vs_market_ci"]
+    assert low <= result["delta_log_loss_vs_market"] <= high
+    r2_low, r2_high = result["delta_r2_vs_market_ci"]
+    assert r2_low <= result["delta_r2_vs_market"] <= r2_high
+    json.dumps(result, allow_nan=False)
+
+
+def test_evaluate_has_no_interval_without_prices(card):
+    result = evaluate(card.assign(win_odds=np.nan), card["prob"].to_numpy())
+
+    assert result["delta_log_loss_vs_market"] is None
+    assert result["delta_log_loss_vs_market_ci"] is None
+    assert result["delta_r2_vs_market_ci"] is None
+
+
+def value_frame(edge_rows, n_races=200, seed=3):
+    """Races of 8 where the model's p is the truth and the odds misprice `edge_rows` runners."""
+    rng = np.random.default_rng(seed)
+    race_id = np.repeat(np.arange(n_races), 8)
+    truth = np.tile(np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03]), n_races)
+    finish = (
+        pd.Series(np.log(truth) + rng.gumbel(size=len(truth)))
+        .groupby(race_id)
+        .rank(ascending=False, method="first")
+        .to_numpy()
+    )
+    odds = 0.8 / truth
+    odds[np.isin(np.arange(len(truth)) % 8, edge_rows)] *= 2.0  # a generous price
+    frame = pd.DataFrame(
+        {
+            "race_id": race_id,
+            "meeting_date": pd.Timestamp("2001-01-01") + pd.to_timedelta(race_id // 8, unit="D"),
+            "race_number": race_id % 8 + 1,
+            "win_odds": odds,
+            "finish_position": finish,
+            "non_runner": False,
+        }
+    )
+    return frame, truth
+
+
+def test_the_value_margin_is_the_most_profitable_on_the_window():
+    # given a model that knows the truth and odds that pay 1.6x fair on the first two runners
+    frame, truth = value_frame(edge_rows=[0, 1])
+
+    choice = value_margin_choose(frame, truth)
+
+    # then every margin up to 0.5 bets the same runners (edge 0.6); the first best is kept
+    assert choice["price"] == "final"
+    assert [row["margin"] for row in choice["tried"]] == list(VALUE_MARGINS)
+    assert choice["margin"] == 0.0
+    best = choice["tried"][0]
+    assert best["bets"] == 400
+    assert best["roi"] > 0
+
+
+def test_no_margin_where_no_margin_paid_on_the_window():
+    # given the market's take on every runner: no bet can pay in the long run
+    frame, truth = value_frame(edge_rows=[])
+
+    choice = value_margin_choose(frame, truth * 1.3)  # a model that overrates everyone
+
+    assert choice["margin"] is None
+    assert all(row["roi"] is None or row["roi"] < 0 for row in choice["tried"])
+
+
+def test_a_margin_needs_enough_bets_to_count():
+    frame, truth = value_frame(edge_rows=[7], n_races=10)  # 10 bets: too few
+
+    assert value_margin_choose(frame, truth)["margin"] is None
+
+
+def test_evaluate_makes_no_value_bets_without_a_margin(card):
+    result = evaluate(card, card["prob"].to_numpy(), margin=None)
+
+    assert result["returns"]["value"]["bets"] == 0
+    assert result["returns"]["value"]["margin"] is None
+    assert result["returns"]["top_pick"]["bets"] == 3

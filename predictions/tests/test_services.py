@@ -8,6 +8,7 @@ import pytest
 
 from predictions.ml import features
 from predictions.ml.algorithms import ALGORITHMS
+from predictions.ml.evaluation import VALUE_MARGINS
 from predictions.models import ModelArtifact, ModelVersion, Prediction
 from predictions.services import evaluation, refresh, versions
 from predictions.services.artifacts import model_version_load
@@ -51,6 +52,32 @@ def test_training_stores_a_ready_version_with_its_provenance(demo_races):
     assert training["runners"] == settled.count()
     assert training["last_day"] == YESTERDAY.isoformat()
     assert version.started_at <= version.finished_at
+
+
+def test_training_chooses_the_value_margin_on_out_of_sample_probabilities(demo_races):
+    # given the residual model, early-stopped (and so held out) on the window's last stretch
+    version = trained("residual")
+
+    version.refresh_from_db()
+    choice = version.metrics["value_margin"]
+    stopping = version.metrics["fit"]["early_stopping"]
+    assert choice["races"] == stopping["races"] > 0
+    assert choice["price"] == "final"
+    assert [row["margin"] for row in choice["tried"]] == list(VALUE_MARGINS)
+    assert version.value_margin == choice["margin"]
+    if choice["margin"] is not None:
+        chosen = next(row for row in choice["tried"] if row["margin"] == choice["margin"])
+        assert chosen["roi"] > 0
+
+
+def test_an_algorithm_without_held_out_probabilities_marks_no_value(demo_races):
+    version = trained("logit")
+
+    version.refresh_from_db()
+    assert version.value_margin is None
+    assert version.metrics["value_margin"] == {
+        "margin": None, "races": 0, "tried": [], "price": "final"
+    }  # fmt: skip
 
 
 def test_a_failed_training_is_recorded_on_the_version(demo_races):

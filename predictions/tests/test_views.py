@@ -16,7 +16,9 @@ FROM, TO = datetime.date(2026, 10, 2), datetime.date(2026, 10, 29)
 WINDOW = "2026-10-02..2026-10-29"
 
 
-def evaluated_version(algorithm, log_loss, *, market_log_loss=1.95, windows=((FROM, TO),), **kw):
+def evaluated_version(
+    algorithm, log_loss, *, market_log_loss=1.95, windows=((FROM, TO),), interval=None, **kw
+):
     evaluations = {
         f"{start}..{end}": stored_evaluation(
             algorithm=algorithm,
@@ -24,6 +26,7 @@ def evaluated_version(algorithm, log_loss, *, market_log_loss=1.95, windows=((FR
             date_to=end,
             log_loss=log_loss,
             market_log_loss=market_log_loss,
+            interval=interval,
         )
         for start, end in windows
     }
@@ -86,8 +89,65 @@ def test_the_performance_page_shows_stored_held_out_evaluations_and_both_charts(
     assert "Nothing has been evaluated yet" not in content
 
 
-def test_the_market_model_is_level_with_the_market(client, member_user):
-    evaluated_version("market", 1.95004, market_log_loss=1.95)
+def test_a_lower_log_loss_inside_the_noise_is_level_with_the_market(client, member_user):
+    # given: 0.0377 better than the market, but the interval of the difference includes zero
+    evaluated_version("lightgbm", 1.9123, interval=(-0.09, 0.01), is_active=True)
+
+    # when: a visitor's landing page, a member's performance page
+    landing = client.get(reverse("home"))
+    client.force_login(member_user)
+    performance = client.get(reverse("predictions:performance"))
+
+    # then
+    content = " ".join(performance.content.decode().split())
+    assert '<strong class="edge ">Level with the market</strong> on 40 held-out races' in content
+    assert "Beats the market" not in content
+    assert (
+        "ΔR² against the market +0.0151, 90 % interval -0.0040 to +0.0360 (1,000 resamples of "
+        "these races): it includes zero, so on this window the model cannot be told apart from "
+        "the market." in content
+    )
+    assert '<td class="num nowrap">-0.0040 to +0.0360</td>' in content
+    landing_content = " ".join(landing.content.decode().split())
+    assert (
+        'Level with the market <span class="muted nowrap">(ΔR² +0.0151, 90 % interval -0.0040 '
+        "to +0.0360)</span>" in landing_content
+    )
+
+
+def test_a_model_beats_the_market_when_the_interval_excludes_zero(client, member_user):
+    evaluated_version("benter", 1.9123, interval=(-0.06, -0.01), is_active=True)
+    evaluated_version("lightgbm", 2.05, interval=(0.02, 0.15), is_active=True)
+    client.force_login(member_user)
+
+    response = client.get(reverse("predictions:performance"))
+
+    content = " ".join(response.content.decode().split())
+    assert '<strong class="edge positive">Beats the market</strong>' in content
+    assert "it excludes zero, so on this window the model beats the market" in content
+    assert '<strong class="edge negative">Trails the market</strong>' in content
+    assert "it excludes zero, so on this window the model trails the market" in content
+
+
+def test_an_evaluation_stored_before_intervals_compares_the_two_log_losses(client, member_user):
+    version = evaluated_version("lightgbm", 1.9123)
+    for metrics in version.metrics["evaluations"].values():
+        for name in ("delta_log_loss_vs_market_ci", "delta_r2_vs_market_ci"):
+            del metrics[name]
+    version.save()
+    client.force_login(member_user)
+
+    response = client.get(reverse("predictions:performance"))
+
+    content = " ".join(response.content.decode().split())
+    assert "Beats the market</strong> on 40 held-out races" in content
+    assert "90 % interval" not in content.split("Held-out evaluations")[0]
+
+
+@pytest.mark.parametrize("interval", [None, (2e-18, 8e-18)])
+def test_the_market_model_is_level_with_the_market(client, member_user, interval):
+    # the market model scored against the market differs by float round-off at most
+    evaluated_version("market", 1.95004, market_log_loss=1.95, interval=interval)
     client.force_login(member_user)
 
     response = client.get(reverse("predictions:performance"))

@@ -87,19 +87,37 @@ def test_race_card_shows_the_walk_forward_versions_predictions(member_client, ca
     assert 'Why?<span class="visually-hidden"> Explanation of' in text
 
 
-def test_value_marker_only_when_edge_is_positive(member_client, card):
+def test_value_marker_only_where_the_edge_clears_the_versions_margin(member_client, card):
     race, runners = card
-    version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
-    _predict(version, runners[:3], [(0.3, 1, 0.5), (0.3, 2, -0.25), (0.3, 3, 0.0)])
+    version = ModelVersionFactory(
+        algorithm="logit", train_until=DAY - datetime.timedelta(1), value_margin=0.1
+    )
+    _predict(version, runners[:3], [(0.3, 1, 0.5), (0.3, 2, -0.25), (0.3, 3, 0.05)])
 
     text = _text(member_client.get(race.get_absolute_url()))
 
-    assert text.count('<span class="badge value">Value</span>') == 1
+    assert text.count(">Value</span>") == 1
     assert (
-        '<span class="edge positive">+50.0%</span> <span class="badge value">Value</span>' in text
+        '<span class="edge positive">+50.0%</span> <span class="badge value" title="The edge '
+        'clears the 10% margin this model chose on its training window, at the final price">'
+        "Value</span>" in text
     )
     assert '<span class="edge negative">−25.0%</span></td>' in text
-    assert '<span class="edge negative">+0.0%</span></td>' in text
+    # positive, but inside the margin
+    assert '<span class="edge negative">+5.0%</span></td>' in text
+
+
+def test_no_value_marker_where_the_version_chose_no_margin(member_client, card):
+    race, runners = card
+    version = ModelVersionFactory(
+        algorithm="logit", train_until=DAY - datetime.timedelta(1), value_margin=None
+    )
+    _predict(version, runners[:3], [(0.3, 1, 0.5), (0.3, 2, 2.0), (0.3, 3, None)])
+
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    assert "badge value" not in text
+    assert '<span class="edge negative">+200.0%</span></td>' in text
 
 
 def test_card_without_a_version_says_there_are_no_predictions(member_client, card):

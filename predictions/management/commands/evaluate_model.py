@@ -16,6 +16,9 @@ SUMMARY = (
     ("pseudo_r2", "{:.4f}"),
     ("market_pseudo_r2", "{:.4f}"),
     ("delta_r2_vs_market", "{:+.4f}"),
+    ("delta_r2_vs_market_ci", "[{0[0]:+.4f}, {0[1]:+.4f}]"),
+    ("delta_log_loss_vs_market", "{:+.4f}"),
+    ("delta_log_loss_vs_market_ci", "[{0[0]:+.4f}, {0[1]:+.4f}]"),
     ("top1_accuracy", "{:.3f}"),
     ("favourite_top1_accuracy", "{:.3f}"),
     ("brier", "{:.4f}"),
@@ -30,7 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="date_from", required=True, type=iso_date)
         parser.add_argument("--to", dest="date_to", required=True, type=iso_date)
         parser.add_argument(
-            "--margin", type=float, default=0.0, help="Value bets need p x odds > 1 + margin."
+            "--margin",
+            type=float,
+            help="Value bets need p x odds > 1 + margin (default: the version's own margin).",
         )
         parser.add_argument("--kelly", type=float, help="Also stake this fraction of Kelly.")
         parser.add_argument("--json", action="store_true", help="Print the metrics as JSON.")
@@ -57,7 +62,8 @@ class Command(BaseCommand):
             f"{version} on {metrics['from']} to {metrics['to']} (trained to {version.train_until})"
         )
         for name, form in SUMMARY:
-            self.stdout.write(f"  {name:<26}{form.format(metrics[name])}")
+            value = "–" if metrics[name] is None else form.format(metrics[name])
+            self.stdout.write(f"  {name:<30}{value}")
         self.stdout.write("  calibration (predicted vs observed win rate by decile):")
         for row in metrics["calibration"]:
             self.stdout.write(
@@ -65,11 +71,16 @@ class Command(BaseCommand):
                 f"  observed {row['observed_win_rate']:.3f}"
             )
         returns = metrics["returns"]
+        margin = returns["value"]["margin"]
+        self.stdout.write(
+            "  flat win bets at the final price (decided and paid at the same odds); value bets "
+            + ("none: no margin chosen" if margin is None else f"clear an edge of {margin:.0%}")
+        )
         for label, key in (("top pick", "top_pick"), ("value bets", "value")):
             r = returns[key]
+            roi = "–" if r["roi"] is None else f"{r['roi']:+.1%}"
             self.stdout.write(
-                f"  flat win bets, {label:<11}{r['bets']:>6} bets, profit {r['profit']:+.2f}, "
-                f"ROI {r['roi']:+.1%}"
+                f"    {label:<11}{r['bets']:>6} bets, profit {r['profit']:+.2f}, ROI {roi}"
             )
         if returns.get("kelly"):
             k = returns["kelly"]

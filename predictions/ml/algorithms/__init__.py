@@ -11,6 +11,9 @@ that sum to 1 within each race. Withdrawn horses (`non_runner`) get probability 
   exp(beta * score)); the number of trees is chosen on the same out-of-fold scores.
 - `benter` (`benter.py`): Benter's second stage, p proportional to p_fund**a * p_market**b, with
   a and b fitted on cross-fitted (out-of-sample) first-stage probabilities.
+- `residual` (`residual.py`): LightGBM that starts from the market's log-probabilities (a fixed
+  offset) and learns a correction under a softmax within the race, early-stopped on the last
+  training season.
 
 `base.py` holds the interface, `estimation.py` the date-ordered folds and the conditional logit
 they share. Instances pickle (joblib) with everything they need to predict. Model versions
@@ -24,6 +27,7 @@ from predictions.ml.algorithms.boosted import LightGBM, XGBoost
 from predictions.ml.algorithms.estimation import fit_conditional_logit, time_folds
 from predictions.ml.algorithms.logit import ConditionalLogit
 from predictions.ml.algorithms.market import Market
+from predictions.ml.algorithms.residual import Residual
 
 __all__ = [
     "ALGORITHMS",
@@ -32,6 +36,7 @@ __all__ = [
     "ConditionalLogit",
     "LightGBM",
     "Market",
+    "Residual",
     "XGBoost",
     "fit_conditional_logit",
     "time_folds",

@@ -54,6 +54,14 @@ class Algorithm:
         """
         return {}
 
+    def out_of_sample(self) -> tuple[pd.Index, np.ndarray] | None:
+        """Probabilities the fit gave training runners from models that had not seen their
+        races, as (the frame's index labels, probabilities), for choices made on the training
+        window after fitting (`evaluation.value_margin_choose`); None where the algorithm has
+        none. Handed over once: the fitted model does not keep them, or its stored artifact
+        would carry a copy of the training window."""
+        return self.__dict__.pop("out_of_sample_", None)
+
     def _columns(self, features: pd.DataFrame) -> np.ndarray:
         """The training columns, by name and in training order."""
         return features[self.feature_names_].to_numpy(dtype=float)

@@ -15,6 +15,7 @@ from predictions.ml.algorithms.boosted import LightGBM, XGBoost
 from predictions.ml.algorithms.estimation import conditional_logit, time_folds
 from predictions.ml.algorithms.logit import ConditionalLogit
 from predictions.ml.algorithms.market import Market, any_price, fully_priced, market_on_starters
+from predictions.ml.algorithms.residual import Residual
 from predictions.ml.probability import market_probabilities, race_codes, win_shares
 
 
@@ -81,6 +82,11 @@ class Benter(Algorithm):
                 design, codes, n_races, targets[priced], 0.0
             )
             self.oof_first_stage_log_loss_ = float(-(targets[priced] @ design[:, 0]) / n_races)
+        # a and b are two numbers fitted on these same cross-fitted probabilities: close enough
+        # to out of sample for a choice made on the training window.
+        scores = self.a_ * floored_log(fundamental) + self.b_ * floored_log(market)
+        scores = np.where(any_price(train_frame), scores, floored_log(fundamental))
+        self.out_of_sample_ = (train_frame.index, race_probabilities(scores, train_frame))
         return self
 
     def predict(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
@@ -106,5 +112,5 @@ class Benter(Algorithm):
 
 # Here rather than in the package's __init__: Benter looks its first stage up in it by name.
 ALGORITHMS: dict[str, type[Algorithm]] = {
-    cls.name: cls for cls in (Market, ConditionalLogit, LightGBM, XGBoost, Benter)
+    cls.name: cls for cls in (Market, ConditionalLogit, LightGBM, XGBoost, Benter, Residual)
 }

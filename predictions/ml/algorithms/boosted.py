@@ -100,6 +100,10 @@ class BoostedTrees(Algorithm):
             self.n_trees_ = checkpoints[best]
             self.beta_ = float(fits[best][0][0])
             self.oof_log_loss_ = fits[best][1]
+            self.out_of_sample_ = (
+                frame.index[rows],
+                race_probabilities(self.beta_ * out_of_fold[best], frame[rows]),
+            )
         # With a single race day there is nothing out of fold: raw log-odds, all trees.
         self.booster_ = self._train(values, labels, self.n_trees_)
         return self
