@@ -21,6 +21,8 @@ missing) and the `_rel` columns with 0 (the field's mean).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -37,16 +39,24 @@ from predictions.ml.features.races import (
     relative_features,
 )
 
+if TYPE_CHECKING:
+    from predictions.ml.history import KeptHistory
+
 FEATURE_COLUMNS: list[str] = (
     RACE_FEATURES + HORSE_FEATURES + JOCKEY_TRAINER_FEATURES + DRAW_FEATURES + RELATIVE_FEATURES
 )
 
 
-def build_features(frame: pd.DataFrame, *, targets: pd.Series | None = None) -> pd.DataFrame:
+def build_features(
+    frame: pd.DataFrame, *, targets: pd.Series | None = None, kept: KeptHistory | None = None
+) -> pd.DataFrame:
     """Features for the rows of `frame`, or only for the rows where boolean `targets` is True.
 
     Returns a float64 frame indexed like those rows, with columns FEATURE_COLUMNS. The whole frame
     is the history: a target's features use only rows from earlier days (see the module docstring).
+    With `kept` (the whole settled history as a worker keeps it), `frame` need only hold the rows
+    of the targets' horses, jockeys and trainers (`KeptHistory.frame_for`): the past races and
+    the draw sums come from `kept`, and the features are the same.
     """
     if targets is None:
         work = frame
@@ -60,13 +70,14 @@ def build_features(frame: pd.DataFrame, *, targets: pd.Series | None = None) -> 
     day = days(work["meeting_date"])
     runner = ~work["non_runner"].to_numpy(bool)
     field = race_transform(work["race_id"].to_numpy(), runner.astype(float), "sum")
-    races = history_races(history)
+    races = history_races(history) if kept is None else kept.races
 
     feats: dict[str, np.ndarray] = {}
     race_features(work, day, field, races, feats)
     last_jockey = horse_features(work, day, field, history, races, feats)
     jockey_trainer_features(work, day, field, history, last_jockey, feats)
-    draw_features(work, day, history, races, feats)
+    sums = None if kept is None else kept.draw_sums(work, day)
+    draw_features(work, day, history, races, feats, sums=sums)
     out = pd.DataFrame(feats, index=work.index)
     relative_features(work["race_id"].to_numpy(), runner, out)
 

@@ -1,0 +1,131 @@
+"""The settled history as a worker keeps it between race-card refreshes.
+
+A card's features read the past races of everyone (standard times, class pars and track variants
+are per race, the draw sums per course, trip and stall) but the past runs of only its own horses,
+jockeys and trainers. `KeptHistory` computes the first once per version of the history and finds
+the second by entity, so a warm refresh reads a few thousand rows whatever the history's size.
+`build_features(frame_for(targets), targets=..., kept=...)` gives exactly what `build_features`
+gives on the whole history: the sums run over the same rows in the same order.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from predictions.ml.features.asof import _joint_codes, asof_positions, days, pack
+from predictions.ml.features.draw import DRAW_KEYS, draw_values
+from predictions.ml.features.races import history_races
+
+
+class KeptHistory:
+    """Every settled starter (`frame`, in `predictions.ml.frame`'s layout and order) with what is
+    derived from all of it, each part computed on first use."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    @cached_property
+    def races(self) -> pd.DataFrame:
+        """`history_races` of the whole history: a race's figures use races up to its own day,
+        so later races change nothing a target reads."""
+        return history_races(self.frame)
+
+    @cached_property
+    def _day(self) -> np.ndarray:
+        return days(self.frame["meeting_date"])
+
+    @cached_property
+    def _draw(self) -> _DailySums:
+        return _DailySums(self.frame[DRAW_KEYS], self._day, draw_values(self.frame, self.races))
+
+    @cached_property
+    def _by_horse(self) -> _Positions:
+        return _Positions(self.frame["horse_id"].to_numpy())
+
+    @cached_property
+    def _by_jockey(self) -> _Positions:
+        return _Positions(self.frame["jockey_id"].to_numpy())
+
+    @cached_property
+    def _by_trainer(self) -> _Positions:
+        return _Positions(self.frame["trainer_id"].to_numpy())
+
+    def frame_for(self, targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+        """The target runners plus the settled runs of their horses, jockeys (today's and any
+        that rode their horses before) and trainers before the last of their days, as
+        `frame_with_history` would give but cut to those entities; and the targets' mask."""
+        horses = self._by_horse.rows(targets["horse_id"].to_numpy())
+        ridden_by = self.frame["jockey_id"].to_numpy()[horses]
+        jockeys = self._by_jockey.rows(np.concatenate([targets["jockey_id"].to_numpy(), ridden_by]))
+        trainers = self._by_trainer.rows(targets["trainer_id"].to_numpy())
+        rows = np.unique(np.concatenate([horses, jockeys, trainers]))
+        race_ids = targets["race_id"].unique()
+        last_day = days(targets["meeting_date"]).max()
+        rows = rows[
+            (self._day[rows] < last_day)
+            & ~np.isin(self.frame["race_id"].to_numpy()[rows], race_ids)
+        ]
+        frame = pd.concat([self.frame.iloc[rows], targets], ignore_index=True).sort_values(
+            ["meeting_date", "race_id", "saddle_number"], ignore_index=True
+        )
+        return frame, frame["race_id"].isin(race_ids)
+
+    def draw_sums(self, work: pd.DataFrame, day: np.ndarray) -> np.ndarray:
+        """`draw_values` of the whole history summed per stall, course and trip over the days
+        before each row of `work`'s (as `draw_features` sums them)."""
+        return self._draw.before(work[DRAW_KEYS], day)
+
+
+class _Positions:
+    """Row positions of each value of one id column, in row order."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self._order = np.argsort(values, kind="stable")
+        self._sorted = values[self._order]
+
+    def rows(self, wanted: np.ndarray) -> np.ndarray:
+        wanted = np.unique(wanted[~pd.isna(wanted)])
+        start = np.searchsorted(self._sorted, wanted, side="left")
+        end = np.searchsorted(self._sorted, wanted, side="right")
+        if not len(wanted):
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([self._order[a:b] for a, b in zip(start, end, strict=True)])
+
+
+class _DailySums:
+    """`cumulative_asof` split in two: the cumulated daily sums of every key, once, then the
+    look-up of any targets. The daily sums add each key's rows in row order, as
+    `cumulative_asof` does on any frame holding those rows, so the figures are the same."""
+
+    def __init__(self, keys: pd.DataFrame, day: np.ndarray, values: pd.DataFrame) -> None:
+        code, _ = _joint_codes(keys, keys.iloc[:0])
+        known = code >= 0
+        daily = (
+            values[known]
+            .assign(_code=code[known], _day=day[known])
+            .groupby(["_code", "_day"], sort=True)
+            .sum()
+        )
+        self._cum = daily.groupby(level="_code", sort=False).cumsum().to_numpy(float)
+        codes = daily.index.get_level_values(0).to_numpy()
+        self._packed = pack(codes, daily.index.get_level_values(1))
+        # One row of keys per code, in code order, to find targets' codes by.
+        _, first = np.unique(code[known], return_index=True)
+        self._keys = keys[known].iloc[first].reset_index(drop=True)
+        self._codes = np.unique(code[known])
+        self._width = values.shape[1]
+
+    def before(self, keys: pd.DataFrame, day: np.ndarray) -> np.ndarray:
+        """Per row of `keys`, the sums over the key's days before `day`; zeros if none."""
+        known_code, target_code = _joint_codes(self._keys, keys)
+        # The known keys come first and are distinct, so their joint codes are 0..n-1.
+        own = np.full(len(known_code) + len(keys) + 1, -1, dtype=np.int64)
+        own[known_code] = self._codes
+        code = np.where(target_code >= 0, own[np.maximum(target_code, 0)], -1)
+        position = asof_positions(self._packed, code, np.asarray(day, dtype=np.int64))
+        if not len(self._cum):
+            return np.zeros((len(keys), self._width))
+        return np.where((position >= 0)[:, None], self._cum[np.maximum(position, 0)], 0.0)
