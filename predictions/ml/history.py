@@ -1,9 +1,10 @@
 """The settled history as a worker keeps it between race-card refreshes.
 
 A card's features read the past races of everyone (standard times, class pars and track variants
-are per race, the draw sums per course, trip and stall) but the past runs of only its own horses,
-jockeys and trainers. `KeptHistory` computes the first once per version of the history and finds
-the second by entity, so a warm refresh reads a few thousand rows whatever the history's size.
+are per race, the draw sums per course, trip and stall), the jockeys' and trainers' records up to
+any day, and the past runs of its own horses. `KeptHistory` computes the races and the daily sums
+once per version of the history and finds the horses' runs by horse, so a warm refresh reads a
+few hundred rows whatever the history's size.
 `build_features(frame_for(targets), targets=..., kept=...)` gives exactly what `build_features`
 gives on the whole history: the sums run over the same rows in the same order.
 """
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from predictions.ml.features.asof import _joint_codes, asof_positions, days, pack
+from predictions.ml.features.common import run_outcomes
 from predictions.ml.features.draw import DRAW_KEYS, draw_values
 from predictions.ml.features.races import history_races
 
@@ -26,6 +28,7 @@ class KeptHistory:
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
+        self._counts: dict[tuple[str, ...], _DailySums] = {}
 
     @cached_property
     def races(self) -> pd.DataFrame:
@@ -45,23 +48,10 @@ class KeptHistory:
     def _by_horse(self) -> _Positions:
         return _Positions(self.frame["horse_id"].to_numpy())
 
-    @cached_property
-    def _by_jockey(self) -> _Positions:
-        return _Positions(self.frame["jockey_id"].to_numpy())
-
-    @cached_property
-    def _by_trainer(self) -> _Positions:
-        return _Positions(self.frame["trainer_id"].to_numpy())
-
     def frame_for(self, targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-        """The target runners plus the settled runs of their horses, jockeys (today's and any
-        that rode their horses before) and trainers before the last of their days, as
-        `frame_with_history` would give but cut to those entities; and the targets' mask."""
-        horses = self._by_horse.rows(targets["horse_id"].to_numpy())
-        ridden_by = self.frame["jockey_id"].to_numpy()[horses]
-        jockeys = self._by_jockey.rows(np.concatenate([targets["jockey_id"].to_numpy(), ridden_by]))
-        trainers = self._by_trainer.rows(targets["trainer_id"].to_numpy())
-        rows = np.unique(np.concatenate([horses, jockeys, trainers]))
+        """The target runners plus their horses' settled runs before the last of their days, as
+        `frame_with_history` would give but cut to those horses; and the targets' mask."""
+        rows = self._by_horse.rows(targets["horse_id"].to_numpy())
         race_ids = targets["race_id"].unique()
         last_day = days(targets["meeting_date"]).max()
         rows = rows[
@@ -76,7 +66,20 @@ class KeptHistory:
     def draw_sums(self, work: pd.DataFrame, day: np.ndarray) -> np.ndarray:
         """`draw_values` of the whole history summed per stall, course and trip over the days
         before each row of `work`'s (as `draw_features` sums them)."""
-        return self._draw.before(work[DRAW_KEYS], day)
+        (sums,) = self._draw.before(work[DRAW_KEYS], day)
+        return sums
+
+    def entity_counts(
+        self, keys: pd.DataFrame, day: np.ndarray, lags: tuple[int, ...]
+    ) -> list[np.ndarray]:
+        """`common.entity_counts` of the whole history: (runs, wins, places) per row of `keys`
+        (jockeys, trainers or both) before day - lag, for each lag."""
+        columns = tuple(keys.columns)
+        if columns not in self._counts:
+            self._counts[columns] = _DailySums(
+                self.frame[list(columns)], self._day, run_outcomes(self.frame)
+            )
+        return self._counts[columns].before(keys, day, lags)
 
 
 class _Positions:
@@ -118,14 +121,23 @@ class _DailySums:
         self._codes = np.unique(code[known])
         self._width = values.shape[1]
 
-    def before(self, keys: pd.DataFrame, day: np.ndarray) -> np.ndarray:
-        """Per row of `keys`, the sums over the key's days before `day`; zeros if none."""
+    def before(
+        self, keys: pd.DataFrame, day: np.ndarray, lags: tuple[int, ...] = (0,)
+    ) -> list[np.ndarray]:
+        """Per row of `keys`, the sums over the key's days before `day` - lag, for each lag;
+        zeros if none."""
         known_code, target_code = _joint_codes(self._keys, keys)
         # The known keys come first and are distinct, so their joint codes are 0..n-1.
         own = np.full(len(known_code) + len(keys) + 1, -1, dtype=np.int64)
         own[known_code] = self._codes
         code = np.where(target_code >= 0, own[np.maximum(target_code, 0)], -1)
-        position = asof_positions(self._packed, code, np.asarray(day, dtype=np.int64))
+        day = np.asarray(day, dtype=np.int64)
         if not len(self._cum):
-            return np.zeros((len(keys), self._width))
-        return np.where((position >= 0)[:, None], self._cum[np.maximum(position, 0)], 0.0)
+            return [np.zeros((len(keys), self._width)) for _ in lags]
+        result = []
+        for lag in lags:
+            position = asof_positions(self._packed, code, day - lag)
+            result.append(
+                np.where((position >= 0)[:, None], self._cum[np.maximum(position, 0)], 0.0)
+            )
+        return result

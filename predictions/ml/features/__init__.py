@@ -55,8 +55,8 @@ def build_features(
     Returns a float64 frame indexed like those rows, with columns FEATURE_COLUMNS. The whole frame
     is the history: a target's features use only rows from earlier days (see the module docstring).
     With `kept` (the whole settled history as a worker keeps it), `frame` need only hold the rows
-    of the targets' horses, jockeys and trainers (`KeptHistory.frame_for`): the past races and
-    the draw sums come from `kept`, and the features are the same.
+    of the targets' horses (`KeptHistory.frame_for`): the past races and the jockey, trainer and
+    draw sums come from `kept`, and the features are the same.
     """
     if targets is None:
         work = frame
@@ -75,7 +75,8 @@ def build_features(
     feats: dict[str, np.ndarray] = {}
     race_features(work, day, field, races, feats)
     last_jockey = horse_features(work, day, field, history, races, feats)
-    jockey_trainer_features(work, day, field, history, last_jockey, feats)
+    counts = None if kept is None else kept.entity_counts
+    jockey_trainer_features(work, day, field, history, last_jockey, feats, counts=counts)
     sums = None if kept is None else kept.draw_sums(work, day)
     draw_features(work, day, history, races, feats, sums=sums)
     out = pd.DataFrame(feats, index=work.index)
