@@ -20,7 +20,7 @@ from races.selectors import recent_form_figures
 
 from .ml.frame import FRAME_COLUMNS
 from .ml.history import KeptHistory
-from .models import ModelVersion, Prediction
+from .models import ModelVersion, Prediction, SettledHistoryMark
 
 # Frame column -> Runner lookup. The sectional positions are a list, split below.
 _LOOKUPS = {
@@ -139,8 +139,8 @@ def kept_history() -> KeptHistory:
 
     Refreshing a race card needs the whole history's races for its features; reading and
     deriving them costs most of a cold refresh, and the beat schedule refreshes every few
-    minutes while results change a few times a day. The fingerprint is checked on every call, so
-    the database stays the source of truth.
+    minutes while results change a few times a day. The fingerprint (`_history_fingerprint`) is
+    checked on every call, so the database stays the source of truth.
     """
     database = connections["default"].settings_dict["NAME"]
     fingerprint = _history_fingerprint()
@@ -153,6 +153,11 @@ def kept_history() -> KeptHistory:
 
 
 def _history_fingerprint() -> tuple:
+    """What changes whenever the settled history does: on PostgreSQL the token its triggers
+    renew (`SettledHistoryMark`), one row; elsewhere how many settled starters there are and
+    when the last of them and of their races was saved, an aggregate over the history."""
+    if connections["default"].vendor == "postgresql":
+        return (SettledHistoryMark.objects.values_list("token", flat=True).first(),)
     stats = Runner.objects.settled_starters().aggregate(
         count=Count("pk"), runner=Max("updated_at"), race=Max("race__updated_at")
     )

@@ -5,7 +5,9 @@ import datetime
 
 import pandas as pd
 import pytest
+from django.db.models import F
 
+from hrp_site.testing.required import require_postgresql
 from predictions import selectors
 from predictions.ml.features import build_features
 from races.demo import demo_data_seed
@@ -93,3 +95,58 @@ def test_a_newly_settled_result_replaces_the_kept_history(demo_races):
     full, fast = features_both_ways(card)
     pd.testing.assert_frame_equal(fast, full, check_exact=True)
     assert not fast.equals(old)
+
+
+def test_declared_races_changing_keep_the_kept_history(demo_races):
+    # given
+    kept = selectors.kept_history()
+    declared = Runner.objects.filter(race__status=Race.Status.DECLARED)
+
+    # when a declared runner's price moves and a declared race's going is changed
+    runner = declared.first()
+    runner.win_odds = 7.5
+    runner.save()
+    Race.objects.filter(pk=runner.race_id).update(going="SOFT")
+
+    # then
+    assert selectors.kept_history() is kept
+
+
+def test_a_race_settling_replaces_the_kept_history(demo_races):
+    # given a declared race and the kept history without it
+    kept = selectors.kept_history()
+    race = Race.objects.filter(status=Race.Status.DECLARED).order_by("meeting_date").first()
+    starters = list(race.runners.starters().order_by("saddle_number"))
+
+    # when its result comes in
+    for position, runner in enumerate(starters, start=1):
+        runner.finish_position = position
+        runner.save()
+    race.status = Race.Status.RESULT
+    race.save()
+
+    # then its starters are in the history
+    after = selectors.kept_history()
+    assert after is not kept
+    assert set(after.frame.loc[after.frame["race_id"] == race.pk, "runner_id"]) == {
+        runner.pk for runner in starters
+    }
+
+
+def test_a_bulk_update_of_results_replaces_the_kept_history(demo_races):
+    # PostgreSQL's triggers see writes that bypass the models (no updated_at saved)
+    require_postgresql("the settled history's triggers are PostgreSQL's")
+    # given
+    kept = selectors.kept_history()
+    race = Race.objects.results().order_by("-meeting_date").first()
+
+    # when the race's placings are reversed by one UPDATE
+    Runner.objects.filter(race=race, finish_position__isnull=False).update(
+        finish_position=100 - F("finish_position")
+    )
+
+    # then
+    after = selectors.kept_history()
+    assert after is not kept
+    positions = after.frame.loc[after.frame["race_id"] == race.pk, "finish_position"]
+    assert positions.min() > 80
