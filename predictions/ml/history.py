@@ -63,6 +63,19 @@ class KeptHistory:
         )
         return frame, frame["race_id"].isin(race_ids)
 
+    @cached_property
+    def _class_par(self) -> _DailySums:
+        races = self.races
+        return _DailySums(
+            races[["race_class"]], races["day"].to_numpy(), races[["class_resid", "class_timed"]]
+        )
+
+    def class_par_sums(self, race_class: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The class residuals of the whole history's races summed per class over the days
+        before each `day` (as `race_features` sums them for the race's par)."""
+        (sums,) = self._class_par.before(pd.DataFrame({"race_class": race_class}), day)
+        return sums
+
     def draw_sums(self, work: pd.DataFrame, day: np.ndarray) -> np.ndarray:
         """`draw_values` of the whole history summed per stall, course and trip over the days
         before each row of `work`'s (as `draw_features` sums them)."""
@@ -115,10 +128,10 @@ class _DailySums:
         self._cum = daily.groupby(level="_code", sort=False).cumsum().to_numpy(float)
         codes = daily.index.get_level_values(0).to_numpy()
         self._packed = pack(codes, daily.index.get_level_values(1))
-        # One row of keys per code, in code order, to find targets' codes by.
-        _, first = np.unique(code[known], return_index=True)
-        self._keys = keys[known].iloc[first].reset_index(drop=True)
-        self._codes = np.unique(code[known])
+        # A target's key finds its code by hash: a key with NaN, or never seen, finds none.
+        codes, first = np.unique(code[known], return_index=True)
+        seen = keys[known].iloc[first].itertuples(index=False, name=None)
+        self._code_of = dict(zip(seen, codes.tolist(), strict=True))
         self._width = values.shape[1]
 
     def before(
@@ -126,11 +139,10 @@ class _DailySums:
     ) -> list[np.ndarray]:
         """Per row of `keys`, the sums over the key's days before `day` - lag, for each lag;
         zeros if none."""
-        known_code, target_code = _joint_codes(self._keys, keys)
-        # The known keys come first and are distinct, so their joint codes are 0..n-1.
-        own = np.full(len(known_code) + len(keys) + 1, -1, dtype=np.int64)
-        own[known_code] = self._codes
-        code = np.where(target_code >= 0, own[np.maximum(target_code, 0)], -1)
+        code = np.array(
+            [self._code_of.get(key, -1) for key in keys.itertuples(index=False, name=None)],
+            dtype=np.int64,
+        )
         day = np.asarray(day, dtype=np.int64)
         if not len(self._cum):
             return [np.zeros((len(keys), self._width)) for _ in lags]

@@ -55,8 +55,8 @@ def build_features(
     Returns a float64 frame indexed like those rows, with columns FEATURE_COLUMNS. The whole frame
     is the history: a target's features use only rows from earlier days (see the module docstring).
     With `kept` (the whole settled history as a worker keeps it), `frame` need only hold the rows
-    of the targets' horses (`KeptHistory.frame_for`): the past races and the jockey, trainer and
-    draw sums come from `kept`, and the features are the same.
+    of the targets' horses (`KeptHistory.frame_for`): the past races and the class par, jockey,
+    trainer and draw sums come from `kept`, and the features are the same.
     """
     if targets is None:
         work = frame
@@ -73,7 +73,8 @@ def build_features(
     races = history_races(history) if kept is None else kept.races
 
     feats: dict[str, np.ndarray] = {}
-    race_features(work, day, field, races, feats)
+    par_sums = None if kept is None else kept.class_par_sums
+    race_features(work, day, field, races, feats, par_sums=par_sums)
     last_jockey = horse_features(work, day, field, history, races, feats)
     counts = None if kept is None else kept.entity_counts
     jockey_trainer_features(work, day, field, history, last_jockey, feats, counts=counts)
