@@ -9,7 +9,8 @@ How: history rows are aggregated per (entity, day), cumulated within the entity 
 looked up "as of" the day before D by a binary search on sorted (entity, day) keys. Jockeys ride
 several races a day, so history is counted by day, never by row. For a race card (`targets`) only
 the entities the targets need are aggregated; standard times and track variants are per race, so
-they are computed over the whole history, which is cheap.
+they are computed over the whole history, which a worker keeps between refreshes along with the
+jockeys', trainers', draws' and class pars' daily sums (`predictions.ml.history`).
 
 No feature uses `win_odds`: the features feed a fundamental model, which is combined with the
 market afterwards. Counts and shrunken rates are never NaN; form, speed, running-style and
