@@ -225,3 +225,19 @@ class Prediction(models.Model):
         never). Reads `model_version`: attach it where predictions are listed."""
         margin = self.model_version.value_margin
         return self.edge is not None and margin is not None and self.edge > margin
+
+
+class SettledHistoryMark(models.Model):
+    """A token the database renews whenever a settled starter or a settled race is written.
+
+    PostgreSQL triggers on the race tables (migration 0010) write it in the writer's own
+    transaction, whoever writes (importers, services, admin, bulk updates, raw SQL), so a worker
+    that keeps the settled history knows it is current by reading this one row instead of
+    aggregating the history. A token, not a counter: it never repeats, even after the row is
+    deleted and written again.
+    """
+
+    token = models.UUIDField()
+
+    def __str__(self) -> str:
+        return str(self.token)

@@ -19,7 +19,8 @@ from races.models import Race, Runner
 from races.selectors import recent_form_figures
 
 from .ml.frame import FRAME_COLUMNS
-from .models import ModelVersion, Prediction
+from .ml.history import KeptHistory
+from .models import ModelVersion, Prediction, SettledHistoryMark
 
 # Frame column -> Runner lookup. The sectional positions are a list, split below.
 _LOOKUPS = {
@@ -109,27 +110,54 @@ def frame_with_history(*, race_ids: Iterable[int]) -> tuple[pd.DataFrame, pd.Ser
     return frame, frame["race_id"].isin(race_ids)
 
 
-_history_cache: dict[str, tuple[tuple, pd.DataFrame]] = {}
+def frame_with_kept_history(
+    *, race_ids: Iterable[int]
+) -> tuple[pd.DataFrame, pd.Series, KeptHistory]:
+    """The races' runners plus the settled runs of their horses, jockeys and trainers before the
+    last of their days, the targets' mask, and the kept history to build their features with
+    (`build_features(frame, targets=mask, kept=kept)` equals the features on
+    `frame_with_history`). One query for the targets while the history is unchanged."""
+    targets = runner_frame(Runner.objects.filter(race_id__in=list(race_ids)))
+    kept = kept_history()
+    if targets.empty:
+        return targets, pd.Series(dtype=bool), kept
+    frame, mask = kept.frame_for(targets)
+    return frame, mask, kept
+
+
+_history_cache: dict[str, tuple[tuple, KeptHistory]] = {}
 
 
 def settled_history() -> pd.DataFrame:
-    """Every settled starter, read once per process and again only after the data changed.
+    """Every settled starter (`kept_history().frame`)."""
+    return kept_history().frame
 
-    Refreshing a race card reads the whole history for its features; reading it costs most of
-    a refresh, and the beat schedule refreshes every few minutes while results change a few
-    times a day. The fingerprint (how many rows, when the last was written) is checked on every
-    call, so the database stays the source of truth.
+
+def kept_history() -> KeptHistory:
+    """Every settled starter and what is derived from all of it, read once per process and
+    again only after the data changed.
+
+    Refreshing a race card needs the whole history's races for its features; reading and
+    deriving them costs most of a cold refresh, and the beat schedule refreshes every few
+    minutes while results change a few times a day. The fingerprint (`_history_fingerprint`) is
+    checked on every call, so the database stays the source of truth.
     """
+    database = connections["default"].settings_dict["NAME"]
     fingerprint = _history_fingerprint()
-    cached = _history_cache.get(connections["default"].settings_dict["NAME"])
+    cached = _history_cache.get(database)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
-    frame = runner_frame(Runner.objects.settled_starters())
-    _history_cache[connections["default"].settings_dict["NAME"]] = (fingerprint, frame)
-    return frame
+    kept = KeptHistory(runner_frame(Runner.objects.settled_starters()))
+    _history_cache[database] = (fingerprint, kept)
+    return kept
 
 
 def _history_fingerprint() -> tuple:
+    """What changes whenever the settled history does: on PostgreSQL the token its triggers
+    renew (`SettledHistoryMark`), one row; elsewhere how many settled starters there are and
+    when the last of them and of their races was saved, an aggregate over the history."""
+    if connections["default"].vendor == "postgresql":
+        return (SettledHistoryMark.objects.values_list("token", flat=True).first(),)
     stats = Runner.objects.settled_starters().aggregate(
         count=Count("pk"), runner=Max("updated_at"), race=Max("race__updated_at")
     )

@@ -73,9 +73,9 @@ def predictions_refresh(
     )
     if not races:
         return report
-    frame, targets = selectors.frame_with_history(race_ids=[pk for pk, _ in races])
+    frame, targets, kept = selectors.frame_with_kept_history(race_ids=[pk for pk, _ in races])
     targets &= ~frame["non_runner"]
-    feature_frame = features.build_features(frame, targets=targets)
+    feature_frame = features.build_features(frame, targets=targets, kept=kept)
     scored = frame[targets]
     report.races = int(scored["race_id"].nunique())
 

@@ -9,7 +9,8 @@ How: history rows are aggregated per (entity, day), cumulated within the entity 
 looked up "as of" the day before D by a binary search on sorted (entity, day) keys. Jockeys ride
 several races a day, so history is counted by day, never by row. For a race card (`targets`) only
 the entities the targets need are aggregated; standard times and track variants are per race, so
-they are computed over the whole history, which is cheap.
+they are computed over the whole history, which a worker keeps between refreshes along with the
+jockeys', trainers', draws' and class pars' daily sums (`predictions.ml.history`).
 
 No feature uses `win_odds`: the features feed a fundamental model, which is combined with the
 market afterwards. Counts and shrunken rates are never NaN; form, speed, running-style and
@@ -20,6 +21,8 @@ missing) and the `_rel` columns with 0 (the field's mean).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,16 +40,24 @@ from predictions.ml.features.races import (
     relative_features,
 )
 
+if TYPE_CHECKING:
+    from predictions.ml.history import KeptHistory
+
 FEATURE_COLUMNS: list[str] = (
     RACE_FEATURES + HORSE_FEATURES + JOCKEY_TRAINER_FEATURES + DRAW_FEATURES + RELATIVE_FEATURES
 )
 
 
-def build_features(frame: pd.DataFrame, *, targets: pd.Series | None = None) -> pd.DataFrame:
+def build_features(
+    frame: pd.DataFrame, *, targets: pd.Series | None = None, kept: KeptHistory | None = None
+) -> pd.DataFrame:
     """Features for the rows of `frame`, or only for the rows where boolean `targets` is True.
 
     Returns a float64 frame indexed like those rows, with columns FEATURE_COLUMNS. The whole frame
     is the history: a target's features use only rows from earlier days (see the module docstring).
+    With `kept` (the whole settled history as a worker keeps it), `frame` need only hold the rows
+    of the targets' horses (`KeptHistory.frame_for`): the past races and the class par, jockey,
+    trainer and draw sums come from `kept`, and the features are the same.
     """
     if targets is None:
         work = frame
@@ -60,13 +71,16 @@ def build_features(frame: pd.DataFrame, *, targets: pd.Series | None = None) -> 
     day = days(work["meeting_date"])
     runner = ~work["non_runner"].to_numpy(bool)
     field = race_transform(work["race_id"].to_numpy(), runner.astype(float), "sum")
-    races = history_races(history)
+    races = history_races(history) if kept is None else kept.races
 
     feats: dict[str, np.ndarray] = {}
-    race_features(work, day, field, races, feats)
+    par_sums = None if kept is None else kept.class_par_sums
+    race_features(work, day, field, races, feats, par_sums=par_sums)
     last_jockey = horse_features(work, day, field, history, races, feats)
-    jockey_trainer_features(work, day, field, history, last_jockey, feats)
-    draw_features(work, day, history, races, feats)
+    counts = None if kept is None else kept.entity_counts
+    jockey_trainer_features(work, day, field, history, last_jockey, feats, counts=counts)
+    sums = None if kept is None else kept.draw_sums(work, day)
+    draw_features(work, day, history, races, feats, sums=sums)
     out = pd.DataFrame(feats, index=work.index)
     relative_features(work["race_id"].to_numpy(), runner, out)
 

@@ -12,22 +12,14 @@ DRAW_PRIOR_RUNS = (240.0, 90.0)
 DRAW_FEATURES = ["draw_win_ae", "draw_place_ae"]
 
 
-def draw_features(
-    work: pd.DataFrame,
-    day: np.ndarray,
-    history: pd.DataFrame,
-    races: pd.DataFrame,
-    feats: dict[str, np.ndarray],
-) -> None:
-    """Draw bias: wins and places from this stall at this course and trip over their chance."""
-    keys = ["racecourse_id", "surface", "distance_m", "draw"]
-    mine = history[
-        history["racecourse_id"].isin(work["racecourse_id"].unique())
-        & history["distance_m"].isin(work["distance_m"].unique())
-    ]
-    field = races["field"].to_numpy(float)[races.index.get_indexer(mine["race_id"].to_numpy())]
-    outcomes = run_outcomes(mine)
-    values = pd.DataFrame(
+DRAW_KEYS = ["racecourse_id", "surface", "distance_m", "draw"]
+
+
+def draw_values(rows: pd.DataFrame, races: pd.DataFrame) -> pd.DataFrame:
+    """Per history row: won, placed and the chance of each in its field (what the draw sums)."""
+    field = races["field"].to_numpy(float)[races.index.get_indexer(rows["race_id"].to_numpy())]
+    outcomes = run_outcomes(rows)
+    return pd.DataFrame(
         {
             "won": outcomes["won"].to_numpy(),
             "placed": outcomes["placed"].to_numpy(),
@@ -35,10 +27,37 @@ def draw_features(
             "place_chance": chance_to_place(field),
         }
     )
-    (cum,) = cumulative_asof(mine[keys], days(mine["meeting_date"]), values, work[keys], day)
+
+
+def draw_features(
+    work: pd.DataFrame,
+    day: np.ndarray,
+    history: pd.DataFrame,
+    races: pd.DataFrame,
+    feats: dict[str, np.ndarray],
+    *,
+    sums: np.ndarray | None = None,
+) -> None:
+    """Draw bias: wins and places from this stall at this course and trip over their chance.
+
+    `sums` are the targets' `draw_values` summed over the days before theirs, when the caller
+    keeps them (`predictions.ml.history`); else they are summed from `history` here.
+    """
+    if sums is None:
+        mine = history[
+            history["racecourse_id"].isin(work["racecourse_id"].unique())
+            & history["distance_m"].isin(work["distance_m"].unique())
+        ]
+        (sums,) = cumulative_asof(
+            mine[DRAW_KEYS],
+            days(mine["meeting_date"]),
+            draw_values(mine, races),
+            work[DRAW_KEYS],
+            day,
+        )
     # The prior's weight in chance: k runs at an average Hong Kong field's 1/12 and 3/12.
     k_win, k_place = DRAW_PRIOR_RUNS
-    feats["draw_win_ae"] = (cum[:, 0] + k_win / 12) / (cum[:, 2] + k_win / 12)
-    feats["draw_place_ae"] = (cum[:, 1] + k_place * PLACES / 12) / (
-        cum[:, 3] + k_place * PLACES / 12
+    feats["draw_win_ae"] = (sums[:, 0] + k_win / 12) / (sums[:, 2] + k_win / 12)
+    feats["draw_place_ae"] = (sums[:, 1] + k_place * PLACES / 12) / (
+        sums[:, 3] + k_place * PLACES / 12
     )

@@ -1,5 +1,8 @@
 """Jockey, trainer and their combination: rides and shrunken win and place rates."""
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -41,7 +44,13 @@ def jockey_trainer_features(
     history: pd.DataFrame,
     last_jockey: np.ndarray,
     feats: dict[str, np.ndarray],
+    *,
+    counts: Callable[[pd.DataFrame, np.ndarray, tuple[int, ...]], list[np.ndarray]] | None = None,
 ) -> None:
+    """`counts(keys, day, lags)` gives `entity_counts` of the whole history when the caller keeps
+    them (`predictions.ml.history`); else they are counted from `history` here."""
+    if counts is None:
+        counts = partial(entity_counts, history)
     win_chance, place_chance = 1 / field, chance_to_place(field)
     windows = (0, LONG_WINDOW_DAYS, SHORT_WINDOW_DAYS)
 
@@ -49,9 +58,7 @@ def jockey_trainer_features(
     jockeys = pd.DataFrame(
         {"jockey_id": np.concatenate([work["jockey_id"].to_numpy(float), last_jockey])}
     )
-    career, year_ago, recent_ago = entity_counts(
-        history, jockeys, np.concatenate([day, day]), windows
-    )
+    career, year_ago, recent_ago = counts(jockeys, np.concatenate([day, day]), windows)
     k_win, k_place = JOCKEY_PRIOR_RUNS
     year = career - year_ago
     recent = career - recent_ago
@@ -69,7 +76,7 @@ def jockey_trainer_features(
         np.isnan(last_jockey), np.nan, year_rate[:n] - year_rate[n:]
     )
 
-    career, year_ago, recent_ago = entity_counts(history, work[["trainer_id"]], day, windows)
+    career, year_ago, recent_ago = counts(work[["trainer_id"]], day, windows)
     k_win, k_place = TRAINER_PRIOR_RUNS
     year = career - year_ago
     recent = career - recent_ago
@@ -80,7 +87,7 @@ def jockey_trainer_features(
     feats["t_place_rate_365"] = shrunk(year[:, 2], year[:, 0], place_chance, k_place)
     feats["t_win_rate_60"] = shrunk(recent[:, 1], recent[:, 0], win_chance, k_win)
 
-    (career,) = entity_counts(history, work[["jockey_id", "trainer_id"]], day, (0,))
+    (career,) = counts(work[["jockey_id", "trainer_id"]], day, (0,))
     k_win, _ = JOCKEY_TRAINER_PRIOR_RUNS
     feats["jt_runs"] = career[:, 0]
     feats["jt_win_rate"] = shrunk(career[:, 1], career[:, 0], win_chance, k_win)

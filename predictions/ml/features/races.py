@@ -1,6 +1,8 @@
 """The race as declared; past races' standard times, class pars and track variants; field-relative
 versions of the other features."""
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -117,19 +119,25 @@ def race_features(
     field: np.ndarray,
     races: pd.DataFrame,
     feats: dict[str, np.ndarray],
+    *,
+    par_sums: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> None:
+    """`par_sums(race_class, day)` gives the class residuals of `races` summed before `day` when
+    the caller keeps them (`predictions.ml.history`); else they are summed here."""
     race_class = class_number(work["race_class"])
     feats["field_size"] = field
     feats["race_class"] = race_class
     # The class par as a figure: how much faster than standard this class's winners run.
-    class_keys = races[["race_class"]]
-    (cum,) = cumulative_asof(
-        class_keys,
-        races["day"].to_numpy(),
-        races[["class_resid", "class_timed"]],
-        pd.DataFrame({"race_class": race_class}),
-        day,
-    )
+    if par_sums is None:
+        (cum,) = cumulative_asof(
+            races[["race_class"]],
+            races["day"].to_numpy(),
+            races[["class_resid", "class_timed"]],
+            pd.DataFrame({"race_class": race_class}),
+            day,
+        )
+    else:
+        cum = par_sums(race_class, day)
     feats["race_par"] = -cum[:, 0] / (cum[:, 1] + CLASS_PAR_PRIOR_RACES)
     feats["distance_m"] = work["distance_m"].to_numpy(float)
     draw = work["draw"].to_numpy(float)
