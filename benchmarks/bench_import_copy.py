@@ -32,9 +32,11 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=12)
     parser.add_argument("--row-path", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=["floor", "import"], help=argparse.SUPPRESS)
+    parser.add_argument("--floor-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _measure(args.child, row_path=args.row_path)
+        _measure(args.child, step=args.step, floor_file=args.floor_file, row_path=args.row_path)
         return
 
     from hkracing_tenfold import tenfold_write
@@ -51,12 +53,16 @@ def main() -> None:
 
 
 def _child(folder: Path, label: str, *, row_path: bool) -> None:
+    # One process for the floor and one for the imports, so that each peak RSS is its own.
     print(f"\n== {label} ({folder})", flush=True)
-    command = [sys.executable, __file__, "--child", str(folder)]
-    subprocess.run([*command, *(["--row-path"] if row_path else [])], check=True)
+    with tempfile.NamedTemporaryFile(prefix="hk_floor_") as floor_file:
+        for step in ("floor", "import"):
+            command = [sys.executable, __file__, "--child", str(folder), "--step", step]
+            command += ["--floor-file", floor_file.name, *(["--row-path"] if row_path else [])]
+            subprocess.run(command, check=True)
 
 
-def _measure(folder: Path, *, row_path: bool) -> None:
+def _measure(folder: Path, *, step: str, floor_file: Path, row_path: bool) -> None:
     import django
 
     django.setup()
@@ -64,19 +70,24 @@ def _measure(folder: Path, *, row_path: bool) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from races.models import Race, Runner
-    from races.services import hkracing_import as service
-
     if connection.vendor != "postgresql":
         sys.exit("DATABASE_URL must name a PostgreSQL database")
     call_command("migrate", verbosity=0)
-    _truncate(connection)
 
     def line(what: str, seconds: float, floor: float | None = None, extra: str = "") -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         ratio = f", {seconds / floor:.1f}x the floor" if floor else ""
-        print(f"{what}: {seconds:.2f} s{ratio}{extra}, peak RSS so far {peak:.0f} MiB", flush=True)
+        print(
+            f"{what}: {seconds:.2f} s{ratio}{extra}, peak RSS of the step's process so far "
+            f"{peak:.0f} MiB",
+            flush=True,
+        )
 
+    if step == "import":
+        floor = float(floor_file.read_text())
+        _truncate(connection)
+        _imports(folder, floor, line, row_path=row_path)
+        return
     # The floor: what reading the pair and loading it as it is would cost.
     started = time.perf_counter()
     frames = {name: pd.read_csv(folder / f"{name}.csv") for name in ("races", "runs")}
@@ -92,10 +103,16 @@ def _measure(folder: Path, *, row_path: bool) -> None:
                 )
             cursor.execute(f"DROP TABLE floor_{name}")
     copied = time.perf_counter() - started
-    runs = len(frames["runs"])
-    del frames
     floor = read + copied
     line("floor (read_csv + COPY)", floor, extra=f" (read_csv {read:.2f} s, COPY {copied:.2f} s)")
+    floor_file.write_text(str(floor))
+
+
+def _imports(folder: Path, floor: float, line, *, row_path: bool) -> None:
+    from django.db import connection
+
+    from races.models import Race, Runner
+    from races.services import hkracing_import as service
 
     for what in ("first import (empty database)", "re-import (nothing changed)"):
         started = time.perf_counter()
@@ -108,7 +125,7 @@ def _measure(folder: Path, *, row_path: bool) -> None:
             floor,
             f" [runners {counts.created:,} created, {counts.updated:,} updated, "
             f"{counts.unchanged:,} unchanged; {Race.objects.count():,} races, "
-            f"{Runner.objects.count():,} runners stored; {runs / elapsed:,.0f} runs/s]",
+            f"{Runner.objects.count():,} runners stored]",
         )
 
     if row_path:

@@ -528,11 +528,13 @@ def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> H
                 (race_id << KEY_SHIFT) | frame["result"].to_numpy("int64"), dead_heats
             )
             report.dead_heat_runners += int(dead_heat.sum())
+            external_ids = [
+                f"{race}:{horse}"
+                for race, horse in zip(race_id.tolist(), frame["horse_id"].tolist(), strict=True)
+            ]
             yield pd.DataFrame(
                 {
-                    "external_id": frame["race_id"].astype(str)
-                    + ":"
-                    + frame["horse_id"].astype(str),
+                    "external_id": pd.Series(external_ids, index=frame.index, dtype=object),
                     "race_id": frame["race_id"].map(race_pks),
                     "horse_id": frame["horse_id"].map(pks["horses"]),
                     "jockey_id": frame["jockey_id"].map(pks["jockeys"]),
@@ -566,15 +568,15 @@ def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> H
 
 
 def _sections_json(frame: pd.DataFrame, prefix: str, numbers: range) -> pd.Series:
-    """`hkracing.sections` of every row, as JSON text (built from the last section backwards, so
-    trailing blanks drop out and inner ones read null)."""
-    tail = pd.Series("", index=frame.index)
-    for i in reversed(numbers):
-        column = frame[f"{prefix}{i}"]
-        present = column.notna()
-        token = column.astype(str).where(present, "null")
-        tail = token.where(tail == "", token + ", " + tail).where(present | (tail != ""), "")
-    return "[" + tail + "]"
+    """`hkracing.sections` of every row, as JSON text (the repr of a float is json's)."""
+    columns = [frame[f"{prefix}{i}"].to_numpy(dtype=object, na_value=None) for i in numbers]
+    texts = []
+    for cells in zip(*columns, strict=True):
+        items = list(cells)
+        while items and items[-1] is None:
+            items.pop()
+        texts.append(f"[{', '.join(['null' if c is None else repr(c) for c in items])}]")
+    return pd.Series(texts, index=frame.index, dtype=object)
 
 
 def _chunks(rows: Iterable[ParsedRow], size: int = CHUNK_SIZE) -> Iterator[list[ParsedRow]]:
