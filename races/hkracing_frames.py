@@ -177,12 +177,15 @@ def frames_read(
     blank or not as long as the header, or a cell is not plain.
     """
     handle.seek(0)
-    header = next(csv.reader(handle), [])
-    if len(set(header)) != len(header) or any(column not in header for column in columns):
-        raise FramesUnplain
-    # pandas fills a short row's cells in silently; the row readers call that an error.
-    if not _rows_fit(handle, len(header)):
-        raise FramesUnplain
+    try:
+        header = next(csv.reader(handle), [])
+        if len(set(header)) != len(header) or any(column not in header for column in columns):
+            raise FramesUnplain
+        # pandas fills a short row's cells in silently; the row readers call that an error.
+        if not _rows_fit(handle, len(header)):
+            raise FramesUnplain
+    except csv.Error as exc:  # the row readers meet it too, and say it
+        raise FramesUnplain from exc
     handle.seek(0)
     numbers = [name for name, column in columns.items() if isinstance(column, Number)]
     try:
@@ -209,8 +212,9 @@ BLOCK_CHARS = 1 << 20
 def _rows_fit(handle: TextIO, width: int) -> bool:
     """Whether every row from `handle`'s start on has `width` cells, as `csv.reader` counts them.
 
-    Without quotes or carriage returns a row is a line and its cells are its commas plus one:
-    NumPy counts them a block at a time. Otherwise `csv.reader` reads the file again.
+    Without quotes or carriage returns (but those ending a line) a row is a line and its cells
+    are its commas plus one: NumPy counts them a block at a time. Otherwise `csv.reader` reads
+    the file again.
     """
     handle.seek(0)
     carry = ""
@@ -218,7 +222,7 @@ def _rows_fit(handle: TextIO, width: int) -> bool:
         text = carry + block
         cut = text.rfind("\n") + 1
         text, carry = text[:cut], text[cut:]
-        if '"' in text or "\r" in text:
+        if '"' in text or text.count("\r") != text.count("\r\n"):
             break
         data = np.frombuffer(text.encode(), dtype=np.uint8)
         commas = np.concatenate(([0], np.cumsum(data == ord(","), dtype=np.int64)))
@@ -227,6 +231,9 @@ def _rows_fit(handle: TextIO, width: int) -> bool:
         if (per_line != width - 1).any():
             return False
     else:
-        return not carry or ('"' not in carry and carry.count(",") == width - 1)
+        if not carry:
+            return True
+        if '"' not in carry and "\r" not in carry:
+            return carry.count(",") == width - 1
     handle.seek(0)
     return all(len(row) == width for row in csv.reader(handle))

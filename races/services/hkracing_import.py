@@ -568,14 +568,27 @@ def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> H
 
 
 def _sections_json(frame: pd.DataFrame, prefix: str, numbers: range) -> pd.Series:
-    """`hkracing.sections` of every row, as JSON text (the repr of a float is json's)."""
-    columns = [frame[f"{prefix}{i}"].to_numpy(dtype=object, na_value=None) for i in numbers]
-    texts = []
-    for cells in zip(*columns, strict=True):
-        items = list(cells)
-        while items and items[-1] is None:
-            items.pop()
-        texts.append(f"[{', '.join(['null' if c is None else repr(c) for c in items])}]")
+    """`hkracing.sections` of every row, as JSON text.
+
+    NumPy writes a number as Python's repr does (json's form); rows are grouped by how many
+    sections they keep once trailing blanks are dropped, and each group is joined column-wise.
+    """
+    columns = [frame[f"{prefix}{i}"] for i in numbers]
+    kind = "int64" if isinstance(columns[0].dtype, pd.Int64Dtype) else "float64"
+    blank = np.column_stack([column.isna().to_numpy() for column in columns])
+    tokens = [
+        np.where(blank[:, j], "null", column.to_numpy(kind, na_value=0).astype(str))
+        for j, column in enumerate(columns)
+    ]
+    kept = np.where(blank.all(axis=1), 0, len(columns) - np.argmin(blank[:, ::-1], axis=1))
+    texts = np.full(len(frame), "[]", dtype=object)
+    for count in range(1, len(columns) + 1):
+        rows = kept == count
+        if rows.any():
+            text = tokens[0][rows]
+            for token in tokens[1:count]:
+                text = np.char.add(np.char.add(text, ", "), token[rows])
+            texts[rows] = np.char.add(np.char.add("[", text), "]")
     return pd.Series(texts, index=frame.index, dtype=object)
 
 

@@ -288,3 +288,11 @@ def test_a_rejected_pair_writes_nothing_and_names_its_lines(monkeypatch):
         "runs.csv, line 3, column draw: 'x' is not a number"
     ]
     assert Race.objects.count() == Runner.objects.count() == Horse.objects.count() == 0
+
+
+def test_a_pair_with_windows_line_ends_is_plain():
+    runs_csv = to_csv(RUN_HEADER, [run_row(0, 1, 1), run_row(0, 2, 2)]).replace("\n", "\r\n")
+
+    frames = list(hkracing_frames.frames_read(io.StringIO(runs_csv), hkracing_frames.RUN_COLUMNS))
+
+    assert frames[0]["horse_no"].tolist() == [1, 2]
