@@ -106,12 +106,13 @@ def records_copy_upsert(
     """`records_upsert` for PostgreSQL at the database's own speed, on frames of rows.
 
     Each frame holds `external_id` and model columns by attname (JSON as its text), the same
-    columns in every frame. They are copied into a temporary table, then written by two set-based
-    statements: rows unknown under `source` whose natural key is taken are updated in place (they
-    keep their own source and external id), the rest go through INSERT ... ON CONFLICT (source,
-    external_id) DO UPDATE, which skips identical rows, so `updated_at` changes only on rows that
-    did. The counts come from the database. Returns each external id's primary key when
-    `with_pks` (the keys of a model that other rows point to), else an empty dict.
+    columns in every frame. They are copied into a temporary table and written set-based: rows
+    stored under `source` exactly as staged are taken off it (unchanged, so neither locked nor
+    rewritten); rows unknown under `source` whose natural key is taken are updated in place (they
+    keep their own source and external id); the rest go through INSERT ... ON CONFLICT (source,
+    external_id) DO UPDATE ... WHERE changed, so `updated_at` changes only on rows that did. The
+    counts come from the database. Returns each external id's primary key when `with_pks` (the
+    keys of a model that other rows point to), else an empty dict.
     """
     counts = UpsertCounts()
     table = model._meta.db_table
@@ -145,6 +146,7 @@ def records_copy_upsert(
         total = cursor.fetchone()[0]
         stamped = "updated_at" in fields_by_column
         now = timezone.now()
+        pks = _unchanged_unstage(cursor, table, stage, staged, source=source, with_pks=with_pks)
         if natural_key:
             counts.updated += _natural_key_update(
                 cursor,
@@ -160,14 +162,13 @@ def records_copy_upsert(
         )
         counts.created, counts.updated = created, counts.updated + updated
         counts.unchanged = total - counts.created - counts.updated
-        pks: dict[str, int] = {}
         if with_pks:
             cursor.execute(
                 f"SELECT s.external_id, COALESCE(s.stage_pk, t.id) FROM {stage} AS s "
                 f"LEFT JOIN {table} AS t ON t.source = %s AND t.external_id = s.external_id",
                 [source],
             )
-            pks = dict(cursor.fetchall())
+            pks.update(cursor.fetchall())
     return counts, pks
 
 
@@ -192,6 +193,20 @@ def _qualified(alias: str, columns: Iterable[str]) -> str:
 def _changed(left: str, right: str, columns: list[str]) -> str:
     """SQL that is true where row `left` differs from row `right` in `columns` (NULLs alike)."""
     return f"ROW({_qualified(left, columns)}) IS DISTINCT FROM ROW({_qualified(right, columns)})"
+
+
+def _unchanged_unstage(
+    cursor: Any, table: str, stage: str, staged: list[str], *, source: str, with_pks: bool
+) -> dict[str, int]:
+    """Take the rows stored under `source` exactly as staged off the stage (they count as
+    unchanged), so that the upsert neither locks nor rewrites them; returns their keys if asked."""
+    cursor.execute(
+        f"DELETE FROM {stage} AS s USING {table} AS t WHERE t.source = %s "
+        f"AND t.external_id = s.external_id AND NOT {_changed('t', 's', staged)}"
+        + (" RETURNING s.external_id, t.id" if with_pks else ""),
+        [source],
+    )
+    return dict(cursor.fetchall()) if with_pks else {}
 
 
 def _natural_key_update(
