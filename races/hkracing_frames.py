@@ -23,7 +23,7 @@ import pandas as pd
 
 from races import hkracing
 
-CHUNK_ROWS = 100_000  # rows of one frame: bounds memory whatever the size of the file
+CHUNK_ROWS = 50_000  # rows of one frame: bounds memory whatever the size of the file
 # Decimals below this keep far more than their column's places in a double; beyond, row path.
 DECIMAL_LIMIT = 1e9
 # Every whole number up to here is exact in a double.
