@@ -116,7 +116,7 @@ def records_copy_upsert(
     """
     counts = UpsertCounts()
     table = model._meta.db_table
-    stage = connection.ops.quote_name(f"{table}_stage")
+    stage = f"pg_temp.{connection.ops.quote_name(table + '_stage')}"  # never a real table
     fields_by_column = {f.attname: f for f in model._meta.concrete_fields}
     staged: list[str] | None = None
     with connection.cursor() as cursor:
