@@ -13,16 +13,18 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+import pandas as pd
 from django.db import IntegrityError, connection, transaction
 from tqdm import tqdm
 
-from races import hkracing
+from races import hkracing, hkracing_frames
 from races.hkracing import ErrorLog, ParsedRow, RowError
 from races.models import ExternalRecord, Horse, Jockey, Race, Racecourse, Runner, Trainer
 from races.vocabulary import going_choice, sex_choice
 
 from .cache import races_cache_invalidate
-from .upsert import UpsertCounts, records_upsert
+from .upsert import UpsertCounts, records_copy_upsert, records_upsert
 
 SOURCE = ExternalRecord.Source.HKRACING
 CHUNK_SIZE = 5_000
@@ -93,12 +95,25 @@ def hkracing_import(
     The first pass reads every row and checks it; any error rejects the whole pair before a single
     write. The second pass re-reads the files (so memory stays bounded by a chunk, not the file)
     and upserts on (source, external id) inside one transaction, counting what really changed.
+    On PostgreSQL a plain pair (`races.hkracing_frames`) is checked a column at a time and
+    written through COPY and set-based upserts; any other pair, and every pair elsewhere, row by
+    row through the ORM.
     Imports take turns (`hkracing_import_lock`): two at once would each miss the rows the other
     is creating. `progress` draws bars on a terminal; `on_progress` is told each stage in words.
     """
     on_progress = on_progress or (lambda text: None)
     pair = _Pair(races_file, runs_file, races_name, runs_name)
-    checked = _hkracing_check(pair=pair, progress=progress, on_progress=on_progress)
+    write = _hkracing_write
+    checked = None
+    if connection.vendor == "postgresql":
+        try:
+            checked = _hkracing_frames_check(pair=pair, on_progress=on_progress)
+            write = _hkracing_copy_write
+        except hkracing_frames.FramesUnplain:
+            races_file.seek(0)
+            runs_file.seek(0)
+    if checked is None:
+        checked = _hkracing_check(pair=pair, progress=progress, on_progress=on_progress)
     races_file.seek(0)
     runs_file.seek(0)
     # Said before the transaction: what is written inside it shows to no one until the commit.
@@ -109,7 +124,7 @@ def hkracing_import(
     try:
         with transaction.atomic():
             hkracing_import_lock()
-            report = _hkracing_write(checked=checked, pair=pair, progress=progress)
+            report = write(checked=checked, pair=pair, progress=progress)
             # Here, not only in the writers below: however the rows get in, cached cards go.
             races_cache_invalidate()
             transaction.on_commit(race_tables_analyze)
@@ -360,6 +375,224 @@ def _hkracing_write(
         bar.update(len(rows))
     bar.close()
     return report
+
+
+# Keys of a run packed into one int64 (race id high, the other low) for the frames' checks:
+# 16 bytes a run instead of two tuples in dicts, so the check's memory stays small.
+KEY_SHIFT = 32
+
+
+def _hkracing_frames_check(*, pair: _Pair, on_progress: Callable[[str], None]) -> _Checked:
+    """`_hkracing_check` a column at a time; `FramesUnplain` where it cannot tell, errors
+    included (the row check then names them)."""
+    checked = _Checked()
+    race_frames = [
+        frame[["race_id", "venue", "date", "race_no"]]
+        for frame in hkracing_frames.frames_read(pair.races_file, hkracing_frames.RACE_COLUMNS)
+    ]
+    races = pd.concat(race_frames, ignore_index=True) if race_frames else None
+    if races is None or races["race_id"].duplicated().any():
+        raise hkracing_frames.FramesUnplain
+    if races.duplicated(["venue", "date", "race_no"]).any():
+        raise hkracing_frames.FramesUnplain
+    race_ids = races["race_id"].to_numpy("int64")
+    checked.races = len(race_ids)
+    on_progress(f"checking {pair.runs_name}: {checked.races:,} races read")
+
+    horse_keys, saddle_keys, result_keys, runner_races = [], [], [], []
+    horses, jockeys, trainers = [], [], []
+    for frame in hkracing_frames.frames_read(pair.runs_file, hkracing_frames.RUN_COLUMNS):
+        race_id = frame["race_id"].to_numpy("int64")
+        horse_id = frame["horse_id"].to_numpy("int64")
+        if not np.isin(race_id, race_ids).all():
+            raise hkracing_frames.FramesUnplain
+        if (race_id >= 2 ** (63 - KEY_SHIFT)).any() or (horse_id >= 2**KEY_SHIFT).any():
+            raise hkracing_frames.FramesUnplain
+        if ((frame["won"] == "1") != (frame["result"] == 1)).any():
+            raise hkracing_frames.FramesUnplain
+        high = race_id << KEY_SHIFT
+        horse_keys.append(high | horse_id)
+        saddle_keys.append(high | frame["horse_no"].to_numpy("int64"))
+        result_keys.append(high | frame["result"].to_numpy("int64"))
+        runner_races.append(np.unique(race_id))
+        horses.append(
+            frame[["horse_id", "horse_country", "horse_type"]].drop_duplicates(
+                "horse_id", keep="last"
+            )
+        )
+        jockeys.append(frame["jockey_id"].unique())
+        trainers.append(frame["trainer_id"].unique())
+        checked.runs += len(frame)
+        on_progress(f"checking {pair.runs_name}: {checked.runs:,} rows read")
+    if not checked.runs:
+        raise hkracing_frames.FramesUnplain
+    for keys in (horse_keys, saddle_keys):
+        packed = np.concatenate(keys)
+        if len(np.unique(packed)) != len(packed):
+            raise hkracing_frames.FramesUnplain
+    results, counts = np.unique(np.concatenate(result_keys), return_counts=True)
+    checked.dead_heats = {
+        (int(key >> KEY_SHIFT), int(key & (2**KEY_SHIFT - 1))) for key in results[counts > 1]
+    }
+    checked.races_with_runners = {int(race) for race in np.unique(np.concatenate(runner_races))}
+    people = pd.concat(horses).drop_duplicates("horse_id", keep="last")
+    sexes = {kind: sex_choice(kind) for kind in people["horse_type"].unique()}
+    checked.horses = {
+        int(horse): {"country": country, "sex": sexes[kind]}
+        for horse, country, kind in people.itertuples(index=False)
+    }
+    checked.jockeys = {int(pk) for pk in np.unique(np.concatenate(jockeys))}
+    checked.trainers = {int(pk) for pk in np.unique(np.concatenate(trainers))}
+    return checked
+
+
+def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> HkracingImportReport:
+    """`_hkracing_write` through COPY: the same rows and counts, for a pair the frames read."""
+    report = HkracingImportReport()
+    courses = {
+        code: {"code": code, "name": name, "country": "HK"}
+        for code, name in hkracing.VENUES.items()
+    }
+    report.counts["racecourses"], course_pks = records_upsert(
+        Racecourse, courses, source=SOURCE, natural_key=("code", "country")
+    )
+
+    people = {
+        "horses": (
+            Horse,
+            pd.DataFrame(
+                [
+                    (str(pk), values["country"], values["sex"])
+                    for pk, values in checked.horses.items()
+                ],
+                columns=["external_id", "country", "sex"],
+            ),
+        ),
+        "jockeys": (Jockey, pd.DataFrame({"external_id": [str(pk) for pk in checked.jockeys]})),
+        "trainers": (
+            Trainer,
+            pd.DataFrame({"external_id": [str(pk) for pk in checked.trainers]}),
+        ),
+    }
+    pks: dict[str, dict[int, int]] = {}
+    for name, (model, frame) in people.items():
+        report.counts[name], keys = records_copy_upsert(
+            model, [frame], source=SOURCE, with_pks=True
+        )
+        pks[name] = {int(key): pk for key, pk in keys.items()}
+
+    with_runners = np.fromiter(checked.races_with_runners, dtype="int64")
+    goings = {}
+
+    def race_frames() -> Iterator[pd.DataFrame]:
+        for frame in hkracing_frames.frames_read(pair.races_file, hkracing_frames.RACE_COLUMNS):
+            has_runners = np.isin(frame["race_id"].to_numpy("int64"), with_runners)
+            report.races_without_runners += int((~has_runners).sum())
+            for going in frame["going"].unique():
+                goings.setdefault(going, going_choice(going))
+            yield pd.DataFrame(
+                {
+                    "external_id": frame["race_id"].astype(str),
+                    "racecourse_id": frame["venue"].map(course_pks),
+                    "meeting_date": frame["date"],
+                    "race_number": frame["race_no"],
+                    "distance_m": frame["distance"],
+                    "surface": frame["surface"],
+                    "going": frame["going"].map(goings),
+                    "race_class": frame["race_class"],
+                    "rating_band": frame["horse_ratings"],
+                    "prize": frame["prize"],
+                    "prize_currency": np.where(frame["prize"].notna(), "HKD", ""),
+                    "rail": frame["config"],
+                    "status": np.where(has_runners, Race.Status.RESULT, Race.Status.ABANDONED),
+                    "sectional_times": _sections_json(frame, "sec_time", hkracing.RACE_SECTIONS),
+                }
+            )
+
+    report.counts["races"], race_keys = records_copy_upsert(
+        Race,
+        race_frames(),
+        source=SOURCE,
+        natural_key=("meeting_date", "racecourse_id", "race_number"),
+        with_pks=True,
+    )
+    race_pks = {int(key): pk for key, pk in race_keys.items()}
+    dead_heats = np.array(
+        [(race << KEY_SHIFT) | result for race, result in checked.dead_heats], dtype="int64"
+    )
+
+    def runner_frames() -> Iterator[pd.DataFrame]:
+        chunks = hkracing_frames.frames_read(pair.runs_file, hkracing_frames.RUN_COLUMNS)
+        for frame in tqdm(chunks, desc="writing runners", unit=" chunks", disable=not progress):
+            unusable = frame["win_odds"] <= 1
+            report.unusable_win_odds += int(unusable.sum())
+            race_id = frame["race_id"].to_numpy("int64")
+            dead_heat = np.isin(
+                (race_id << KEY_SHIFT) | frame["result"].to_numpy("int64"), dead_heats
+            )
+            report.dead_heat_runners += int(dead_heat.sum())
+            external_ids = [
+                f"{race}:{horse}"
+                for race, horse in zip(race_id.tolist(), frame["horse_id"].tolist(), strict=True)
+            ]
+            yield pd.DataFrame(
+                {
+                    "external_id": pd.Series(external_ids, index=frame.index, dtype=object),
+                    "race_id": frame["race_id"].map(race_pks),
+                    "horse_id": frame["horse_id"].map(pks["horses"]),
+                    "jockey_id": frame["jockey_id"].map(pks["jockeys"]),
+                    "trainer_id": frame["trainer_id"].map(pks["trainers"]),
+                    "saddle_number": frame["horse_no"],
+                    "draw": frame["draw"],
+                    "carried_weight_lb": frame["actual_weight"],
+                    "declared_weight_lb": frame["declared_weight"],
+                    "rating": frame["horse_rating"],
+                    "age": frame["horse_age"],
+                    "gear": frame["horse_gear"].mask(frame["horse_gear"] == "--", ""),
+                    "win_odds": frame["win_odds"].mask(unusable),
+                    "place_odds": frame["place_odds"],
+                    "finish_position": frame["result"],
+                    "dead_heat": dead_heat,
+                    "lengths_behind": frame["lengths_behind"],
+                    "finish_time": frame["finish_time"],
+                    "section_positions": _sections_json(frame, "position_sec", hkracing.SECTIONS),
+                    "section_lengths_behind": _sections_json(
+                        frame, "behind_sec", hkracing.SECTIONS
+                    ),
+                    "section_times": _sections_json(frame, "time", hkracing.SECTIONS),
+                    "non_runner": False,
+                }
+            )
+
+    report.counts["runners"], _ = records_copy_upsert(
+        Runner, runner_frames(), source=SOURCE, natural_key=("race_id", "saddle_number")
+    )
+    return report
+
+
+def _sections_json(frame: pd.DataFrame, prefix: str, numbers: range) -> pd.Series:
+    """`hkracing.sections` of every row, as JSON text.
+
+    NumPy writes a number as Python's repr does (json's form); rows are grouped by how many
+    sections they keep once trailing blanks are dropped, and each group is joined column-wise.
+    """
+    columns = [frame[f"{prefix}{i}"] for i in numbers]
+    kind = "int64" if isinstance(columns[0].dtype, pd.Int64Dtype) else "float64"
+    blank = np.column_stack([column.isna().to_numpy() for column in columns])
+    tokens = [
+        np.where(blank[:, j], "null", column.to_numpy(kind, na_value=0).astype(str))
+        for j, column in enumerate(columns)
+    ]
+    kept = np.where(blank.all(axis=1), 0, len(columns) - np.argmin(blank[:, ::-1], axis=1))
+    texts = np.full(len(frame), "[]", dtype=object)
+    for count in range(1, len(columns) + 1):
+        rows = kept == count
+        if rows.any():
+            text = tokens[0][rows]
+            for token in tokens[1:count]:
+                text = np.char.add(np.char.add(text, ", "), token[rows])
+            texts[rows] = np.char.add(np.char.add("[", text), "]")
+    return pd.Series(texts, index=frame.index, dtype=object)
 
 
 def _chunks(rows: Iterable[ParsedRow], size: int = CHUNK_SIZE) -> Iterator[list[ParsedRow]]:
