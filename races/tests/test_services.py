@@ -316,6 +316,16 @@ def test_import_refreshes_the_planner_statistics_after_the_commit(
             assert cursor.fetchone()[0] == 6
 
 
+def test_a_re_import_that_changes_nothing_analyzes_nothing(django_capture_on_commit_callbacks):
+    run_import(*small_pair())
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        report = run_import(*small_pair())
+
+    assert report.counts["runners"].unchanged == 6
+    assert race_tables_analyze not in commit_callbacks(callbacks)
+
+
 def test_a_rejected_import_analyzes_nothing(django_capture_on_commit_callbacks):
     races_csv, runs_csv = small_pair()
 
