@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from predictions.ml.features.asof import days
-from predictions.ml.features.common import race_transform
+from predictions.ml.features.common import FeatureColumns, race_transform, rows_where
 from predictions.ml.features.draw import DRAW_FEATURES, draw_features
 from predictions.ml.features.horse import HORSE_FEATURES, horse_features
 from predictions.ml.features.jockey_trainer import JOCKEY_TRAINER_FEATURES, jockey_trainer_features
@@ -45,8 +45,12 @@ FEATURE_COLUMNS: list[str] = (
 def build_features(frame: pd.DataFrame, *, targets: pd.Series | None = None) -> pd.DataFrame:
     """Features for the rows of `frame`, or only for the rows where boolean `targets` is True.
 
-    Returns a float64 frame indexed like those rows, with columns FEATURE_COLUMNS. The whole frame
+    Returns a float32 frame indexed like those rows, with columns FEATURE_COLUMNS. The whole frame
     is the history: a target's features use only rows from earlier days (see the module docstring).
+    Each family computes in float64 and stores float32 in one matrix (`FeatureColumns`): half the
+    bytes, for training reads hundreds of thousands of rows into a 2 GB worker. The frame wraps
+    that column-major matrix without a copy, and the algorithms hand it to LightGBM and XGBoost
+    without one either.
     """
     if targets is None:
         work = frame
@@ -55,22 +59,22 @@ def build_features(frame: pd.DataFrame, *, targets: pd.Series | None = None) -> 
         # Field-relative features need every runner of a target's race, targets or not.
         work = frame[frame["race_id"].isin(frame["race_id"].to_numpy()[wanted])]
     is_history = (frame["status"].to_numpy() == "result") & ~frame["non_runner"].to_numpy(bool)
-    history = frame[is_history]
+    history = rows_where(frame, is_history)
 
     day = days(work["meeting_date"])
     runner = ~work["non_runner"].to_numpy(bool)
     field = race_transform(work["race_id"].to_numpy(), runner.astype(float), "sum")
     races = history_races(history)
 
-    feats: dict[str, np.ndarray] = {}
+    feats = FeatureColumns(len(work), FEATURE_COLUMNS)
     race_features(work, day, field, races, feats)
     last_jockey = horse_features(work, day, field, history, races, feats)
     jockey_trainer_features(work, day, field, history, last_jockey, feats)
     draw_features(work, day, history, races, feats)
-    out = pd.DataFrame(feats, index=work.index)
-    relative_features(work["race_id"].to_numpy(), runner, out)
+    relative_features(work["race_id"].to_numpy(), runner, feats)
 
-    out = out[FEATURE_COLUMNS].astype("float64")
+    matrix, index = feats.matrix, work.index
     if targets is not None:
-        out = out[targets.reindex(out.index, fill_value=False).to_numpy(dtype=bool)]
-    return out
+        keep = targets.reindex(index, fill_value=False).to_numpy(dtype=bool)
+        matrix, index = np.asfortranarray(matrix[keep]), index[keep]
+    return pd.DataFrame(matrix, index=index, columns=FEATURE_COLUMNS, copy=False)

@@ -4,7 +4,13 @@ import numpy as np
 import pandas as pd
 
 from predictions.ml.features.asof import cumulative_asof, days
-from predictions.ml.features.common import PLACES, chance_to_place, run_outcomes
+from predictions.ml.features.common import (
+    PLACES,
+    FeatureColumns,
+    chance_to_place,
+    rows_where,
+    run_outcomes,
+)
 
 # The draw is an actual-over-expected ratio, shrunk towards 1 by this many runs' worth of chance.
 DRAW_PRIOR_RUNS = (240.0, 90.0)
@@ -17,14 +23,15 @@ def draw_features(
     day: np.ndarray,
     history: pd.DataFrame,
     races: pd.DataFrame,
-    feats: dict[str, np.ndarray],
+    feats: FeatureColumns,
 ) -> None:
     """Draw bias: wins and places from this stall at this course and trip over their chance."""
     keys = ["racecourse_id", "surface", "distance_m", "draw"]
-    mine = history[
-        history["racecourse_id"].isin(work["racecourse_id"].unique())
-        & history["distance_m"].isin(work["distance_m"].unique())
-    ]
+    mine = rows_where(
+        history,
+        history["racecourse_id"].isin(work["racecourse_id"].unique()).to_numpy()
+        & history["distance_m"].isin(work["distance_m"].unique()).to_numpy(),
+    )
     field = races["field"].to_numpy(float)[races.index.get_indexer(mine["race_id"].to_numpy())]
     outcomes = run_outcomes(mine)
     values = pd.DataFrame(

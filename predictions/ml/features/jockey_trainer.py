@@ -6,6 +6,7 @@ import pandas as pd
 from predictions.ml.features.common import (
     LONG_WINDOW_DAYS,
     SHORT_WINDOW_DAYS,
+    FeatureColumns,
     chance_to_place,
     entity_counts,
     shrunk,
@@ -40,7 +41,7 @@ def jockey_trainer_features(
     field: np.ndarray,
     history: pd.DataFrame,
     last_jockey: np.ndarray,
-    feats: dict[str, np.ndarray],
+    feats: FeatureColumns,
 ) -> None:
     win_chance, place_chance = 1 / field, chance_to_place(field)
     windows = (0, LONG_WINDOW_DAYS, SHORT_WINDOW_DAYS)
