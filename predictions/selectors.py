@@ -62,8 +62,9 @@ def runner_frame(runners: QuerySet[Runner]) -> pd.DataFrame:
 
     The rows come straight from a server-side cursor in chunks, each turned into the frame's
     compact dtypes before the next is fetched: the ORM's per-row conversions cost three times
-    the query itself on the full history, and all of it as Python objects would not fit the
-    worker (800,000 runners took 2.8 GB).
+    the query itself on the full history, and 800,000 runners as Python objects alone would
+    take most of the 2 GB worker (reading them at once and building their features peaked at
+    2.8 GB).
     """
     query = runners.order_by(*_FRAME_ORDER).values_list(*_LOOKUPS.values()).query
     sql, params = query.sql_with_params()
