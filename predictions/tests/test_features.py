@@ -175,7 +175,7 @@ def test_features_of_a_day_ignore_results_from_that_day_on():
     changed.loc[on_or_after, "finish_position"] = rng.permutation(
         changed.loc[on_or_after, "finish_position"].to_numpy()
     )
-    changed.loc[on_or_after, "finish_time"] += rng.normal(0, 2, on_or_after.sum()).astype("f4")
+    changed.loc[on_or_after, "finish_time"] += rng.normal(0, 2, on_or_after.sum())
     changed.loc[on_or_after, "lengths_behind"] = np.nan
     changed.loc[on_or_after, "early_position"] = 1.0
     changed.loc[after, "rating"] += 9

@@ -115,7 +115,7 @@ def test_runner_frame_reads_in_chunks_into_the_compact_dtypes(monkeypatch):
     assert row["meeting_date"] == pd.Timestamp(DAY)
     assert row["win_odds"] == 3.7
     assert row["declared_weight_lb"] == 1102.5
-    assert row["finish_time"] == np.float32(70.12)
+    assert row["finish_time"] == 70.12
     assert np.isnan(row["lengths_behind"])
     assert (row["early_position"], row["late_position"]) == (4.0, 2.0)
     assert frame["lengths_behind"].iloc[0] == 0.75

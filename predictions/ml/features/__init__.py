@@ -32,6 +32,8 @@ from predictions.ml.features.jockey_trainer import JOCKEY_TRAINER_FEATURES, jock
 from predictions.ml.features.races import (
     RACE_FEATURES,
     RELATIVE_FEATURES,
+    RELATIVE_MEAN,
+    RELATIVE_RANK,
     history_races,
     race_features,
     relative_features,
@@ -66,7 +68,7 @@ def build_features(frame: pd.DataFrame, *, targets: pd.Series | None = None) -> 
     field = race_transform(work["race_id"].to_numpy(), runner.astype(float), "sum")
     races = history_races(history)
 
-    feats = FeatureColumns(len(work), FEATURE_COLUMNS)
+    feats = FeatureColumns(len(work), FEATURE_COLUMNS, float64=RELATIVE_MEAN + RELATIVE_RANK)
     race_features(work, day, field, races, feats)
     last_jockey = horse_features(work, day, field, history, races, feats)
     jockey_trainer_features(work, day, field, history, last_jockey, feats)

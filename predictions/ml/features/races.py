@@ -143,11 +143,11 @@ def race_features(
 def relative_features(race: np.ndarray, runner: np.ndarray, feats: FeatureColumns) -> None:
     for name in RELATIVE_MEAN:
         # Non-runners stay out of the field's mean and ranks but get their own difference.
-        values = feats[name].astype(float)
+        values = feats[name]
         mean = race_transform(race, np.where(runner, values, np.nan), "mean")
         feats[f"{name}_rel"] = values - mean
     for name in RELATIVE_RANK:
-        values = pd.Series(np.where(runner, feats[name].astype(float), np.nan))
+        values = pd.Series(np.where(runner, feats[name], np.nan))
         feats[f"{name}_rank"] = (
             values.groupby(race).rank(ascending=False, method="average").to_numpy()
         )
