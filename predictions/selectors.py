@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connections
-from django.db.models import Count, F, Max, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, FloatField, Max, QuerySet, Window
+from django.db.models.functions import Cast, RowNumber, Upper
 from django.utils import timezone
+from pandas.api.types import union_categoricals
 
 from races.models import Race, Runner
 from races.selectors import recent_form_figures
@@ -22,7 +23,8 @@ from .ml.frame import FRAME_COLUMNS
 from .ml.history import KeptHistory
 from .models import ModelVersion, Prediction, SettledHistoryMark
 
-# Frame column -> Runner lookup. The sectional positions are a list, split below.
+# Frame column -> Runner lookup or expression. Decimals arrive as floats (cheaper to read) and
+# the going in upper case; the sectional positions are a list, split below.
 _LOOKUPS = {
     "runner_id": "pk",
     "race_id": "race_id",
@@ -31,7 +33,7 @@ _LOOKUPS = {
     "race_number": "race__race_number",
     "distance_m": "race__distance_m",
     "surface": "race__surface",
-    "going": "race__going",
+    "going": Upper("race__going"),
     "race_class": "race__race_class",
     "status": "race__status",
     "horse_id": "horse_id",
@@ -40,45 +42,72 @@ _LOOKUPS = {
     "saddle_number": "saddle_number",
     "draw": "draw",
     "carried_weight_lb": "carried_weight_lb",
-    "declared_weight_lb": "declared_weight_lb",
+    "declared_weight_lb": Cast("declared_weight_lb", FloatField()),
     "rating": "rating",
     "age": "age",
-    "win_odds": "win_odds",
+    "win_odds": Cast("win_odds", FloatField()),
     "finish_position": "finish_position",
-    "lengths_behind": "lengths_behind",
-    "finish_time": "finish_time",
+    "lengths_behind": Cast("lengths_behind", FloatField()),
+    "finish_time": Cast("finish_time", FloatField()),
     "section_positions": "section_positions",
     "non_runner": "non_runner",
 }
+_FRAME_ORDER = ("race__meeting_date", "race_id", "saddle_number")
+# Rows converted to the frame's compact dtypes at a time: the cursor's Python objects take
+# about twenty times the frame's bytes, so only this many exist at once.
+_CHUNK_ROWS = 50_000
 
 
 def runner_frame(runners: QuerySet[Runner]) -> pd.DataFrame:
     """The runners as a frame in the layout of `predictions.ml.frame` (one query).
 
-    The rows come straight from the cursor: the ORM's per-row conversions cost three times the
-    query itself on the full history, and refreshing a race card reads all of it.
+    The rows come straight from a server-side cursor in chunks, each turned into the frame's
+    compact dtypes before the next is fetched: the ORM's per-row conversions cost three times
+    the query itself on the full history, and 800,000 runners as Python objects alone would
+    take most of the 2 GB worker (reading them at once and building their features peaked at
+    2.8 GB).
     """
-    query = runners.order_by().values_list(*_LOOKUPS.values()).query
+    query = runners.order_by(*_FRAME_ORDER).values_list(*_LOOKUPS.values()).query
     sql, params = query.sql_with_params()
-    with connections[runners.db].cursor() as cursor:
+    chunks = []
+    with connections[runners.db].chunked_cursor() as cursor:
         cursor.execute(sql, params)
-        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=list(_LOOKUPS))
-    sections = frame.pop("section_positions").tolist()
+        while rows := cursor.fetchmany(_CHUNK_ROWS):
+            chunks.append(_frame_chunk(rows))
+    chunks = chunks or [_frame_chunk([])]
+    frame = {}
+    for column, dtype in FRAME_COLUMNS.items():
+        parts = [chunk[column] for chunk in chunks]
+        if dtype == "category":
+            frame[column] = union_categoricals(parts)
+        else:
+            frame[column] = np.concatenate(parts)
+        for chunk in chunks:
+            del chunk[column]  # each column's chunks go as soon as they are joined
+    return pd.DataFrame(frame, copy=False)
+
+
+def _frame_chunk(rows: list[tuple]) -> dict[str, Any]:
+    """Cursor rows as one array (or categorical) per frame column, in the frame's dtypes."""
+    values = dict(zip(_LOOKUPS, zip(*rows, strict=True), strict=True)) if rows else {}
+    sections = list(values.pop("section_positions", ()))
     if sections and isinstance(sections[0], str):
         # One parse of one document is an order of magnitude faster than one per row.
         sections = json.loads(f"[{','.join(sections)}]")
-    frame["early_position"] = [s[0] if s else None for s in sections]
-    frame["late_position"] = [s[-2] if len(s) >= 2 else None for s in sections]
-    frame["going"] = frame["going"].str.upper()
-    frame["meeting_date"] = pd.to_datetime(frame["meeting_date"]).astype("datetime64[ns]")
+    values["early_position"] = [s[0] if s else None for s in sections]
+    values["late_position"] = [s[-2] if len(s) >= 2 else None for s in sections]
+    chunk: dict[str, Any] = {}
     for column, dtype in FRAME_COLUMNS.items():
-        if dtype == "float64":
-            # None -> NaN; Decimal (PostgreSQL numeric) -> float.
-            frame[column] = np.array(frame[column].tolist(), dtype=np.float64)
-        elif column != "meeting_date":
-            frame[column] = frame[column].astype(dtype)
-    frame = frame[list(FRAME_COLUMNS)]
-    return frame.sort_values(["meeting_date", "race_id", "saddle_number"], ignore_index=True)
+        column_values = values.get(column, ())
+        if dtype == "category":
+            chunk[column] = pd.Categorical(column_values)
+        elif dtype == "datetime64[ns]":
+            # Dates come as date objects (PostgreSQL) or ISO strings (SQLite).
+            chunk[column] = np.array(column_values, dtype="datetime64[D]").astype(dtype)
+        else:
+            # None -> NaN in the float columns.
+            chunk[column] = np.array(column_values, dtype=dtype)
+    return chunk
 
 
 def training_frame(*, train_until: datetime.date, train_from: datetime.date | None = None):

@@ -2,9 +2,11 @@ import io
 import json
 import pickle
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
 
 from predictions.ml.algorithms import (
     ALGORITHMS,
@@ -12,7 +14,7 @@ from predictions.ml.algorithms import (
     fit_conditional_logit,
     time_folds,
 )
-from predictions.ml.probability import market_probabilities
+from predictions.ml.probability import market_probabilities, softmax_within, win_shares
 
 # Small enough for quick tests; the defaults are for ~60,000 runners. One thread: on a few
 # hundred rows, threads only wait for each other (badly so when the cores are busy).
@@ -342,3 +344,52 @@ def test_the_fit_hands_over_out_of_sample_probabilities_once(races, name):
 @pytest.mark.parametrize("name", ["market", "logit"])
 def test_algorithms_without_held_out_fits_have_no_out_of_sample_probabilities(fitted, name):
     assert fitted[name].out_of_sample() is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Float32 features (what build_features gives) against the float64 fits the algorithms made
+
+
+def test_logit_on_float32_features_matches_the_float64_design_it_replaced(races):
+    # given float32 features, and the standardised float64 design the logit used to build
+    features, frame = races
+    features = features.astype("float32")
+    values = features.to_numpy(dtype=float)
+    missing = np.isnan(values)
+    filled = np.where(missing, np.nanmedian(values, axis=0), values)
+    design = np.hstack([filled, missing[:, missing.any(axis=0)].astype(float)])
+    design = (design - design.mean(axis=0)) / design.std(axis=0)
+    coef = fit_conditional_logit(design, frame["race_id"], win_shares(frame), l2=1e-3)
+    expected = softmax_within(design @ coef, frame["race_id"])
+
+    # when the logit fits on a float32 design
+    model = ALGORITHMS["logit"]().fit(features, frame)
+
+    # then: the same probabilities to float32 precision, the same favourite in every race
+    probs = model.predict(features, frame)
+    np.testing.assert_allclose(probs, expected, rtol=1e-5)
+    top = pd.Series(probs).groupby(frame["race_id"].to_numpy()).idxmax()
+    assert top.equals(pd.Series(expected).groupby(frame["race_id"].to_numpy()).idxmax())
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost"])
+def test_boosted_trees_on_float32_features_match_the_library_on_float64(name, races):
+    # given float32 features and the booster a plain float64 fit gives (fixed trees: no search)
+    features, frame = races
+    features = features.astype("float32")
+    params = {**FAST_PARAMS[name], "fixed_trees": 30, "fixed_beta": 1.0}
+    model = ALGORITHMS[name](seed=3, **params)
+    values, labels = features.to_numpy(dtype=float), win_shares(frame)
+    if name == "lightgbm":
+        booster = lgb.train(model._library_params(), lgb.Dataset(values, label=labels), 30)
+        margin = booster.predict(values, raw_score=True)
+    else:
+        booster = xgb.train(model._library_params(), xgb.DMatrix(values, label=labels), 30)
+        margin = booster.predict(xgb.DMatrix(values), output_margin=True)
+
+    # when the algorithm fits without copying the float32 matrix (LightGBM's Dataset from the
+    # column-major array, XGBoost's QuantileDMatrix and in-place predictions)
+    probs = model.fit(features, frame).predict(features, frame)
+
+    # then
+    np.testing.assert_allclose(probs, softmax_within(margin, frame["race_id"]), rtol=1e-6)

@@ -57,7 +57,10 @@ def make_frame(races: list[dict]) -> pd.DataFrame:
                     "non_runner": runner.get("non_runner", False),
                 }
             )
-    frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS)).astype(FRAME_COLUMNS)
+    # Every status is a category, so that a test may turn results into declared cards.
+    statuses = pd.CategoricalDtype(["declared", "result", "abandoned"])
+    dtypes = {**FRAME_COLUMNS, "status": statuses}
+    frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS)).astype(dtypes)
     return frame.sort_values(["meeting_date", "race_id", "saddle_number"], ignore_index=True)
 
 
@@ -128,7 +131,27 @@ def test_build_features_shape_dtype_and_index():
     # then
     assert list(result.columns) == FEATURE_COLUMNS
     assert result.index.equals(frame.index)
-    assert (result.dtypes == "float64").all()
+    assert (result.dtypes == "float32").all()
+
+
+def test_a_compact_frame_gives_the_features_of_a_float64_one_to_float32_precision():
+    # given the compact frame, and the same rows with float64 numbers and object strings (as
+    # the frame was before, and as a frame joined from two reads still has its strings)
+    frame = random_frame()
+    wide = frame.astype(
+        {
+            column: "float64" if dtype == "float32" else "object"
+            for column, dtype in FRAME_COLUMNS.items()
+            if dtype in ("float32", "category")
+        }
+    )
+
+    # when
+    compact, reference = build_features(frame), build_features(wide)
+
+    # then: the same features but for float32 rounding (figures of tenths of seconds per km)
+    np.testing.assert_allclose(compact.to_numpy(), reference.to_numpy(), rtol=1e-5, atol=1e-4)
+    assert (compact.isna() == reference.isna()).all().all()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -508,7 +531,7 @@ def test_field_relative_features_hand_computed():
     assert np.isnan(result["carried_weight_lb_rank"].iloc[3])
     assert result["rating_rel"].tolist() == [-10.0, 10.0, 0.0, 39.0]
     assert result["rating_rank"].tolist()[:3] == [3.0, 1.0, 2.0]
-    assert result["draw_pct"].tolist()[:3] == [1.0, 1 / 3, 2 / 3]
+    assert result["draw_pct"].tolist()[:3] == np.float32([1.0, 1 / 3, 2 / 3]).tolist()
     assert result["race_class"].tolist() == [4.0] * 4
     assert result["distance_m"].tolist() == [1200.0] * 4
 

@@ -63,8 +63,11 @@ class Algorithm:
         return self.__dict__.pop("out_of_sample_", None)
 
     def _columns(self, features: pd.DataFrame) -> np.ndarray:
-        """The training columns, by name and in training order."""
-        return features[self.feature_names_].to_numpy(dtype=float)
+        """The training columns, by name and in training order, as float32: a view of
+        `build_features`' frame when its columns are those (training), a copy otherwise."""
+        if list(features.columns) != self.feature_names_:
+            features = features[self.feature_names_]
+        return features.to_numpy(dtype=np.float32)
 
 
 def race_probabilities(scores: np.ndarray, frame: pd.DataFrame) -> np.ndarray:

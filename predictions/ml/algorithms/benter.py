@@ -52,8 +52,10 @@ class Benter(Algorithm):
         return cls(seed=self.seed, **{**self.hyper["first_stage_params"], **pinned})
 
     def fit(self, features: pd.DataFrame, frame: pd.DataFrame) -> "Benter":
-        rows = training_rows(features, frame)
-        train_features, train_frame = features.iloc[rows], frame.iloc[rows]
+        # Row numbers rather than a copy of the training rows' features: each fold's refit
+        # copies only its own rows, and the features are the largest thing in memory.
+        train = np.flatnonzero(training_rows(features, frame))
+        train_frame = frame.iloc[train]
         race_ids = train_frame["race_id"].to_numpy()
         folds = time_folds(race_ids, train_frame["meeting_date"], int(self.hyper["folds"]))
         if folds.max() < 1:
@@ -67,8 +69,8 @@ class Benter(Algorithm):
         for fold in range(folds.max() + 1):
             held = folds == fold
             stage = self._first_stage(**pinned)
-            stage.fit(train_features.iloc[~held], train_frame.iloc[~held])
-            fundamental[held] = stage.predict(train_features.iloc[held], train_frame.iloc[held])
+            stage.fit(features.iloc[train[~held]], train_frame.iloc[~held])
+            fundamental[held] = stage.predict(features.iloc[train[held]], train_frame.iloc[held])
 
         market = market_probabilities(train_frame["win_odds"], race_ids)
         priced = fully_priced(train_frame)

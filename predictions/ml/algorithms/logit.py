@@ -9,6 +9,8 @@ from predictions.ml.algorithms.base import Algorithm, race_probabilities, traini
 from predictions.ml.algorithms.estimation import conditional_logit
 from predictions.ml.probability import race_codes, win_shares
 
+PREDICT_BLOCK_ROWS = 16_384
+
 
 class ConditionalLogit(Algorithm):
     """A conditional logit on standardised features.
@@ -25,38 +27,56 @@ class ConditionalLogit(Algorithm):
     def fit(self, features: pd.DataFrame, frame: pd.DataFrame) -> "ConditionalLogit":
         rows = training_rows(features, frame)
         self.feature_names_ = list(features.columns)
-        train = features.iloc[rows]
-        self.medians_ = train.median().fillna(0.0).to_numpy(dtype=float)
-        gaps = train.isna().any().to_numpy()
-        self.indicators_ = np.flatnonzero(gaps if self.hyper["missing_indicators"] else [])
-        design = self._design(features)[rows]
-        self.mean_ = design.mean(axis=0)
-        scale = design.std(axis=0)
-        self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        values = self._columns(features)
+        # Column by column: the training rows as float64 exist one column at a time.
+        medians, gaps = [], []
+        for j in range(values.shape[1]):
+            column = values[rows, j].astype(float)
+            known = column[~np.isnan(column)]
+            medians.append(float(np.median(known)) if len(known) else 0.0)
+            gaps.append(len(known) < len(column))
+        self.medians_ = np.array(medians)
+        gaps = np.array(gaps) if self.hyper["missing_indicators"] else []
+        self.indicators_ = np.flatnonzero(gaps)
+        # The standardised design in float32, filled a column at a time; its mean and scale come
+        # from the float64 column.
+        n_columns = values.shape[1] + len(self.indicators_)
+        design = np.empty((int(rows.sum()), n_columns), dtype=np.float32)
+        self.mean_, self.scale_ = np.empty(n_columns), np.empty(n_columns)
+        sources = [*range(values.shape[1]), *self.indicators_]
+        for i, j in enumerate(sources):
+            column = values[rows, j].astype(float)
+            missing = np.isnan(column)
+            if i < values.shape[1]:
+                column = np.where(missing, self.medians_[j], column)
+            else:
+                column = missing.astype(float)
+            self.mean_[i], scale = column.mean(), column.std()
+            self.scale_[i] = scale if scale > 1e-12 else 1.0
+            design[:, i] = (column - self.mean_[i]) / self.scale_[i]
         codes, n_races = race_codes(frame["race_id"].to_numpy()[rows])
         self.coef_, self.train_log_loss_ = conditional_logit(
-            (design - self.mean_) / self.scale_,
-            codes,
-            n_races,
-            win_shares(frame)[rows],
-            float(self.hyper["l2"]),
+            design, codes, n_races, win_shares(frame)[rows], float(self.hyper["l2"])
         )
         return self
 
-    def _design(self, features: pd.DataFrame) -> np.ndarray:
-        values = self._columns(features)
+    def _standardised(self, values: np.ndarray) -> np.ndarray:
         missing = np.isnan(values)
         filled = np.where(missing, self.medians_, values)
-        return np.hstack([filled, missing[:, self.indicators_].astype(float)])
-
-    def _standardised(self, features: pd.DataFrame) -> np.ndarray:
-        return (self._design(features) - self.mean_) / self.scale_
+        design = np.hstack([filled, missing[:, self.indicators_].astype(float)])
+        return (design - self.mean_) / self.scale_
 
     def predict(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
-        return race_probabilities(self._standardised(features) @ self.coef_, frame)
+        values = self._columns(features)
+        scores = np.empty(len(values))
+        # A block of rows at a time: the float64 design of a whole training set would not fit.
+        for start in range(0, len(values), PREDICT_BLOCK_ROWS):
+            block = slice(start, start + PREDICT_BLOCK_ROWS)
+            scores[block] = self._standardised(values[block]) @ self.coef_
+        return race_probabilities(scores, frame)
 
     def contributions(self, features: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-        terms = self._standardised(features) * self.coef_
+        terms = self._standardised(self._columns(features)) * self.coef_
         n = len(self.feature_names_)
         # A missing indicator's term belongs to the feature whose gap it marks.
         per_feature = terms[:, :n].copy()

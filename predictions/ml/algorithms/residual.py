@@ -65,11 +65,19 @@ class Residual(Algorithm):
             "seed": self.seed,
         }
 
-    def _design(self, features: pd.DataFrame, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """The trees' columns (fundamental features, then the market's log-probability) and the
-        offset (the market's log-probability, 0 in a race without a price)."""
+    def _design(
+        self, features: pd.DataFrame, frame: pd.DataFrame, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The trees' columns (fundamental features, then the market's log-probability) as one
+        float32 column-major matrix, and the offset (the market's log-probability, 0 in a race
+        without a price), for `rows` only when given: one copy of the features, not two."""
         offset = np.where(any_price(frame), floored_log(market_on_starters(frame)), 0.0)
-        values = np.column_stack([self._columns(features), offset])
+        columns = self._columns(features)
+        if rows is not None:
+            columns, offset = columns[rows], offset[rows]
+        values = np.empty((len(columns), columns.shape[1] + 1), dtype=np.float32, order="F")
+        values[:, :-1] = columns
+        values[:, -1] = offset
         return values, offset
 
     def fit(self, features: pd.DataFrame, frame: pd.DataFrame) -> "Residual":
@@ -77,8 +85,7 @@ class Residual(Algorithm):
         if not rows.any():
             raise ValueError("no race with a price and a winner to learn a correction from")
         self.feature_names_ = list(features.columns)
-        values, offset = self._design(features, frame)
-        values, offset = values[rows], offset[rows]
+        values, offset = self._design(features, frame, rows)
         train_frame = frame.iloc[np.flatnonzero(rows)]
         labels = win_shares(train_frame)
         race_ids = train_frame["race_id"].to_numpy()

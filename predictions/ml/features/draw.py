@@ -4,7 +4,13 @@ import numpy as np
 import pandas as pd
 
 from predictions.ml.features.asof import cumulative_asof, days
-from predictions.ml.features.common import PLACES, chance_to_place, run_outcomes
+from predictions.ml.features.common import (
+    PLACES,
+    FeatureColumns,
+    chance_to_place,
+    rows_where,
+    run_outcomes,
+)
 
 # The draw is an actual-over-expected ratio, shrunk towards 1 by this many runs' worth of chance.
 DRAW_PRIOR_RUNS = (240.0, 90.0)
@@ -34,7 +40,7 @@ def draw_features(
     day: np.ndarray,
     history: pd.DataFrame,
     races: pd.DataFrame,
-    feats: dict[str, np.ndarray],
+    feats: FeatureColumns,
     *,
     sums: np.ndarray | None = None,
 ) -> None:
@@ -44,10 +50,11 @@ def draw_features(
     keeps them (`predictions.ml.history`); else they are summed from `history` here.
     """
     if sums is None:
-        mine = history[
-            history["racecourse_id"].isin(work["racecourse_id"].unique())
-            & history["distance_m"].isin(work["distance_m"].unique())
-        ]
+        mine = rows_where(
+            history,
+            history["racecourse_id"].isin(work["racecourse_id"].unique()).to_numpy()
+            & history["distance_m"].isin(work["distance_m"].unique()).to_numpy(),
+        )
         (sums,) = cumulative_asof(
             mine[DRAW_KEYS],
             days(mine["meeting_date"]),

@@ -7,8 +7,10 @@ from predictions.ml.features.asof import asof_positions, cumulative_asof, days, 
 from predictions.ml.features.common import (
     LONG_WINDOW_DAYS,
     PLACES,
+    FeatureColumns,
     chance_to_place,
     class_number,
+    rows_where,
     run_outcomes,
     shrunk,
 )
@@ -116,11 +118,11 @@ def horse_features(
     field: np.ndarray,
     history: pd.DataFrame,
     races: pd.DataFrame,
-    feats: dict[str, np.ndarray],
+    feats: FeatureColumns,
 ) -> np.ndarray:
     """Add the horse's features; return the jockey of its last run (NaN for a debutant)."""
     horse = work["horse_id"].to_numpy()
-    history = history[history["horse_id"].isin(np.unique(horse))]
+    history = rows_where(history, history["horse_id"].isin(np.unique(horse)).to_numpy())
     runs = _horse_runs(history, races)
     group = runs["horse"].to_numpy()
 
@@ -196,14 +198,13 @@ def horse_features(
     )
     feats["h_runs_365"] = recent[:, 0] - year_ago[:, 0]
     k_win, k_place = HORSE_CONDITION_PRIOR_RUNS
+    hist_keys, work_keys = _condition_keys(history), _condition_keys(work)
     for prefix, keys in (
         ("dist", ["horse_id", "_bucket"]),
         ("going", ["horse_id", "going"]),
         ("course", ["horse_id", "racecourse_id", "surface"]),
     ):
-        (cum,) = cumulative_asof(
-            _with_bucket(history)[keys], hist_day, values, _with_bucket(work)[keys], day
-        )
+        (cum,) = cumulative_asof(hist_keys[keys], hist_day, values, work_keys[keys], day)
         feats[f"h_{prefix}_runs"] = cum[:, 0]
         feats[f"h_{prefix}_place_rate"] = shrunk(cum[:, 2], cum[:, 0], place_chance, k_place)
         if prefix == "dist":
@@ -211,11 +212,12 @@ def horse_features(
     return last_jockey
 
 
-def _with_bucket(rows: pd.DataFrame) -> pd.DataFrame:
+def _condition_keys(rows: pd.DataFrame) -> pd.DataFrame:
+    """The columns the horse's records under conditions are keyed on, and the distance bucket."""
     # Buckets centred on multiples of 200 m: [1100, 1300) is the 1200 m bucket.
     half = DISTANCE_BUCKET_M / 2
     bucket = np.floor((rows["distance_m"].to_numpy(float) + half) / DISTANCE_BUCKET_M)
-    return rows.assign(_bucket=bucket)
+    return rows[["horse_id", "going", "racecourse_id", "surface"]].assign(_bucket=bucket)
 
 
 def _last_where(condition: np.ndarray, values: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ import pandas as pd
 from predictions.ml.features.common import (
     LONG_WINDOW_DAYS,
     SHORT_WINDOW_DAYS,
+    FeatureColumns,
     chance_to_place,
     entity_counts,
     shrunk,
@@ -43,7 +44,7 @@ def jockey_trainer_features(
     field: np.ndarray,
     history: pd.DataFrame,
     last_jockey: np.ndarray,
-    feats: dict[str, np.ndarray],
+    feats: FeatureColumns,
     *,
     counts: Callable[[pd.DataFrame, np.ndarray, tuple[int, ...]], list[np.ndarray]] | None = None,
 ) -> None:

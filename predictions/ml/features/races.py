@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from predictions.ml.features.asof import cumulative_asof, days
-from predictions.ml.features.common import class_number, race_transform
+from predictions.ml.features.common import FeatureColumns, class_number, race_transform
 
 # Standard times need a few past winners at the course and distance before they mean anything.
 MIN_STANDARD_WINNERS = 3
@@ -118,7 +118,7 @@ def race_features(
     day: np.ndarray,
     field: np.ndarray,
     races: pd.DataFrame,
-    feats: dict[str, np.ndarray],
+    feats: FeatureColumns,
     *,
     par_sums: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> None:
@@ -148,12 +148,14 @@ def race_features(
         feats[name] = work[name].to_numpy(float)
 
 
-def relative_features(race: np.ndarray, runner: np.ndarray, out: pd.DataFrame) -> None:
+def relative_features(race: np.ndarray, runner: np.ndarray, feats: FeatureColumns) -> None:
     for name in RELATIVE_MEAN:
         # Non-runners stay out of the field's mean and ranks but get their own difference.
-        values = out[name].to_numpy(float)
+        values = feats[name]
         mean = race_transform(race, np.where(runner, values, np.nan), "mean")
-        out[f"{name}_rel"] = values - mean
+        feats[f"{name}_rel"] = values - mean
     for name in RELATIVE_RANK:
-        values = pd.Series(np.where(runner, out[name].to_numpy(float), np.nan), index=out.index)
-        out[f"{name}_rank"] = values.groupby(race).rank(ascending=False, method="average")
+        values = pd.Series(np.where(runner, feats[name], np.nan))
+        feats[f"{name}_rank"] = (
+            values.groupby(race).rank(ascending=False, method="average").to_numpy()
+        )
