@@ -52,6 +52,8 @@ def test_visitors_see_what_hrp_is_and_the_track_record_of_held_out_races(client)
         '<td class="num"> <span class="edge positive">1.9123</span> '
         '<span class="muted">(1.9500)</span> </td> '
         '<td class="num">0.2351 <span class="muted">(0.2200)</span></td> '
+        '<td>Beats the market <span class="muted nowrap">(ΔR² +0.0151, 90 % interval +0.0111 '
+        "to +0.0191)</span></td> "
         '<td class="num">32.5% <span class="muted">(30.0%)</span></td> '
         '<td class="num">+10.0% <span class="muted">(60 bets)</span></td>'
     ) in content

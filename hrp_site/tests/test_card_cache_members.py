@@ -1,0 +1,57 @@
+"""What is a member's own on a cached race card (the follow buttons) is never shared."""
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+
+from accounts.services import watchlist_follow
+from accounts.tests.factories import UserFactory
+from predictions.tests.factories import ModelVersionFactory, PredictionFactory
+from races.tests.factories import RaceFactory, RunnerFactory
+
+pytestmark = pytest.mark.django_db
+
+DAY = datetime.date(2024, 3, 10)
+
+
+def _page(response) -> str:
+    """The page without its CSRF tokens, which change from one response to the next."""
+    assert response.status_code == 200
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+
+
+@pytest.fixture
+def card():
+    """A race on DAY with three runners and a logit's predictions of them."""
+    race = RaceFactory(meeting_date=DAY, race_number=1)
+    runners = [RunnerFactory(race=race, saddle_number=n) for n in (1, 2, 3)]
+    logit = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    for rank, runner in enumerate(runners, start=1):
+        PredictionFactory(runner=runner, model_version=logit, win_probability=0.5 / rank, rank=rank)
+    return race, runners, logit
+
+
+def test_a_members_follow_buttons_are_not_shared(client, card):
+    # given: one member follows the first horse; the other follows nothing
+    race, runners, _ = card
+    follower, other = UserFactory(username="follower"), UserFactory(username="other")
+    watchlist_follow(user=follower, kind="horse", pk=runners[0].horse_id)
+    runners[1].horse.name = "Rock & Roll's <Best>"
+    runners[1].horse.save()
+
+    # when: the follower's request fills the cache, the other's reads it
+    client.force_login(follower)
+    followed = _page(client.get(race.get_absolute_url()))
+    client.force_login(other)
+    shared = _page(client.get(race.get_absolute_url()))
+
+    # then
+    assert followed.count('aria-pressed="true"') == 1
+    assert f'aria-label="Follow {runners[0].horse.name}"' in followed
+    assert shared.count('aria-pressed="true"') == 0
+    assert f'action="{reverse("accounts:follow", args=["horse", runners[1].horse_id])}"' in shared
+    assert 'aria-label="Follow Rock &amp; Roll&#x27;s &lt;Best&gt;"' in shared
+    assert shared.count('aria-pressed="false"') == 3
+    assert "<!--follow:" not in shared
