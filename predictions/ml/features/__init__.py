@@ -76,6 +76,9 @@ def build_features(
 
     day = days(work["meeting_date"])
     runner = ~work["non_runner"].to_numpy(bool)
+    # The field is the starters known before the off: the declared runners less the non-runners,
+    # counted the same way for a card and for a past race. (In the Hong Kong set every row is a
+    # starter: it lists only the horses that ran, so its fields are the starters as they are.)
     field = race_transform(work["race_id"].to_numpy(), runner.astype(float), "sum")
     races = history_races(history) if kept is None else kept.races
 
