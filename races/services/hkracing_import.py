@@ -28,11 +28,6 @@ from .upsert import UpsertCounts, records_copy_upsert, records_upsert
 
 SOURCE = ExternalRecord.Source.HKRACING
 CHUNK_SIZE = 5_000
-# The source's default rating: 99 % of runs show it in 1997-99, 35 % in 2003, 8 % in 2004. Where
-# at least PLACEHOLDER_SHARE of a race's runners show it, it stands for "not rated yet" and is
-# stored as unknown; in a race where few do, it is a real rating (60 is a class 3-4 mark).
-PLACEHOLDER_RATING = 60
-PLACEHOLDER_SHARE = 0.5
 
 
 @dataclass
@@ -41,7 +36,6 @@ class HkracingImportReport:
     dead_heat_runners: int = 0
     races_without_runners: int = 0
     unusable_win_odds: int = 0
-    placeholder_ratings: int = 0
 
     def summary_lines(self) -> list[str]:
         lines = [
@@ -51,10 +45,6 @@ class HkracingImportReport:
         lines.append(f"runners in dead heats: {self.dead_heat_runners}")
         lines.append(f"races without runners (stored as abandoned): {self.races_without_runners}")
         lines.append(f"win odds at or below 1.0 (stored as unknown): {self.unusable_win_odds}")
-        lines.append(
-            f"placeholder ratings of {PLACEHOLDER_RATING} (stored as unknown): "
-            f"{self.placeholder_ratings}"
-        )
         return lines
 
 
@@ -87,8 +77,6 @@ class _Checked:
     trainers: set[int] = field(default_factory=set)
     races_with_runners: set[int] = field(default_factory=set)
     dead_heats: set[tuple[int, int]] = field(default_factory=set)
-    # Races where PLACEHOLDER_SHARE of the runners show PLACEHOLDER_RATING.
-    placeholder_rating_races: set[int] = field(default_factory=set)
     races: int = 0
     runs: int = 0
 
@@ -235,8 +223,6 @@ def _hkracing_check(
     horse_lines: dict[tuple[int, int], int] = {}
     saddle_lines: dict[tuple[int, int], int] = {}
     positions: Counter[tuple[int, int]] = Counter()
-    field_sizes: Counter[int] = Counter()
-    placeholders: Counter[int] = Counter()
     rows = hkracing.read_rows(
         pair.runs_file, file=pair.runs_name, columns=hkracing.RUN_COLUMNS, errors=errors
     )
@@ -270,8 +256,6 @@ def _hkracing_check(
             errors.append(RowError(pair.runs_name, row.line, "won", message))
             continue
         positions[(race_id, values["result"])] += 1
-        field_sizes[race_id] += 1
-        placeholders[race_id] += values["horse_rating"] == PLACEHOLDER_RATING
         checked.races_with_runners.add(race_id)
         checked.horses[values["horse_id"]] = {
             "country": values["horse_country"],
@@ -284,11 +268,6 @@ def _hkracing_check(
     if errors:
         raise HkracingImportRejected(errors.first, errors.total)
     checked.dead_heats = {key for key, count in positions.items() if count > 1}
-    checked.placeholder_rating_races = {
-        race
-        for race, count in placeholders.items()
-        if count >= PLACEHOLDER_SHARE * field_sizes[race]
-    }
     return checked
 
 
@@ -366,13 +345,6 @@ def _hkracing_write(
                 win_odds = None
             dead_heat = (values["race_id"], values["result"]) in checked.dead_heats
             report.dead_heat_runners += dead_heat
-            rating = values["horse_rating"]
-            if (
-                rating == PLACEHOLDER_RATING
-                and values["race_id"] in checked.placeholder_rating_races
-            ):
-                report.placeholder_ratings += 1
-                rating = None
             rows[f"{values['race_id']}:{values['horse_id']}"] = {
                 "race_id": race_pks[str(values["race_id"])],
                 "horse_id": horse_pks[str(values["horse_id"])],
@@ -382,7 +354,7 @@ def _hkracing_write(
                 "draw": values["draw"],
                 "carried_weight_lb": values["actual_weight"],
                 "declared_weight_lb": values["declared_weight"],
-                "rating": rating,
+                "rating": values["horse_rating"],
                 "age": values["horse_age"],
                 "gear": "" if values["horse_gear"] == "--" else values["horse_gear"],
                 "win_odds": win_odds,
@@ -429,7 +401,7 @@ def _hkracing_frames_check(*, pair: _Pair, on_progress: Callable[[str], None]) -
     checked.races = len(race_ids)
     on_progress(f"checking {pair.runs_name}: {checked.races:,} races read")
 
-    horse_keys, saddle_keys, result_keys, runner_races, placeholder_runs = [], [], [], [], []
+    horse_keys, saddle_keys, result_keys, runner_races = [], [], [], []
     horses, jockeys, trainers = [], [], []
     for frame in hkracing_frames.frames_read(pair.runs_file, hkracing_frames.RUN_COLUMNS):
         race_id = frame["race_id"].to_numpy("int64")
@@ -444,8 +416,7 @@ def _hkracing_frames_check(*, pair: _Pair, on_progress: Callable[[str], None]) -
         horse_keys.append(high | horse_id)
         saddle_keys.append(high | frame["horse_no"].to_numpy("int64"))
         result_keys.append(high | frame["result"].to_numpy("int64"))
-        runner_races.append(race_id)
-        placeholder_runs.append(race_id[(frame["horse_rating"] == PLACEHOLDER_RATING).to_numpy()])
+        runner_races.append(np.unique(race_id))
         horses.append(
             frame[["horse_id", "horse_country", "horse_type"]].drop_duplicates(
                 "horse_id", keep="last"
@@ -465,11 +436,7 @@ def _hkracing_frames_check(*, pair: _Pair, on_progress: Callable[[str], None]) -
     checked.dead_heats = {
         (int(key >> KEY_SHIFT), int(key & (2**KEY_SHIFT - 1))) for key in results[counts > 1]
     }
-    fields, sizes = np.unique(np.concatenate(runner_races), return_counts=True)
-    checked.races_with_runners = {int(race) for race in fields}
-    rated, counts = np.unique(np.concatenate(placeholder_runs), return_counts=True)
-    share = counts / sizes[np.searchsorted(fields, rated)]
-    checked.placeholder_rating_races = {int(race) for race in rated[share >= PLACEHOLDER_SHARE]}
+    checked.races_with_runners = {int(race) for race in np.unique(np.concatenate(runner_races))}
     people = pd.concat(horses).drop_duplicates("horse_id", keep="last")
     sexes = {kind: sex_choice(kind) for kind in people["horse_type"].unique()}
     checked.horses = {
@@ -555,7 +522,6 @@ def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> H
     dead_heats = np.array(
         [(race << KEY_SHIFT) | result for race, result in checked.dead_heats], dtype="int64"
     )
-    placeholder_races = np.fromiter(checked.placeholder_rating_races, dtype="int64")
 
     def runner_frames() -> Iterator[pd.DataFrame]:
         chunks = hkracing_frames.frames_read(pair.runs_file, hkracing_frames.RUN_COLUMNS)
@@ -567,10 +533,6 @@ def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> H
                 (race_id << KEY_SHIFT) | frame["result"].to_numpy("int64"), dead_heats
             )
             report.dead_heat_runners += int(dead_heat.sum())
-            placeholder = (frame["horse_rating"] == PLACEHOLDER_RATING) & np.isin(
-                race_id, placeholder_races
-            )
-            report.placeholder_ratings += int(placeholder.sum())
             external_ids = [
                 f"{race}:{horse}"
                 for race, horse in zip(race_id.tolist(), frame["horse_id"].tolist(), strict=True)
@@ -586,7 +548,7 @@ def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> H
                     "draw": frame["draw"],
                     "carried_weight_lb": frame["actual_weight"],
                     "declared_weight_lb": frame["declared_weight"],
-                    "rating": frame["horse_rating"].mask(placeholder),
+                    "rating": frame["horse_rating"],
                     "age": frame["horse_age"],
                     "gear": frame["horse_gear"].mask(frame["horse_gear"] == "--", ""),
                     "win_odds": frame["win_odds"].mask(unusable),

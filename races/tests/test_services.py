@@ -5,10 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from hrp_site.testing.sent import commit_callbacks
-from races import hkracing_frames
 from races.models import (
     ExternalRecord,
     HkracingUpload,
@@ -20,7 +18,6 @@ from races.models import (
     Runner,
     Trainer,
 )
-from races.services import hkracing_import as service
 from races.services.hkracing_import import (
     HkracingImportRejected,
     hkracing_import,
@@ -382,43 +379,3 @@ def test_a_pair_saved_with_a_byte_order_mark_imports_as_one_without(
     # then: the same rows, but for their keys and time stamps
     assert content() == plain
     assert sorted(Race.objects.values_list("external_id", flat=True)) == ["0", "1", "2"]
-
-
-@pytest.mark.parametrize("path", ["row", "copy"])
-def test_placeholder_ratings_are_unknown_where_most_of_the_field_shows_them(path, monkeypatch):
-    # given race 0 where three of four runners show the source's default 60, and race 1 where
-    # one of four does (a real class 3-4 mark there)
-    races_csv = to_csv(RACE_HEADER, [race_row(0), race_row(1)])
-    runs = [
-        run_row(0, 1, 1, horse_rating=60),
-        run_row(0, 2, 2, horse_rating=60),
-        run_row(0, 3, 3, horse_rating=60),
-        run_row(0, 4, 4, horse_rating=72),
-        *(
-            run_row(1, n, n, horse_id=2000 + n, horse_rating=rating)
-            for n, rating in enumerate((60, 71, 58, 66), start=1)
-        ),
-    ]
-    if path == "row":  # the path SQLite and any file the column-wise check cannot vouch for take
-        monkeypatch.setattr(service, "_hkracing_frames_check", _unplain)
-    elif connection.vendor != "postgresql":
-        pytest.skip("the COPY path is PostgreSQL's")
-
-    # when
-    report = run_import(races_csv, to_csv(RUN_HEADER, runs))
-
-    # then
-    ratings = dict(Runner.objects.values_list("external_id", "rating"))
-    assert report.placeholder_ratings == 3
-    assert ratings == {
-        "0:1001": None, "0:1002": None, "0:1003": None, "0:1004": 72,
-        "1:2001": 60, "1:2002": 71, "1:2003": 58, "1:2004": 66,
-    }  # fmt: skip
-    assert "placeholder ratings of 60 (stored as unknown): 3" in report.summary_lines()
-    # and a re-import changes nothing
-    again = run_import(races_csv, to_csv(RUN_HEADER, runs))
-    assert again.counts["runners"].unchanged == 8
-
-
-def _unplain(**kwargs):
-    raise hkracing_frames.FramesUnplain
