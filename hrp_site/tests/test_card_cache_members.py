@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from accounts.services import watchlist_follow
 from accounts.tests.factories import UserFactory
-from predictions.tests.factories import ModelVersionFactory, PredictionFactory
-from races.tests.factories import RaceFactory, RunnerFactory
+from predictions.tests.factories import predicted_race
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +24,7 @@ def _page(response) -> str:
 @pytest.fixture
 def card():
     """A race on DAY with three runners and a logit's predictions of them."""
-    race = RaceFactory(meeting_date=DAY, race_number=1)
-    runners = [RunnerFactory(race=race, saddle_number=n) for n in (1, 2, 3)]
-    logit = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
-    for rank, runner in enumerate(runners, start=1):
-        PredictionFactory(runner=runner, model_version=logit, win_probability=0.5 / rank, rank=rank)
-    return race, runners, logit
+    return predicted_race(DAY)
 
 
 def test_a_members_follow_buttons_are_not_shared(client, card):

@@ -16,11 +16,10 @@ from hrp_site.testing.processes import free_port
 from predictions.models import Prediction
 from predictions.services.refresh import predictions_refresh
 from predictions.services.versions import model_version_activate, model_version_train_new
-from predictions.tests.factories import ModelVersionFactory, PredictionFactory
+from predictions.tests.factories import ModelVersionFactory, PredictionFactory, predicted_race
 from races.demo import demo_data_seed
 from races.models import Race, Runner
 from races.services.upsert import records_upsert
-from races.tests.factories import RaceFactory, RunnerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +29,7 @@ DAY = datetime.date(2024, 3, 10)
 @pytest.fixture
 def card():
     """A race on DAY with three runners and a logit's predictions of them."""
-    race = RaceFactory(meeting_date=DAY, race_number=1)
-    runners = [RunnerFactory(race=race, saddle_number=n) for n in (1, 2, 3)]
-    logit = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
-    for rank, runner in enumerate(runners, start=1):
-        PredictionFactory(runner=runner, model_version=logit, win_probability=0.5 / rank, rank=rank)
-    return race, runners, logit
+    return predicted_race(DAY)
 
 
 def _get(client, url):

@@ -280,13 +280,7 @@ def _hkracing_write(
     report = HkracingImportReport()
     errors = ErrorLog()  # stays empty: the files were checked; the readers need somewhere to write
 
-    courses = {
-        code: {"code": code, "name": name, "country": "HK"}
-        for code, name in hkracing.VENUES.items()
-    }
-    report.counts["racecourses"], course_pks = records_upsert(
-        Racecourse, courses, source=SOURCE, natural_key=("code", "country")
-    )
+    course_pks = _racecourses_upsert(report)
 
     people = {
         "horses": (Horse, {str(pk): values for pk, values in checked.horses.items()}),
@@ -448,9 +442,8 @@ def _hkracing_frames_check(*, pair: _Pair, on_progress: Callable[[str], None]) -
     return checked
 
 
-def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> HkracingImportReport:
-    """`_hkracing_write` through COPY: the same rows and counts, for a pair the frames read."""
-    report = HkracingImportReport()
+def _racecourses_upsert(report: HkracingImportReport) -> dict[str, int]:
+    """Sha Tin and Happy Valley, matched on their code where stored first; their keys by code."""
     courses = {
         code: {"code": code, "name": name, "country": "HK"}
         for code, name in hkracing.VENUES.items()
@@ -458,6 +451,13 @@ def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> H
     report.counts["racecourses"], course_pks = records_upsert(
         Racecourse, courses, source=SOURCE, natural_key=("code", "country")
     )
+    return course_pks
+
+
+def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> HkracingImportReport:
+    """`_hkracing_write` through COPY: the same rows and counts, for a pair the frames read."""
+    report = HkracingImportReport()
+    course_pks = _racecourses_upsert(report)
 
     people = {
         "horses": (
