@@ -317,6 +317,32 @@ def test_benter_second_stage_sees_only_out_of_sample_first_stage_probabilities(r
     assert model.first_stage_.fit_races == set(frame["race_id"])
 
 
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost"])
+def test_benter_takes_a_boosters_out_of_fold_probabilities_instead_of_refitting(
+    races, monkeypatch, name
+):
+    # given the same Benter twice: reusing the booster's out-of-fold probabilities, and with
+    # that switched off, refitting the booster on each fold with its tuning pinned
+    features, frame = races
+    params = {"first_stage": name, "first_stage_params": FAST_PARAMS[name]}
+    reused = ALGORITHMS["benter"](seed=3, **params).fit(features, frame)
+    fits = []
+    booster = ALGORITHMS[name]
+    monkeypatch.setattr(booster, "fit", lambda self, *a: fits.append(1) or _fit(self, *a))
+    monkeypatch.setattr(booster, "out_of_sample", lambda self: None)
+    refitted = ALGORITHMS["benter"](seed=3, **params).fit(features, frame)
+
+    # then: the same second stage, and four fewer fits (the final one, then one per fold)
+    assert len(fits) == 5
+    np.testing.assert_allclose([reused.a_, reused.b_], [refitted.a_, refitted.b_], rtol=1e-4)
+    np.testing.assert_allclose(
+        reused.predict(features, frame), refitted.predict(features, frame), rtol=1e-5
+    )
+
+
+_fit = ALGORITHMS["lightgbm"].fit  # BoostedTrees.fit, shared by both boosters
+
+
 def test_benter_refuses_a_first_stage_that_reads_the_odds(races):
     features, frame = races
 

@@ -28,9 +28,10 @@ class Benter(Algorithm):
     in-sample overconfidence: the training races are cut into `folds` date-ordered folds and
     each fold's p_fund comes from a first stage fitted on the other folds. Only races where
     every starter has a price enter that fit. The first stage that predicts is fitted on all
-    the training races; what it tuned on its own out-of-fold scores (a booster's tree count
-    and temperature: two numbers) is pinned in the per-fold refits rather than tuned again
-    in each, which would cost four times as much.
+    the training races. A booster's tuning already scored each of the same folds with a fit
+    on the others: those out-of-fold probabilities are p_fund, with no refit. A first stage
+    without them (the logit) is refitted per fold, with what it tuned on its own (a tree count,
+    a temperature) pinned rather than tuned again in each, which would cost four times as much.
 
     Missing odds: a runner without a price gets the race's smallest implied probability (see
     `market_probabilities`); a race without any price gets p_fund alone, since a was fitted
@@ -61,16 +62,21 @@ class Benter(Algorithm):
         if folds.max() < 1:
             raise ValueError("cross-fitting needs races on at least two race days")
 
-        # The final first stage comes first: its tuning (trees, temperature, from its own
-        # out-of-fold scores) is pinned in the refits, which would otherwise each repeat it.
+        # The final first stage comes first: its out-of-fold probabilities are the cross-fitted
+        # ones where it has them; otherwise its tuning (trees, temperature) is pinned in the
+        # refits, which would each repeat it.
         self.first_stage_ = self._first_stage().fit(features, frame)
-        pinned = self.first_stage_.tuning()
-        fundamental = np.empty(len(train_frame))
-        for fold in range(folds.max() + 1):
-            held = folds == fold
-            stage = self._first_stage(**pinned)
-            stage.fit(features.iloc[train[~held]], train_frame.iloc[~held])
-            fundamental[held] = stage.predict(features.iloc[train[held]], train_frame.iloc[held])
+        fundamental = self._first_stage_out_of_fold(train_frame)
+        if fundamental is None:
+            pinned = self.first_stage_.tuning()
+            fundamental = np.empty(len(train_frame))
+            for fold in range(folds.max() + 1):
+                held = folds == fold
+                stage = self._first_stage(**pinned)
+                stage.fit(features.iloc[train[~held]], train_frame.iloc[~held])
+                fundamental[held] = stage.predict(
+                    features.iloc[train[held]], train_frame.iloc[held]
+                )
 
         market = market_probabilities(train_frame["win_odds"], race_ids)
         priced = fully_priced(train_frame)
@@ -90,6 +96,18 @@ class Benter(Algorithm):
         scores = np.where(any_price(train_frame), scores, floored_log(fundamental))
         self.out_of_sample_ = (train_frame.index, race_probabilities(scores, train_frame))
         return self
+
+    def _first_stage_out_of_fold(self, train_frame: pd.DataFrame) -> np.ndarray | None:
+        """The first stage's own out-of-fold probabilities of the training runners, when its
+        tuning cut the same date-ordered folds as the cross-fitting would: a booster's search
+        already fitted each fold on the others, and the refits (the first trees of the same
+        fits, the same temperature) would give the same probabilities again at the cost of four
+        more fits. None when there are none to reuse (a logit first stage, other folds)."""
+        held = self.first_stage_.out_of_sample()
+        same_folds = self.first_stage_.hyper.get("calibration_folds") == self.hyper["folds"]
+        if held is None or not same_folds or not held[0].equals(train_frame.index):
+            return None
+        return held[1]
 
     def predict(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
         fundamental = floored_log(self.first_stage_.predict(features, frame))
