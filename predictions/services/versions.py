@@ -153,6 +153,7 @@ def model_version_train(*, version: ModelVersion, progress: Progress = quiet) ->
                 "first_day": frame["meeting_date"].min().date().isoformat(),
                 "last_day": frame["meeting_date"].max().date().isoformat(),
                 "seconds": round(fit_seconds, 2),
+                "tuning_window": estimator.tuning_window(),
             },
             "fit": estimator.summary(),
             "value_margin": value,

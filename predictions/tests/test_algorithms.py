@@ -419,3 +419,25 @@ def test_boosted_trees_on_float32_features_match_the_library_on_float64(name, ra
 
     # then
     np.testing.assert_allclose(probs, softmax_within(margin, frame["race_id"]), rtol=1e-6)
+
+
+def test_each_fit_says_on_which_days_it_tuned_itself(races, fitted):
+    features, frame = races
+    first, last = str(frame["meeting_date"].min().date()), str(frame["meeting_date"].max().date())
+
+    # the boosters tune trees and temperature out of fold over the whole training window
+    for name in ("lightgbm", "xgboost"):
+        assert fitted[name].tuning_window() == {
+            "from": first, "to": last, "tuned": ["n_trees", "beta"]
+        }  # fmt: skip
+    # Benter fits a and b there, on its first stage's tuning
+    assert fitted["benter"].tuning_window()["tuned"] == [
+        "a", "b", "first_stage.n_trees", "first_stage.beta"
+    ]  # fmt: skip
+    # the residual model stops early on the window's last stretch only
+    residual = fitted["residual"].tuning_window()
+    assert residual["tuned"] == ["n_trees"]
+    assert first < residual["from"] <= residual["to"] == last
+    # nothing is tuned by the market or the logit (its settings are its defaults)
+    assert fitted["market"].tuning_window() is None
+    assert fitted["logit"].tuning_window() is None

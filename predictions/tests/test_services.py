@@ -65,6 +65,9 @@ def test_training_chooses_the_value_margin_on_out_of_sample_probabilities(demo_r
     assert choice["price"] == "final"
     assert [row["margin"] for row in choice["tried"]] == list(VALUE_MARGINS)
     assert version.value_margin == choice["margin"]
+    window = version.metrics["training"]["tuning_window"]
+    assert (window["from"], window["to"]) == (stopping["from"], stopping["to"])
+    assert window["to"] <= version.train_until.isoformat()
     if choice["margin"] is not None:
         chosen = next(row for row in choice["tried"] if row["margin"] == choice["margin"])
         assert chosen["roi"] > 0

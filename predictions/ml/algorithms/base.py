@@ -54,6 +54,13 @@ class Algorithm:
         """
         return {}
 
+    def tuning_window(self) -> dict[str, Any] | None:
+        """The race days whose results chose what this fit tuned on its own (the first and last
+        day, and the names of what was tuned), stored with the model version; None when it
+        tuned nothing. Always inside the training window: a backtest's evaluated season never
+        tunes the model that scores it. The settings in `defaults` are not tuned here."""
+        return getattr(self, "tuning_window_", None)
+
     def out_of_sample(self) -> tuple[pd.Index, np.ndarray] | None:
         """Probabilities the fit gave training runners from models that had not seen their
         races, as (the frame's index labels, probabilities), for choices made on the training
@@ -88,3 +95,9 @@ def training_rows(features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
 def floored_log(probs: np.ndarray) -> np.ndarray:
     """log p, with p floored at PROBABILITY_FLOOR so that a zero gives a finite score."""
     return np.log(np.maximum(probs, PROBABILITY_FLOOR))
+
+
+def days_window(dates: np.ndarray | pd.Series, tuned: list[str]) -> dict[str, Any]:
+    """A `tuning_window`: the first and last of `dates` (ISO) and what was tuned on them."""
+    dates = pd.to_datetime(np.asarray(dates))
+    return {"from": str(dates.min().date()), "to": str(dates.max().date()), "tuned": tuned}

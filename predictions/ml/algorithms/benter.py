@@ -7,6 +7,7 @@ import pandas as pd
 
 from predictions.ml.algorithms.base import (
     Algorithm,
+    days_window,
     floored_log,
     race_probabilities,
     training_rows,
@@ -95,6 +96,9 @@ class Benter(Algorithm):
         scores = self.a_ * floored_log(fundamental) + self.b_ * floored_log(market)
         scores = np.where(any_price(train_frame), scores, floored_log(fundamental))
         self.out_of_sample_ = (train_frame.index, race_probabilities(scores, train_frame))
+        first = self.first_stage_.tuning_window()
+        tuned = ["a", "b", *(f"first_stage.{name}" for name in (first or {}).get("tuned", []))]
+        self.tuning_window_ = days_window(train_frame["meeting_date"], tuned)
         return self
 
     def _first_stage_out_of_fold(self, train_frame: pd.DataFrame) -> np.ndarray | None:

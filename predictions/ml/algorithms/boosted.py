@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from predictions.ml.algorithms.base import Algorithm, race_probabilities, training_rows
+from predictions.ml.algorithms.base import (
+    Algorithm,
+    days_window,
+    race_probabilities,
+    training_rows,
+)
 from predictions.ml.algorithms.estimation import conditional_logit, time_folds
 from predictions.ml.probability import race_codes, win_shares
 
@@ -102,6 +107,7 @@ class BoostedTrees(Algorithm):
             self.n_trees_ = checkpoints[best]
             self.beta_ = float(fits[best][0][0])
             self.oof_log_loss_ = fits[best][1]
+            self.tuning_window_ = days_window(dates, ["n_trees", "beta"])
             self.out_of_sample_ = (
                 frame.index[rows],
                 race_probabilities(self.beta_ * out_of_fold[best], frame[rows]),

@@ -6,7 +6,13 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from predictions.ml.algorithms.base import Algorithm, floored_log, race_probabilities, training_rows
+from predictions.ml.algorithms.base import (
+    Algorithm,
+    days_window,
+    floored_log,
+    race_probabilities,
+    training_rows,
+)
 from predictions.ml.algorithms.estimation import time_folds
 from predictions.ml.algorithms.market import any_price, market_on_starters
 from predictions.ml.probability import PROBABILITY_FLOOR, race_codes, seasons, win_shares
@@ -102,9 +108,9 @@ class Residual(Algorithm):
                     values, offset, labels, race_ids, held
                 )
                 self.out_of_sample_ = (train_frame.index[held], held_probs)
-                days = train_frame["meeting_date"].to_numpy()[held]
-                self.validation_["from"] = str(pd.Timestamp(days.min()).date())
-                self.validation_["to"] = str(pd.Timestamp(days.max()).date())
+                window = days_window(train_frame["meeting_date"].to_numpy()[held], ["n_trees"])
+                self.validation_.update({"from": window["from"], "to": window["to"]})
+                self.tuning_window_ = window
         self.booster_ = self._train(values, offset, labels, race_ids, self.n_trees_)
         return self
 
