@@ -1,5 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
+from django.utils import timezone
+from knox.models import AuthToken
 
 from races.models import Horse, Jockey, Trainer
 
@@ -35,6 +37,16 @@ def demo_users_ensure() -> list[tuple[str, str]]:
             user.save(update_fields=changed)
         logins.append((username, password))
     return logins
+
+
+def expired_tokens_delete(*, user: User | None = None) -> int:
+    """Delete the expired API tokens, of one user or of all; how many went. Knox swept a user's
+    expired tokens on each of their requests; here a periodic task and each log-in do it."""
+    expired = AuthToken.objects.filter(expiry__lt=timezone.now())
+    if user is not None:
+        expired = expired.filter(user=user)
+    deleted, _ = expired.delete()
+    return deleted
 
 
 WATCHLIST_MODELS: dict[str, type[models.Model]] = {

@@ -102,7 +102,7 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "hrp_site.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hrp",
             # Bounds what an unreachable or hung Redis costs a request; the API throttles, the
@@ -157,7 +157,7 @@ AXES_CLIENT_IP_CALLABLE = "hrp_site.client_address.client_address"
 REST_FRAMEWORK = {
     # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "accounts.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -385,6 +385,10 @@ PROVIDER_HTTP_RETRIES = env.int("PROVIDER_HTTP_RETRIES", default=3)
 CELERY_BEAT_SCHEDULE["sync-providers"] = {
     "task": "races.tasks.sync_providers_task",
     "schedule": 30 * 60,
+}
+CELERY_BEAT_SCHEDULE["delete-expired-api-tokens"] = {
+    "task": "accounts.tasks.expired_tokens_delete_task",
+    "schedule": crontab(minute=30, hour=3),
 }
 CELERY_BEAT_SCHEDULE["expire-hkracing-uploads"] = {
     "task": "races.tasks.expire_hkracing_uploads_task",

@@ -9,7 +9,8 @@ window: exactly `num_requests` get through per window, however many workers ask 
 may spend a whole window's allowance at the end of one window and again at the start of the
 next; a rate limit that allows a burst of twice the rate at the turn is still a bound.
 
-In Redis the count is a Lua script (INCR, and EXPIRE on the first hit), one round trip. With
+In Redis the count is a Lua script (INCR, and EXPIRE on the first hit), one round trip, sent by
+its SHA1 (EVALSHA) once Redis has it. With
 another cache (the in-process one `make run` and the tests use without REDIS_URL) it is the
 cache's add() and incr(), atomic within the process.
 
@@ -46,6 +47,8 @@ if count == 1 then
 end
 return count
 """
+# redis-py's Script, made on first use: EVALSHA, loading the script again if Redis lost it.
+_count_script = None
 
 
 class FailOpenThrottleMixin:
@@ -76,8 +79,11 @@ def count_hit(key: str, *, lifetime: float, cache_alias: str = "default") -> int
         # Django's cache has no atomic "increment, creating with an expiry"; its redis-py client
         # (a private attribute, stable since Django 4.0) runs the script.
         client = cache._cache.get_client(full_key, write=True)
+        global _count_script
+        if _count_script is None:
+            _count_script = client.register_script(_COUNT_SCRIPT)
         return int(
-            client.eval(_COUNT_SCRIPT, 1, full_key, math.ceil(lifetime * 1000)),
+            _count_script(keys=[full_key], args=[math.ceil(lifetime * 1000)], client=client),
         )
     timeout = math.ceil(lifetime)
     cache.add(key, 0, timeout)
