@@ -20,6 +20,7 @@ FEATURE_LABELS = {
     "carried_weight_lb": "Weight carried",
     "declared_weight_lb": "Body weight",
     "rating": "Rating",
+    "rating_placeholder_share": "Share of the field on the default rating",
     "age": "Age",
     "h_runs": "Horse's runs",
     "h_wins": "Horse's wins",

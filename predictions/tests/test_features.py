@@ -534,6 +534,27 @@ def test_field_relative_features_hand_computed():
     assert result["draw_pct"].tolist()[:3] == np.float32([1.0, 1 / 3, 2 / 3]).tolist()
     assert result["race_class"].tolist() == [4.0] * 4
     assert result["distance_m"].tolist() == [1200.0] * 4
+    # one starter of three on the default mark 60; the non-runner does not count
+    assert result["rating_placeholder_share"].tolist() == pytest.approx([1 / 3] * 4)
+
+
+def test_a_field_mostly_on_the_default_rating_says_so():
+    # given a race where three of four starters show the Hong Kong default 60, and one where none do
+    frame = make_frame(
+        [
+            {"race_id": 1, "date": "2024-01-01", "runners": [
+                {"horse": 1, "rating": 60.0}, {"horse": 2, "rating": 60.0},
+                {"horse": 3, "rating": 60.0}, {"horse": 4, "rating": 72.0}]},
+            {"race_id": 2, "date": "2024-01-01", "runners": [
+                {"horse": 5, "rating": 61.0}, {"horse": 6, "rating": 59.0}]},
+        ]
+    )  # fmt: skip
+
+    result = build_features(frame)
+
+    # the ratings stay as given; the share tells a model how far to believe them
+    assert result["rating_placeholder_share"].tolist() == [0.75] * 4 + [0.0] * 2
+    assert result["rating"].tolist() == [60.0, 60.0, 60.0, 72.0, 61.0, 59.0]
 
 
 def test_draw_bias_hand_computed():

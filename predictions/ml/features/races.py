@@ -16,6 +16,10 @@ MIN_STANDARD_WINNERS = 3
 VARIANT_PRIOR_RACES = 3.0
 CLASS_PAR_PRIOR_RACES = 5.0
 
+# The Hong Kong set's default mark: about 99 % of runs in 1997-99 show it, 35 % in 2003 and 8 %
+# in 2004, where most are real marks.
+PLACEHOLDER_RATING = 60.0
+
 RACE_FEATURES = [
     "field_size",
     "race_class",
@@ -27,6 +31,7 @@ RACE_FEATURES = [
     "declared_weight_lb",
     "rating",
     "age",
+    "rating_placeholder_share",
 ]
 # Field-relative versions: `_rel` is the value minus the mean of the race's runners, `_rank` the
 # rank within the race (1 = highest value, ties averaged).
@@ -146,6 +151,17 @@ def race_features(
         feats["draw_pct"] = np.where(field > 0, draw / field, np.nan)
     for name in ("carried_weight_lb", "declared_weight_lb", "rating", "age"):
         feats[name] = work[name].to_numpy(float)
+    # How far the ratings can be believed: in the Hong Kong set most of a field at the default
+    # mark means the marks are not real yet. Storing those ratings as unknown (NaN) where half
+    # a field shows it made the residual model worse on the last training season (its
+    # early-stopping log loss 2.00069 against 1.99844); telling the model the share made it
+    # better (1.99627), so the rating stays and the share says how much to trust it.
+    starter_placeholder = (feats["rating"] == PLACEHOLDER_RATING) & ~work["non_runner"].to_numpy(
+        bool
+    )
+    placeholders = race_transform(work["race_id"].to_numpy(), starter_placeholder, "sum")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        feats["rating_placeholder_share"] = np.where(field > 0, placeholders / field, np.nan)
 
 
 def relative_features(race: np.ndarray, runner: np.ndarray, feats: FeatureColumns) -> None:
