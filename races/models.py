@@ -74,8 +74,11 @@ class Participant(ExternalRecord):
         ordering = ["name", "external_id"]
 
     def __str__(self) -> str:
-        # Some providers (the Hong Kong results) publish ids only.
-        return self.name or f"{self._meta.verbose_name.title()} #{self.external_id or self.pk}"
+        # Some providers (the Hong Kong results) publish ids only; the primary key is never shown.
+        kind = self._meta.verbose_name
+        if self.name:
+            return self.name
+        return f"{kind.title()} #{self.external_id}" if self.external_id else f"Unnamed {kind}"
 
     def get_absolute_url(self) -> str:
         return reverse(f"races:{self._meta.model_name}", args=[self.pk])
@@ -140,6 +143,12 @@ class RaceQuerySet(models.QuerySet):
 
     def results(self) -> RaceQuerySet:
         return self.filter(status=Race.Status.RESULT)
+
+    def in_running_order(self) -> RaceQuerySet:
+        """By off time across courses (races without one last), then course and race number."""
+        return self.order_by(
+            models.F("post_time").asc(nulls_last=True), "racecourse__name", "race_number", "pk"
+        )
 
     def with_field_size(self) -> RaceQuerySet:
         # A correlated count rather than a join and GROUP BY, so that counting, filtering and
