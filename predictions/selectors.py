@@ -488,7 +488,9 @@ def day_results(*, day: datetime.date, version: ModelVersion | None) -> list[Rac
             RaceResult(
                 race=race,
                 finishers=[r for r in runners if r.finish_position is not None],
-                non_finishers=[r for r in runners if r.finish_position is None and not r.non_runner],
+                non_finishers=[
+                    r for r in runners if r.finish_position is None and not r.non_runner
+                ],
                 non_runners=[r for r in runners if r.non_runner],
                 top_pick=next((r for r in runners if r.pk == pick_id), None),
                 top_pick_probability=probability,

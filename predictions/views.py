@@ -156,7 +156,7 @@ class DayResultsView(MemberPageMixin, TemplateView):
             generations=generations,
             build=lambda: _day_results_shared(day),
         )
-        return super().get_context_data(day=day, **shared, **kwargs)
+        return super().get_context_data(**kwargs) | {"day": day, **shared}
 
 
 def _day_results_shared(day: datetime.date) -> dict[str, Any]:

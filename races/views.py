@@ -116,9 +116,13 @@ class SearchView(MemberPageMixin, TemplateView):
         sections = []
         if len(query) >= SEARCH_MIN_LENGTH:
             found = [
-                ("racecourses", "Racecourses", selectors.racecourse_search(
-                    query=query, today=timezone.localdate(), limit=SEARCH_LIMIT
-                )),
+                (
+                    "racecourses",
+                    "Racecourses",
+                    selectors.racecourse_search(
+                        query=query, today=timezone.localdate(), limit=SEARCH_LIMIT
+                    ),
+                ),
                 ("races", "Races", selectors.race_search(query=query, limit=SEARCH_LIMIT)),
             ]
             for model, title in ((Horse, "Horses"), (Jockey, "Jockeys"), (Trainer, "Trainers")):
