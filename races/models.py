@@ -132,6 +132,21 @@ def _upcoming(*, today: datetime.date | None, race: str = "") -> Q:
     )
 
 
+def _field_size(race: OuterRef) -> Coalesce:
+    """The starters of the race `race` refers to. A correlated count rather than a join and
+    GROUP BY, so that counting, filtering and paging the annotated rows does not group every
+    runner in the table."""
+    starters = (
+        Runner.objects.starters()
+        .filter(race=race)
+        .order_by()
+        .values("race")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(starters), 0)
+
+
 class RaceQuerySet(models.QuerySet):
     def on_date(self, day: datetime.date) -> RaceQuerySet:
         return self.filter(meeting_date=day)
@@ -151,17 +166,7 @@ class RaceQuerySet(models.QuerySet):
         )
 
     def with_field_size(self) -> RaceQuerySet:
-        # A correlated count rather than a join and GROUP BY, so that counting, filtering and
-        # paging the annotated races does not group every runner in the table.
-        starters = (
-            Runner.objects.starters()
-            .filter(race=OuterRef("pk"))
-            .order_by()
-            .values("race")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return self.annotate(field_size=Coalesce(Subquery(starters), 0))
+        return self.annotate(field_size=_field_size(OuterRef("pk")))
 
     def with_card(self) -> RaceQuerySet:
         """Everything a race card shows, in a fixed number of queries."""
@@ -274,6 +279,10 @@ class RunnerQuerySet(models.QuerySet):
     def upcoming(self, *, today: datetime.date | None = None) -> RunnerQuerySet:
         """Runners in races still to run (see `RaceQuerySet.upcoming`)."""
         return self.filter(_upcoming(today=today, race="race__"))
+
+    def with_field_size(self) -> RunnerQuerySet:
+        """Each runner with the number of starters in its race (`field_size`)."""
+        return self.annotate(field_size=_field_size(OuterRef("race_id")))
 
     def form(self) -> RunnerQuerySet:
         """A horse's, jockey's or trainer's runs, newest first, with what a form table shows."""

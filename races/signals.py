@@ -10,3 +10,8 @@ import django.dispatch
 # Sent with `race_ids` (sorted primary keys) once the transaction that stored a provider's cards
 # for those races commits.
 race_cards_changed = django.dispatch.Signal()
+
+# Sent once the transaction of a provider sync or a Hong Kong import that stored cards or
+# results commits, with `race_ids` (sorted primary keys) when the writer knows them, or None
+# (a bulk import: any race may have changed).
+race_data_stored = django.dispatch.Signal()

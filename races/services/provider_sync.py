@@ -18,7 +18,7 @@ from races.providers.registry import (
     provider_missing_settings,
     providers_configured,
 )
-from races.signals import race_cards_changed
+from races.signals import race_cards_changed, race_data_stored
 
 from .jobs import DATABASE_TRANSIENT, job_end, jobs_expire
 from .race_cards import race_cards_store
@@ -80,6 +80,10 @@ def provider_sync(
                 # Whoever builds on the cards (predictions) hears of them once they are stored.
                 transaction.on_commit(
                     partial(race_cards_changed.send, sender=Race, race_ids=race_ids)
+                )
+                # And whoever tells of declarations and results (accounts' alerts).
+                transaction.on_commit(
+                    partial(race_data_stored.send, sender=Race, race_ids=race_ids)
                 )
     except Exception as exc:
         # Any failure is recorded; only the task decides which ones are worth a retry.

@@ -1,0 +1,35 @@
+"""Celery tasks: thin wrappers that call one service and return something small."""
+
+from __future__ import annotations
+
+import smtplib
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from .services import horse_alerts_send
+
+# A mail server or database that is briefly away is worth another try; the alerts already sent
+# are recorded, so a retry sends only the rest.
+ALERT_TRANSIENT = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    ConnectionError,
+    TimeoutError,
+    OperationalError,
+    InterfaceError,
+)
+
+
+@shared_task(
+    autoretry_for=ALERT_TRANSIENT,
+    retry_backoff=60,
+    max_retries=3,
+    ignore_result=True,
+    soft_time_limit=4 * 60,
+    time_limit=5 * 60,
+)
+def send_horse_alerts_task(race_ids: list[int] | None = None) -> int:
+    """E-mail the followed horses' declarations and results that are due, each once; within
+    `race_ids` when given (a provider sync's races), else all (an import, the beat's sweep)."""
+    return horse_alerts_send(race_ids=race_ids)
