@@ -501,7 +501,8 @@ def test_search_shows_no_internal_ids(member_client):
     race = RaceFactory(
         pk=987_652, racecourse=course, name="Shatin Cup", meeting_date=date(2004, 3, 28)
     )
-    RunnerFactory(pk=987_653, race=race, horse=HorseFactory(pk=987_654, name="Shatin Star"))
+    star = HorseFactory(pk=987_654, name="Shatin Star", external_id="HK-4242")
+    RunnerFactory(pk=987_653, race=race, horse=star)
     JockeyFactory(pk=987_655, name="Shatin Rider")
 
     # when
@@ -513,6 +514,8 @@ def test_search_shows_no_internal_ids(member_client):
     assert "/racing/race/987652/" in text
     assert "/horses/987654/" in text
     assert "98765" not in visible
+    # nor a provider's id beside a name (a horse known by its id alone is named by it)
+    assert star.external_id not in visible
     for name in ("Shatin Cup", "Shatin Rider", "Shatin Star"):
         assert name in visible
     assert str(nameless) == "Unnamed horse"
