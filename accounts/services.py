@@ -94,6 +94,8 @@ def watchlist_unfollow(*, user: User, kind: str, pk: int) -> bool:
 logger = logging.getLogger(__name__)
 
 ALERT_UNSUBSCRIBE_SALT = "accounts.alerts.unsubscribe"
+# The opt-in each event's alerts need.
+ALERT_FIELDS = {SentAlert.Event.DECLARED: "alert_declared", SentAlert.Event.RESULT: "alert_result"}
 
 
 class AlertTokenInvalid(ValueError):
@@ -139,8 +141,7 @@ def alert_unsubscribe_read(token: str) -> tuple[int, str]:
 def alert_unsubscribe(*, entry_id: int, event: str) -> WatchlistEntry | None:
     """Turn off one event's alerts of one follow (an unsubscribe link); None when the follow no
     longer exists. Idempotent."""
-    field = {SentAlert.Event.DECLARED: "alert_declared", SentAlert.Event.RESULT: "alert_result"}
-    WatchlistEntry.objects.filter(pk=entry_id).update(**{field[event]: False})
+    WatchlistEntry.objects.filter(pk=entry_id).update(**{ALERT_FIELDS[event]: False})
     return WatchlistEntry.objects.select_related("horse", "user").filter(pk=entry_id).first()
 
 
@@ -154,6 +155,12 @@ def horse_alerts_send(
     sent = 0
     for alert in alerts_pending(today=today or timezone.localdate(), race_ids=race_ids):
         with transaction.atomic():
+            # Under the follow's lock: an unsubscribe or unfollow since the read wins.
+            wanted = WatchlistEntry.objects.select_for_update().filter(
+                pk=alert.entry.pk, **{ALERT_FIELDS[alert.event]: True}
+            )
+            if not wanted.exists():
+                continue
             _record, created = SentAlert.objects.get_or_create(
                 entry=alert.entry, runner=alert.runner, event=alert.event
             )

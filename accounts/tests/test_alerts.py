@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import SentAlert, WatchlistEntry
+from accounts.selectors import alerts_pending
 from accounts.services import alert_unsubscribe_token, horse_alerts_send
 from accounts.tasks import send_horse_alerts_task
 from races.models import Horse, Race
@@ -378,3 +379,16 @@ def test_a_hong_kong_import_sends_the_result_alerts(
     # and a re-import sends nothing more
     import_pair(1, today)
     assert len(mail.outbox) == 1
+
+
+def test_an_unsubscribe_between_the_read_and_the_send_wins(monkeypatch):
+    # given: the alert is due when read, and the member unsubscribes before it is sent
+    entry = _follow()
+    _declared_run(entry.horse)
+    pending = alerts_pending(today=_today())
+    WatchlistEntry.objects.filter(pk=entry.pk).update(alert_declared=False)
+    monkeypatch.setattr("accounts.services.alerts_pending", lambda **kwargs: pending)
+
+    assert horse_alerts_send() == 0
+    assert mail.outbox == []
+    assert not SentAlert.objects.exists()
