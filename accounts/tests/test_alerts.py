@@ -392,3 +392,16 @@ def test_an_unsubscribe_between_the_read_and_the_send_wins(monkeypatch):
     assert horse_alerts_send() == 0
     assert mail.outbox == []
     assert not SentAlert.objects.exists()
+
+
+@pytest.mark.parametrize("follows", [1, 6])
+def test_finding_the_alerts_due_takes_three_queries(django_assert_num_queries, follows):
+    for _ in range(follows):
+        entry = _follow()
+        _declared_run(entry.horse)
+        _settled_run(entry.horse)
+
+    with django_assert_num_queries(3):
+        pending = alerts_pending(today=_today())
+
+    assert len(pending) == 2 * follows
