@@ -8,6 +8,6 @@ from typing import Any
 from .services import horse_alerts_enqueue
 
 
-def race_data_stored_alert(*, race_ids: list[int] | None = None, **kwargs: Any) -> None:
+def race_data_stored_alert(**kwargs: Any) -> None:
     """Stored cards and results may be a followed horse's declaration or result."""
-    horse_alerts_enqueue(race_ids=race_ids)
+    horse_alerts_enqueue()

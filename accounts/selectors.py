@@ -2,7 +2,6 @@
 the horse alerts (which are due)."""
 
 import datetime
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,13 +91,11 @@ class PendingAlert:
     event: str
 
 
-def alerts_pending(
-    *, today: datetime.date, race_ids: Iterable[int] | None = None
-) -> list[PendingAlert]:
+def alerts_pending(*, today: datetime.date) -> list[PendingAlert]:
     """The alerts due and not yet sent, soonest race first: for each followed horse with
     alerts on (its member active and with an e-mail address), its declared runs from `today` on
-    and its results of the last `RESULT_ALERT_DAYS` days since the alerts were turned on;
-    within `race_ids` when given. Three queries however many follows and runners."""
+    and its results of the last `RESULT_ALERT_DAYS` days since the alerts were turned on.
+    Three queries however many follows and runners."""
     entries = list(
         WatchlistEntry.objects.filter(horse__isnull=False, user__is_active=True)
         .filter(Q(alert_declared=True) | Q(alert_result=True))
@@ -124,8 +121,6 @@ def alerts_pending(
             "race__meeting_date", F("race__post_time").asc(nulls_last=True), "race__race_number"
         )
     )
-    if race_ids is not None:
-        runners = runners.filter(race_id__in=list(race_ids))
     runners = list(runners)
     sent = set(
         SentAlert.objects.filter(entry__in=entries, runner__in=runners).values_list(

@@ -1,7 +1,6 @@
 import contextlib
 import datetime
 import logging
-from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -132,6 +131,8 @@ def alert_unsubscribe_read(token: str) -> tuple[int, str]:
         data = signing.loads(token, salt=ALERT_UNSUBSCRIBE_SALT)
     except signing.BadSignature as exc:
         raise AlertTokenInvalid("This unsubscribe link is not valid: it may be cut short.") from exc
+    if not isinstance(data, dict):
+        raise AlertTokenInvalid("This unsubscribe link is not valid.")
     entry_id, event = data.get("entry"), data.get("event")
     if not isinstance(entry_id, int) or event not in SentAlert.Event.values:
         raise AlertTokenInvalid("This unsubscribe link is not valid.")
@@ -145,15 +146,13 @@ def alert_unsubscribe(*, entry_id: int, event: str) -> WatchlistEntry | None:
     return WatchlistEntry.objects.select_related("horse", "user").filter(pk=entry_id).first()
 
 
-def horse_alerts_send(
-    *, today: datetime.date | None = None, race_ids: Iterable[int] | None = None
-) -> int:
+def horse_alerts_send(*, today: datetime.date | None = None) -> int:
     """E-mail the alerts due (`selectors.alerts_pending`), each once: the record of it is
     written in the same transaction as the e-mail is handed to the mail server, so a re-run (or
     a second worker) sends nothing twice and an e-mail that failed is tried again next time.
     Returns how many were sent."""
     sent = 0
-    for alert in alerts_pending(today=today or timezone.localdate(), race_ids=race_ids):
+    for alert in alerts_pending(today=today or timezone.localdate()):
         with transaction.atomic():
             # Under the follow's lock: an unsubscribe or unfollow since the read wins.
             wanted = WatchlistEntry.objects.select_for_update().filter(
@@ -200,11 +199,10 @@ def _alert_email(alert: PendingAlert) -> EmailMessage:
     )
 
 
-def horse_alerts_enqueue(*, race_ids: Iterable[int] | None = None) -> None:
-    """Send the alerts due, for these races or any, in the background after the commit. A
-    broker that does not take the task is logged, not raised: the sync or import that asked
-    has succeeded, and the beat's sweep sends the alerts later."""
-    ids = None if race_ids is None else list(race_ids)
+def horse_alerts_enqueue() -> None:
+    """Send the alerts due in the background after the commit. A broker that does not take
+    the task is logged, not raised: the sync or import that asked has succeeded, and the beat's
+    sweep sends the alerts later."""
     # Celery's documented pattern: the tasks module imports this one, so the task is imported here.
     from .tasks import send_horse_alerts_task
 
@@ -212,4 +210,4 @@ def horse_alerts_enqueue(*, race_ids: Iterable[int] | None = None) -> None:
         logger.warning("Horse alerts not queued (the beat's sweep sends them later): %s", exc)
 
     with contextlib.suppress(QueueingError):  # logged by `lost`
-        task_send_on_commit(send_horse_alerts_task, race_ids=ids, on_error=lost)
+        task_send_on_commit(send_horse_alerts_task, on_error=lost)

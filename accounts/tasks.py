@@ -29,7 +29,7 @@ ALERT_TRANSIENT = (
     soft_time_limit=4 * 60,
     time_limit=5 * 60,
 )
-def send_horse_alerts_task(race_ids: list[int] | None = None) -> int:
-    """E-mail the followed horses' declarations and results that are due, each once; within
-    `race_ids` when given (a provider sync's races), else all (an import, the beat's sweep)."""
-    return horse_alerts_send(race_ids=race_ids)
+def send_horse_alerts_task() -> int:
+    """E-mail the followed horses' declarations and results that are due, each once (after a
+    provider sync or an import, and the beat's sweep); returns how many were sent."""
+    return horse_alerts_send()

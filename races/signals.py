@@ -12,6 +12,6 @@ import django.dispatch
 race_cards_changed = django.dispatch.Signal()
 
 # Sent once the transaction of a provider sync or a Hong Kong import that stored cards or
-# results commits, with `race_ids` (sorted primary keys) when the writer knows them, or None
-# (a bulk import: any race may have changed).
+# results commits. It names no races: a sync's results may settle races beyond its cards and an
+# import writes in bulk, so receivers look for what concerns them.
 race_data_stored = django.dispatch.Signal()

@@ -200,15 +200,6 @@ def test_a_failed_send_is_not_recorded_and_goes_on_the_next_run(monkeypatch):
     assert len(mail.outbox) == 1
 
 
-def test_the_task_keeps_to_the_races_it_is_given():
-    entry = _follow()
-    first = _declared_run(entry.horse)
-    _declared_run(entry.horse, day=_today() + datetime.timedelta(days=1))
-
-    assert send_horse_alerts_task.apply(kwargs={"race_ids": [first.race_id]}).get() == 1
-    assert list(SentAlert.objects.values_list("runner", flat=True)) == [first.pk]
-
-
 def test_only_horse_follows_can_have_alerts():
     with pytest.raises(IntegrityError):
         WatchlistEntry.objects.create(

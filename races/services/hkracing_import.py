@@ -132,9 +132,8 @@ def hkracing_import(
             if any(counts.created or counts.updated for counts in report.counts.values()):
                 # A re-import that changed nothing leaves the statistics as they were.
                 transaction.on_commit(race_tables_analyze)
-                # Any race may have changed: the receivers (accounts' alerts) look for
-                # themselves.
-                transaction.on_commit(partial(race_data_stored.send, sender=Race, race_ids=None))
+                # Whoever tells of declarations and results (accounts' alerts).
+                transaction.on_commit(partial(race_data_stored.send, sender=Race))
     except IntegrityError as exc:
         # Validation covers the files themselves; this is a clash with rows already stored
         # under other sources (e.g. a race slot entered by hand).

@@ -82,9 +82,7 @@ def provider_sync(
                     partial(race_cards_changed.send, sender=Race, race_ids=race_ids)
                 )
                 # And whoever tells of declarations and results (accounts' alerts).
-                transaction.on_commit(
-                    partial(race_data_stored.send, sender=Race, race_ids=race_ids)
-                )
+                transaction.on_commit(partial(race_data_stored.send, sender=Race))
     except Exception as exc:
         # Any failure is recorded; only the task decides which ones are worth a retry.
         if will_retry and isinstance(exc, SYNC_TRANSIENT):

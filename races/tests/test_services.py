@@ -312,7 +312,7 @@ def test_import_refreshes_the_planner_statistics_after_the_commit(
     assert analyze == race_tables_analyze
     assert (stored.func, stored.keywords) == (
         race_data_stored.send,
-        {"sender": Race, "race_ids": None},
+        {"sender": Race},
     )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
