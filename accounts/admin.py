@@ -9,7 +9,7 @@ from knox.models import AuthToken
 from hrp_site.admin_search import BoundedSearchMixin
 
 from .forms import AdminLoginForm
-from .models import User, WatchlistEntry
+from .models import SentAlert, User, WatchlistEntry
 
 # The admin log-in with the username bounded, as on /accounts/login/.
 admin.site.login_form = AdminLoginForm
@@ -52,9 +52,24 @@ class WatchlistKindFilter(admin.SimpleListFilter):
 
 @admin.register(WatchlistEntry)
 class WatchlistEntryAdmin(BoundedSearchMixin, admin.ModelAdmin):
-    list_display = ("user", "kind", "target", "created_at")
-    list_filter = (WatchlistKindFilter, "created_at")
+    list_display = ("user", "kind", "target", "alert_declared", "alert_result", "created_at")
+    list_filter = (WatchlistKindFilter, "alert_declared", "alert_result", "created_at")
     search_fields = ("user__username", "horse__name", "jockey__name", "trainer__name")
     raw_id_fields = ("user", "horse", "jockey", "trainer")
     list_select_related = ("user", "horse", "jockey", "trainer")
     date_hierarchy = "created_at"
+
+
+@admin.register(SentAlert)
+class SentAlertAdmin(BoundedSearchMixin, admin.ModelAdmin):
+    list_display = ("entry", "event", "runner", "sent_at")
+    list_filter = ("event", "sent_at")
+    search_fields = ("entry__user__username", "entry__horse__name")
+    raw_id_fields = ("entry", "runner")
+    list_select_related = (
+        "entry__user",
+        "entry__horse",
+        "runner__race__racecourse",
+        "runner__horse",
+    )
+    date_hierarchy = "sent_at"

@@ -34,6 +34,18 @@ class WatchlistEntry(models.Model):
         "races.Trainer", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # E-mail alerts, opted into per followed horse on the profile page.
+    alert_declared = models.BooleanField(
+        "e-mail when declared", default=False, help_text="E-mail when the horse is declared to run."
+    )
+    alert_result = models.BooleanField(
+        "e-mail the result", default=False, help_text="E-mail when the horse's result is in."
+    )
+    alerts_since = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The day alerts were last turned on: no result from before it is e-mailed.",
+    )
 
     class Meta:
         verbose_name_plural = "watchlist entries"
@@ -46,6 +58,10 @@ class WatchlistEntry(models.Model):
                     | Q(horse__isnull=True, jockey__isnull=True, trainer__isnull=False)
                 ),
                 name="watchlist_entry_exactly_one_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(horse__isnull=False) | Q(alert_declared=False, alert_result=False),
+                name="watchlist_entry_alerts_for_horses_only",
             ),
             models.UniqueConstraint(
                 fields=["user", "horse"],
@@ -74,3 +90,28 @@ class WatchlistEntry(models.Model):
     @property
     def target(self):
         return getattr(self, self.kind)
+
+
+class SentAlert(models.Model):
+    """An alert e-mail sent: one per followed horse's entry, runner and event, so that a
+    re-run of the alert task sends nothing twice."""
+
+    class Event(models.TextChoices):
+        DECLARED = "declared", "Declared to run"
+        RESULT = "result", "Result"
+
+    entry = models.ForeignKey(WatchlistEntry, on_delete=models.CASCADE, related_name="sent_alerts")
+    runner = models.ForeignKey("races.Runner", on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=16, choices=Event.choices)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "runner", "event"], name="sent_alert_once_per_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} alert for {self.entry} ({self.sent_at:%Y-%m-%d %H:%M})"

@@ -1,12 +1,15 @@
-"""Reads for the member pages: what a member follows and the runs that involve it."""
+"""Reads for the member pages (what a member follows and the runs that involve it) and for
+the horse alerts (which are due)."""
 
+import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
 
 from races.models import Race, Runner
 
-from .models import User, WatchlistEntry
+from .models import SentAlert, User, WatchlistEntry
 
 WATCHLIST_HOME_LIMIT = 20
 
@@ -72,3 +75,72 @@ def watchlist_home(*, user: User) -> dict[str, Any]:
         "next_runners": list(next_runners[:WATCHLIST_HOME_LIMIT]),
         "latest_results": list(latest_results[:WATCHLIST_HOME_LIMIT]),
     }
+
+
+# How far back a result may be and still be e-mailed: a sync or import that brings in older
+# results (a back-fill) sends nothing about them.
+RESULT_ALERT_DAYS = 3
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    """An alert e-mail due: this follow's horse has this runner, and this event happened."""
+
+    entry: WatchlistEntry
+    runner: Runner
+    event: str
+
+
+def alerts_pending(*, today: datetime.date) -> list[PendingAlert]:
+    """The alerts due and not yet sent, soonest race first: for each followed horse with
+    alerts on (its member active and with an e-mail address), its declared runs from `today` on
+    and its results of the last `RESULT_ALERT_DAYS` days since the alerts were turned on.
+    Three queries however many follows and runners."""
+    entries = list(
+        WatchlistEntry.objects.filter(horse__isnull=False, user__is_active=True)
+        .filter(Q(alert_declared=True) | Q(alert_result=True))
+        .exclude(user__email="")
+        .select_related("user")
+    )
+    if not entries:
+        return []
+    by_horse: dict[int, list[WatchlistEntry]] = {}
+    for entry in entries:
+        by_horse.setdefault(entry.horse_id, []).append(entry)
+    oldest_result = today - datetime.timedelta(days=RESULT_ALERT_DAYS)
+    runners = (
+        Runner.objects.starters()
+        .filter(horse_id__in=list(by_horse))
+        .filter(
+            Q(race__status=Race.Status.DECLARED, race__meeting_date__gte=today)
+            | Q(race__status=Race.Status.RESULT, race__meeting_date__gte=oldest_result)
+        )
+        .with_field_size()
+        .select_related("race__racecourse", "horse", "jockey", "trainer")
+        .order_by(
+            "race__meeting_date", F("race__post_time").asc(nulls_last=True), "race__race_number"
+        )
+    )
+    runners = list(runners)
+    sent = set(
+        SentAlert.objects.filter(entry__in=entries, runner__in=runners).values_list(
+            "entry_id", "runner_id", "event"
+        )
+    )
+    pending = []
+    for runner in runners:
+        for entry in by_horse[runner.horse_id]:
+            event = _alert_event(entry, runner, oldest_result)
+            if event is not None and (entry.pk, runner.pk, event) not in sent:
+                pending.append(PendingAlert(entry=entry, runner=runner, event=event))
+    return pending
+
+
+def _alert_event(entry: WatchlistEntry, runner: Runner, oldest: datetime.date) -> str | None:
+    race = runner.race
+    if race.status == Race.Status.DECLARED:
+        return SentAlert.Event.DECLARED if entry.alert_declared else None
+    since = max(entry.alerts_since or oldest, oldest)
+    if entry.alert_result and race.meeting_date >= since:
+        return SentAlert.Event.RESULT
+    return None

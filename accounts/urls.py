@@ -29,4 +29,10 @@ urlpatterns = [
         for route, view, name in DONE_PAGES
     ),
     path("watchlist/<str:kind>/<int:pk>/", views.follow, name="follow"),
+    path("watchlist/<int:entry_id>/alerts/", views.watchlist_alerts, name="watchlist_alerts"),
+    path(
+        "alerts/unsubscribe/<str:token>/",
+        views.alert_unsubscribe_view,
+        name="alert_unsubscribe",
+    ),
 ]

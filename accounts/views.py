@@ -13,13 +13,23 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import CreateView, UpdateView
 
 from .forms import LoginForm, ProfileForm, SignupForm
-from .models import User
+from .models import SentAlert, User, WatchlistEntry
 from .selectors import watchlist_entries
-from .services import WatchlistTargetError, watchlist_follow, watchlist_target, watchlist_unfollow
+from .services import (
+    AlertTokenInvalid,
+    WatchlistTargetError,
+    alert_unsubscribe,
+    alert_unsubscribe_read,
+    watchlist_alerts_set,
+    watchlist_follow,
+    watchlist_target,
+    watchlist_unfollow,
+)
 
 
 class FormPageMixin:
@@ -110,6 +120,52 @@ def follow(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     ):
         next_url = reverse("home")
     return redirect(next_url)
+
+
+@require_POST
+@login_required
+def watchlist_alerts(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """Turn a followed horse's e-mail alerts on or off (the profile's checkboxes)."""
+    try:
+        entry = watchlist_alerts_set(
+            user=request.user,
+            entry_id=entry_id,
+            declared=request.POST.get("declared") == "on",
+            result=request.POST.get("result") == "on",
+        )
+    except WatchlistEntry.DoesNotExist:
+        raise Http404("You follow no horse under this entry.") from None
+    wanted = [
+        words
+        for on, words in ((entry.alert_declared, "declarations"), (entry.alert_result, "results"))
+        if on
+    ]
+    if wanted:
+        messages.success(request, f"You will be e-mailed {' and '.join(wanted)} of {entry.horse}.")
+    else:
+        messages.success(request, f"No more e-mails about {entry.horse}.")
+    return redirect("accounts:profile")
+
+
+# The link works without logging in and from a mail client's one-click unsubscribe (RFC 8058),
+# which posts without a CSRF token: the signed token is the authority, not the session.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def alert_unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: what the link would stop, with a button; POST: stop it."""
+    try:
+        entry_id, event = alert_unsubscribe_read(token)
+    except AlertTokenInvalid as error:
+        context = {"error": str(error)}
+        return render(request, "accounts/alert_unsubscribe.html", context, status=400)
+    if request.method == "POST":
+        entry = alert_unsubscribe(entry_id=entry_id, event=event)
+        done = True
+    else:
+        entry = WatchlistEntry.objects.select_related("horse").filter(pk=entry_id).first()
+        done = False
+    context = {"entry": entry, "event": SentAlert.Event(event), "done": done, "token": token}
+    return render(request, "accounts/alert_unsubscribe.html", context)
 
 
 def locked_out(

@@ -246,6 +246,8 @@ EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="HRP <noreply@localhost>")
+# The site's address for links in e-mails sent outside a request (the horse alerts).
+HRP_SITE_URL = env("HRP_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Read by the SMTP backend only (DJANGO_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend).
 EMAIL_HOST = env("DJANGO_EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=587)
@@ -384,6 +386,12 @@ PROVIDER_HTTP_TIMEOUT = env.float("PROVIDER_HTTP_TIMEOUT", default=10.0)
 PROVIDER_HTTP_RETRIES = env.int("PROVIDER_HTTP_RETRIES", default=3)
 CELERY_BEAT_SCHEDULE["sync-providers"] = {
     "task": "races.tasks.sync_providers_task",
+    "schedule": 30 * 60,
+}
+# Syncs and imports send the horse alerts as they store; this sweep catches any whose task was
+# lost (a broker outage at the time).
+CELERY_BEAT_SCHEDULE["send-horse-alerts"] = {
+    "task": "accounts.tasks.send_horse_alerts_task",
     "schedule": 30 * 60,
 }
 CELERY_BEAT_SCHEDULE["delete-expired-api-tokens"] = {

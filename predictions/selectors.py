@@ -17,7 +17,7 @@ from django.utils import timezone
 from pandas.api.types import union_categoricals
 
 from races.models import Race, Runner
-from races.selectors import recent_form_figures
+from races.selectors import race_day_results, recent_form_figures
 
 from .ml.frame import FRAME_COLUMNS
 from .ml.history import KeptHistory
@@ -443,3 +443,57 @@ def _verdict(
     if abs(log_loss - market_log_loss) < 0.00005:
         return "level with"
     return "beats" if log_loss < market_log_loss else "trails"
+
+
+@dataclass
+class RaceResult:
+    """One race of a day's results: its placings and how the chosen model's top pick did."""
+
+    race: Race
+    finishers: list[Runner]  # in finishing order
+    non_finishers: list[Runner]  # started, no position
+    non_runners: list[Runner]
+    top_pick: Runner | None
+    top_pick_probability: float | None
+
+    @property
+    def winners(self) -> list[Runner]:
+        return [runner for runner in self.finishers if runner.finish_position == 1]
+
+    @property
+    def settled(self) -> bool:
+        return self.race.status == Race.Status.RESULT
+
+    @property
+    def top_pick_won(self) -> bool:
+        return self.top_pick is not None and self.top_pick.finish_position == 1
+
+
+def day_results(*, day: datetime.date, version: ModelVersion | None) -> list[RaceResult]:
+    """Every race of `day` in running order with its placings, and the top pick (rank 1) of
+    `version` with its win probability. Three queries (two without a version) however many
+    races."""
+    races = list(race_day_results(day=day))
+    picks: dict[int, tuple[int, float]] = {}
+    if version is not None and races:
+        top = Prediction.objects.filter(
+            runner__race_id__in=[race.pk for race in races], model_version=version, rank=1
+        ).values_list("runner__race_id", "runner_id", "win_probability")
+        picks = {race_id: (runner_id, p) for race_id, runner_id, p in top}
+    results = []
+    for race in races:
+        runners = list(race.runners.all())
+        pick_id, probability = picks.get(race.pk, (None, None))
+        results.append(
+            RaceResult(
+                race=race,
+                finishers=[r for r in runners if r.finish_position is not None],
+                non_finishers=[
+                    r for r in runners if r.finish_position is None and not r.non_runner
+                ],
+                non_runners=[r for r in runners if r.non_runner],
+                top_pick=next((r for r in runners if r.pk == pick_id), None),
+                top_pick_probability=probability,
+            )
+        )
+    return results

@@ -1,4 +1,5 @@
-"""HTML views: the race card (runners, predictions, result) and the models' track record."""
+"""HTML views: the race card (runners, predictions, result), a day's results with our top
+picks, and the models' track record."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
@@ -16,12 +18,13 @@ from django.views.generic import TemplateView
 from hrp_site.charts import Axis, Series, line_chart
 from hrp_site.shared_cache import cached
 from races.models import Race
-from races.selectors import race_card, race_neighbours
+from races.selectors import race_card, race_day_neighbours, race_neighbours
+from races.services.cache import RACES
 from races.views import MemberPageMixin
 
 from . import selectors
 from .models import ModelVersion
-from .services.cache import race_card_generations
+from .services.cache import VERSIONS, race_card_generations, race_predictions_generation
 
 # ?sort= key -> (column heading, the row's value).
 SORT_COLUMNS = {
@@ -131,6 +134,46 @@ def _model_links(
         }
         for name, version in sorted(versions.items(), key=lambda item: order.get(item[0], 99))
     ]
+
+
+class DayResultsView(MemberPageMixin, TemplateView):
+    """A day's results: every race's placings, the winner's odds, and where the card's model's
+    top pick finished. The same for every member: built once per change of the day's races,
+    their predictions or the model registry (hrp_site.shared_cache)."""
+
+    template_name = "predictions/day_results.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        day = self.kwargs.get("day") or timezone.localdate()
+        race_ids = cached(
+            f"race-day-ids:{day.isoformat()}",
+            generations=[RACES],
+            build=lambda: list(Race.objects.on_date(day).values_list("pk", flat=True)),
+        )
+        generations = [RACES, VERSIONS, *(race_predictions_generation(pk) for pk in race_ids)]
+        shared = cached(
+            f"day-results:{day.isoformat()}",
+            generations=generations,
+            build=lambda: _day_results_shared(day),
+        )
+        return super().get_context_data(**kwargs) | {"day": day, **shared}
+
+
+def _day_results_shared(day: datetime.date) -> dict[str, Any]:
+    version = _chosen_version(selectors.card_versions(day=day), None)
+    results = selectors.day_results(day=day, version=version)
+    previous_day, next_day = race_day_neighbours(day=day)
+    settled = [result for result in results if result.settled]
+    picked = [result for result in settled if result.top_pick is not None]
+    return {
+        "version": version,
+        "results": results,
+        "settled_count": len(settled),
+        "picked_count": len(picked),
+        "top_pick_wins": sum(result.top_pick_won for result in picked),
+        "previous_day": previous_day,
+        "next_day": next_day,
+    }
 
 
 def _percent(value: float) -> str:

@@ -74,8 +74,11 @@ class Participant(ExternalRecord):
         ordering = ["name", "external_id"]
 
     def __str__(self) -> str:
-        # Some providers (the Hong Kong results) publish ids only.
-        return self.name or f"{self._meta.verbose_name.title()} #{self.external_id or self.pk}"
+        # Some providers (the Hong Kong results) publish ids only; the primary key is never shown.
+        kind = self._meta.verbose_name
+        if self.name:
+            return self.name
+        return f"{kind.title()} #{self.external_id}" if self.external_id else f"Unnamed {kind}"
 
     def get_absolute_url(self) -> str:
         return reverse(f"races:{self._meta.model_name}", args=[self.pk])
@@ -129,6 +132,21 @@ def _upcoming(*, today: datetime.date | None, race: str = "") -> Q:
     )
 
 
+def _field_size(race: OuterRef) -> Coalesce:
+    """The starters of the race `race` refers to. A correlated count rather than a join and
+    GROUP BY, so that counting, filtering and paging the annotated rows does not group every
+    runner in the table."""
+    starters = (
+        Runner.objects.starters()
+        .filter(race=race)
+        .order_by()
+        .values("race")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(starters), 0)
+
+
 class RaceQuerySet(models.QuerySet):
     def on_date(self, day: datetime.date) -> RaceQuerySet:
         return self.filter(meeting_date=day)
@@ -141,18 +159,14 @@ class RaceQuerySet(models.QuerySet):
     def results(self) -> RaceQuerySet:
         return self.filter(status=Race.Status.RESULT)
 
-    def with_field_size(self) -> RaceQuerySet:
-        # A correlated count rather than a join and GROUP BY, so that counting, filtering and
-        # paging the annotated races does not group every runner in the table.
-        starters = (
-            Runner.objects.starters()
-            .filter(race=OuterRef("pk"))
-            .order_by()
-            .values("race")
-            .annotate(n=Count("pk"))
-            .values("n")
+    def in_running_order(self) -> RaceQuerySet:
+        """By off time across courses (races without one last), then course and race number."""
+        return self.order_by(
+            models.F("post_time").asc(nulls_last=True), "racecourse__name", "race_number", "pk"
         )
-        return self.annotate(field_size=Coalesce(Subquery(starters), 0))
+
+    def with_field_size(self) -> RaceQuerySet:
+        return self.annotate(field_size=_field_size(OuterRef("pk")))
 
     def with_card(self) -> RaceQuerySet:
         """Everything a race card shows, in a fixed number of queries."""
@@ -265,6 +279,10 @@ class RunnerQuerySet(models.QuerySet):
     def upcoming(self, *, today: datetime.date | None = None) -> RunnerQuerySet:
         """Runners in races still to run (see `RaceQuerySet.upcoming`)."""
         return self.filter(_upcoming(today=today, race="race__"))
+
+    def with_field_size(self) -> RunnerQuerySet:
+        """Each runner with the number of starters in its race (`field_size`)."""
+        return self.annotate(field_size=_field_size(OuterRef("race_id")))
 
     def form(self) -> RunnerQuerySet:
         """A horse's, jockey's or trainer's runs, newest first, with what a form table shows."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
+from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import ExtractYear, RowNumber
 
-from .models import Participant, ProviderSync, Race, Runner
+from .models import Participant, ProviderSync, Race, Racecourse, Runner
 from .providers.registry import PROVIDER_NAMES, provider_is_configured
 
 
@@ -62,6 +63,78 @@ def race_day_neighbours(*, day: datetime.date) -> tuple[datetime.date | None, da
     return days["previous"], days["next"]
 
 
+def race_day_results(*, day: datetime.date) -> QuerySet[Race]:
+    """The day's races in running order with their racecourse and runners (horse, jockey,
+    trainer) in finishing order, non-finishers and non-runners last: two queries."""
+    runners = Runner.objects.select_related("horse", "jockey", "trainer").order_by(
+        "non_runner", F("finish_position").asc(nulls_last=True), "saddle_number"
+    )
+    return (
+        Race.objects.on_date(day)
+        .select_related("racecourse")
+        .prefetch_related(Prefetch("runners", queryset=runners))
+        .in_running_order()
+    )
+
+
+def races_next_to_run(*, day: datetime.date) -> QuerySet[Race]:
+    """The day's races not yet run (declared), across its meetings, in running order, with
+    their racecourse and field size (one query)."""
+    return (
+        Race.objects.on_date(day)
+        .filter(status=Race.Status.DECLARED)
+        .with_field_size()
+        .select_related("racecourse")
+        .in_running_order()
+    )
+
+
+_ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+def race_search(*, query: str, limit: int = 25) -> list[Race]:
+    """Races whose name or racecourse contains `query`; a date in it (2004-03-28) keeps the races
+    of that day ("Sha Tin 2004-03-28": Sha Tin's races that day). Newest first, at most
+    `limit`; each carries `total`, the count of all matches. One query."""
+    match = Q()
+    text = query
+    found = _ISO_DATE.search(query)
+    if found:
+        try:
+            match &= Q(meeting_date=datetime.date.fromisoformat(found.group(1)))
+        except ValueError:  # 2004-02-30: not a day, so no race
+            return []
+        text = (query[: found.start()] + " " + query[found.end() :]).strip()
+    if text:
+        match &= Q(name__icontains=text) | Q(racecourse__name__icontains=text)
+    return list(
+        Race.objects.filter(match)
+        .select_related("racecourse")
+        .annotate(total=Window(Count("pk")))
+        .order_by(
+            "-meeting_date",
+            F("post_time").asc(nulls_last=True),
+            "racecourse__name",
+            "race_number",
+        )[:limit]
+    )
+
+
+def racecourse_search(*, query: str, today: datetime.date, limit: int = 25) -> list[Racecourse]:
+    """Racecourses whose name contains `query` or whose code is `query`, by name, with their
+    last race day up to `today` (`last_day`) and next one after it (`next_day`); each carries
+    `total`, the count of all matches. One query."""
+    return list(
+        Racecourse.objects.filter(Q(name__icontains=query) | Q(code__iexact=query))
+        .annotate(
+            last_day=Max("races__meeting_date", filter=Q(races__meeting_date__lte=today)),
+            next_day=Min("races__meeting_date", filter=Q(races__meeting_date__gt=today)),
+        )
+        .annotate(total=Window(Count("pk")))
+        .order_by("name", "pk")[:limit]
+    )
+
+
 def race_card(*, race_id: int) -> QuerySet[Race]:
     """The race with its racecourse and runners (horse, jockey, trainer): two queries."""
     return Race.objects.with_card().filter(pk=race_id)
@@ -74,7 +147,7 @@ def race_neighbours(*, race: Race) -> tuple[Race | None, Race | None]:
         Race.objects.on_date(race.meeting_date)
         .select_related("racecourse")
         .only("pk", "race_number", "post_time", "racecourse__name")
-        .order_by(F("post_time").asc(nulls_last=True), "racecourse__name", "race_number", "pk")
+        .in_running_order()
     )
     index = next(i for i, other in enumerate(races) if other.pk == race.pk)
     previous = races[index - 1] if index > 0 else None

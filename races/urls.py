@@ -24,6 +24,7 @@ register_converter(IsoDateConverter, "isodate")
 urlpatterns = [
     path("racing/", views.RaceDayView.as_view(), name="today"),
     path("racing/<isodate:day>/", views.RaceDayView.as_view(), name="day"),
+    path("racing/next/", views.NextToRunView.as_view(), name="next_to_run"),
     path("search/", views.SearchView.as_view(), name="search"),
     path("horses/<int:pk>/", views.HorseDetailView.as_view(), name="horse"),
     path("jockeys/<int:pk>/", views.JockeyDetailView.as_view(), name="jockey"),

@@ -67,8 +67,37 @@ def _day(day: datetime.date) -> dict[str, Any]:
     }
 
 
+class NextToRunView(MemberPageMixin, TemplateView):
+    """Today's races not yet run across every meeting, by off time."""
+
+    template_name = "races/next_to_run.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        today = timezone.localdate()
+        # The same for every member; only "off time passed" depends on the moment of asking.
+        races = cached(
+            f"next-to-run:{today.isoformat()}",
+            generations=[RACES],
+            build=lambda: list(selectors.races_next_to_run(day=today)),
+        )
+        now = timezone.now()
+        return super().get_context_data(
+            day=today,
+            races=[
+                {
+                    "race": race,
+                    "minutes_to_off": None
+                    if race.post_time is None
+                    else int((race.post_time - now).total_seconds() // 60),
+                }
+                for race in races
+            ],
+            **kwargs,
+        )
+
+
 class SearchView(MemberPageMixin, TemplateView):
-    """Horses, jockeys and trainers by name or provider id."""
+    """Racecourses, races (by name, course or date), horses, jockeys and trainers."""
 
     template_name = "races/search.html"
 
@@ -86,15 +115,28 @@ class SearchView(MemberPageMixin, TemplateView):
     def get_context_data(self, *, query: str, **kwargs: Any) -> dict[str, Any]:
         sections = []
         if len(query) >= SEARCH_MIN_LENGTH:
+            found = [
+                (
+                    "racecourses",
+                    "Racecourses",
+                    selectors.racecourse_search(
+                        query=query, today=timezone.localdate(), limit=SEARCH_LIMIT
+                    ),
+                ),
+                ("races", "Races", selectors.race_search(query=query, limit=SEARCH_LIMIT)),
+            ]
             for model, title in ((Horse, "Horses"), (Jockey, "Jockeys"), (Trainer, "Trainers")):
                 results = selectors.participant_search(model=model, query=query, limit=SEARCH_LIMIT)
-                sections.append(
-                    {
-                        "title": title,
-                        "results": results,
-                        "total": results[0].total if results else 0,
-                    }
-                )
+                found.append(("participants", title, results))
+            sections = [
+                {
+                    "kind": kind,
+                    "title": title,
+                    "results": results,
+                    "total": results[0].total if results else 0,
+                }
+                for kind, title, results in found
+            ]
         return super().get_context_data(
             query=query,
             too_short=0 < len(query) < SEARCH_MIN_LENGTH,

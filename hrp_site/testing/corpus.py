@@ -104,6 +104,28 @@ add(
         for kind in ["horses", "jockeys", "trainers", "racing/race"]
     ),
     Case("page-horse-negative-id", "pages", "GET", "/horses/-1/", PAGE_NOT_FOUND, auth=MEMBER),
+    Case(
+        "page-results-no-such-day",
+        "pages",
+        "GET",
+        "/racing/2026-02-30/results/",
+        PAGE_NOT_FOUND,
+        auth=MEMBER,
+    ),
+    *(
+        Case(
+            f"alert-unsubscribe-{name}",
+            "pages",
+            method,
+            f"/accounts/alerts/unsubscribe/{token}/",
+            ("unsubscribe link is not valid",),
+        )
+        for name, method, token in [
+            ("garbage", "GET", "not-a-token"),
+            ("tampered", "POST", "eyJlbnRyeSI6MSwiZXZlbnQiOiJyZXN1bHQifQ:1xaBHW:forged"),
+            ("nul", "GET", "abc%00def"),
+        ]
+    ),
     Case("page-unknown", "pages", "GET", "/no-such-page/", PAGE_NOT_FOUND, auth=MEMBER),
     Case("page-path-invalid-utf8", "pages", "GET", "/racing/%FF%FE/", PAGE_NOT_FOUND, auth=MEMBER),
     Case("search-nul", "pages", "GET", "/search/?q=ab%00cd", ("null", "search"), auth=MEMBER),

@@ -186,12 +186,27 @@ def test_every_page_fits_a_phone_and_has_a_title_and_one_heading(
     race, runners = todays_card
     runner = runners[0]
     django_user_model.objects.create_user(username="phone", password="a-phone-password-12")
+    # yesterday's result, with long names, for the results page's placings
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    settled = RaceFactory(
+        meeting_date=yesterday, status=Race.Status.RESULT, name="A Long Handicap Name " * 3
+    )
+    for position in range(1, 15):
+        RunnerFactory(
+            race=settled,
+            saddle_number=position,
+            finish_position=position,
+            horse__name=f"Phone Horse With A Long Name {position}",
+        )
     context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
     page = context.new_page()
     public = ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
     members = [
         "/",
         "/racing/",
+        "/racing/next/",
+        "/racing/results/",
+        f"/racing/{yesterday.isoformat()}/results/",
         f"/racing/race/{race.pk}/",
         f"/racing/race/{race.pk}/?sort=-edge",
         f"/horses/{runner.horse.pk}/",
@@ -252,6 +267,8 @@ def test_no_page_breaks_the_content_security_policy(
     }
     signed_in = {
         "/racing/": rendered(re.compile("^Race cards")),
+        "/racing/next/": rendered(re.compile("^Next to run")),
+        "/racing/results/": rendered(re.compile("^Results")),
         f"/racing/race/{race.pk}/": lambda: page.get_by_role(
             "row", name=re.compile("Browser Horse 1")
         ),

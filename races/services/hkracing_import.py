@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,6 +22,7 @@ from tqdm import tqdm
 from races import hkracing, hkracing_frames
 from races.hkracing import ErrorLog, ParsedRow, RowError
 from races.models import ExternalRecord, Horse, Jockey, Race, Racecourse, Runner, Trainer
+from races.signals import race_data_stored
 from races.vocabulary import going_choice, sex_choice
 
 from .cache import races_cache_invalidate
@@ -130,6 +132,8 @@ def hkracing_import(
             if any(counts.created or counts.updated for counts in report.counts.values()):
                 # A re-import that changed nothing leaves the statistics as they were.
                 transaction.on_commit(race_tables_analyze)
+                # Whoever tells of declarations and results (accounts' alerts).
+                transaction.on_commit(partial(race_data_stored.send, sender=Race))
     except IntegrityError as exc:
         # Validation covers the files themselves; this is a clash with rows already stored
         # under other sources (e.g. a race slot entered by hand).

@@ -18,7 +18,7 @@ from races.providers.registry import (
     provider_missing_settings,
     providers_configured,
 )
-from races.signals import race_cards_changed
+from races.signals import race_cards_changed, race_data_stored
 
 from .jobs import DATABASE_TRANSIENT, job_end, jobs_expire
 from .race_cards import race_cards_store
@@ -81,6 +81,8 @@ def provider_sync(
                 transaction.on_commit(
                     partial(race_cards_changed.send, sender=Race, race_ids=race_ids)
                 )
+                # And whoever tells of declarations and results (accounts' alerts).
+                transaction.on_commit(partial(race_data_stored.send, sender=Race))
     except Exception as exc:
         # Any failure is recorded; only the task decides which ones are worth a retry.
         if will_retry and isinstance(exc, SYNC_TRANSIENT):

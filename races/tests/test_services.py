@@ -25,6 +25,7 @@ from races.services.hkracing_import import (
 )
 from races.services.hkracing_uploads import hkracing_upload_import
 from races.services.provider_sync import provider_sync
+from races.signals import race_data_stored
 from races.tests.factories import HorseFactory, RacecourseFactory, RaceFactory, RunnerFactory
 from races.tests.hkracing_csv import (
     RACE_HEADER,
@@ -305,8 +306,14 @@ def test_import_refreshes_the_planner_statistics_after_the_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         run_import(*small_pair())
 
-    # then
-    assert commit_callbacks(callbacks) == [race_tables_analyze]
+    # then: the statistics, then the signal for whoever builds on stored results (accounts'
+    # alerts, whose receiver adds its task's send)
+    analyze, stored, *_receivers = commit_callbacks(callbacks)
+    assert analyze == race_tables_analyze
+    assert (stored.func, stored.keywords) == (
+        race_data_stored.send,
+        {"sender": Race},
+    )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'races_runner'")

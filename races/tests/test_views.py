@@ -1,5 +1,6 @@
 import datetime
 import re
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -8,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from races.models import ExternalRecord, Race
+from races.services.cache import races_cache_invalidate
 from races.tests.factories import (
     HorseFactory,
     JockeyFactory,
@@ -186,7 +188,8 @@ def test_search_needs_two_characters(member_client):
     text = _text(response)
     assert "Type at least 2 characters to search." in text
     assert response.context["sections"] == []
-    assert '<label for="id_q">Search horses, jockeys and trainers</label>' in text
+    label = "Search racecourses, races, horses, jockeys and trainers"
+    assert f'<label for="id_q">{label}</label>' in text
     assert 'type="search"' in text
 
 
@@ -380,3 +383,139 @@ def test_unknown_pages_are_404(member_client):
     assert member_client.get("/racing/race/999999/").status_code == 404
     assert member_client.get("/horses/999999/").status_code == 404
     assert member_client.get("/racing/2026-02-30/").status_code == 404
+
+
+# --- next to run ---------------------------------------------------------------------------------
+
+
+def test_next_to_run_lists_todays_races_not_yet_run_by_off_time(member_client):
+    # given: two meetings today, one race run, one abandoned, and a race tomorrow
+    today = timezone.localdate()
+    now = timezone.now()
+    sha_tin = RacecourseFactory(name="Sha Tin")
+    happy_valley = RacecourseFactory(name="Happy Valley")
+    later = RaceFactory(
+        racecourse=sha_tin, meeting_date=today, race_number=2, post_time=now + timedelta(hours=2)
+    )
+    sooner = RaceFactory(
+        racecourse=happy_valley,
+        meeting_date=today,
+        race_number=5,
+        post_time=now + timedelta(minutes=30, seconds=30),
+    )
+    late = RaceFactory(
+        racecourse=sha_tin, meeting_date=today, race_number=1, post_time=now - timedelta(minutes=5)
+    )
+    RunnerFactory.create_batch(3, race=sooner)
+    RaceFactory(racecourse=sha_tin, meeting_date=today, race_number=3, status=Race.Status.RESULT)
+    RaceFactory(racecourse=sha_tin, meeting_date=today, race_number=4, status="abandoned")
+    RaceFactory(racecourse=sha_tin, meeting_date=today + timedelta(1), race_number=1)
+
+    # when
+    response = member_client.get(reverse("races:next_to_run"))
+
+    # then
+    assert response.status_code == 200
+    listed = [item["race"].pk for item in response.context["races"]]
+    assert listed == [late.pk, sooner.pk, later.pk]
+    text = _text(response)
+    assert "(in 30 min)" in text
+    assert "(off time passed; awaiting the result)" in text
+    assert f'<a href="/racing/race/{sooner.pk}/">R5 {sooner.name}</a>' in text
+    assert '<td class="num">3</td>' in text
+    assert f'href="/racing/{today.isoformat()}/results/"' in text
+
+
+def test_next_to_run_is_linked_from_the_navigation_and_says_when_none_are_left(member_client):
+    races_cache_invalidate()  # nothing is written here: retire what earlier tests cached
+    response = member_client.get(reverse("races:today"))
+
+    text = _text(response)
+    assert '<a href="/racing/next/">Next to run</a>' in text
+    assert '<a href="/racing/results/">Results</a>' in text
+    assert "No races left to run today." in _text(member_client.get(reverse("races:next_to_run")))
+
+
+def test_next_to_run_queries_do_not_grow_with_races(member_client):
+    today = timezone.localdate()
+
+    def queries(count: int) -> int:
+        races_cache_invalidate()
+        for _ in range(count):
+            RunnerFactory.create_batch(2, race=RaceFactory(meeting_date=today))
+        with CaptureQueriesContext(connection) as captured:
+            assert member_client.get(reverse("races:next_to_run")).status_code == 200
+        return len(captured)
+
+    assert queries(1) == queries(8)
+
+
+# --- search: racecourses and races, no internal ids -----------------------------------------------
+
+
+def test_search_finds_racecourses_and_their_races_by_name(member_client):
+    # given
+    sha_tin = RacecourseFactory(name="Sha Tin", code="ST")
+    past = RaceFactory(racecourse=sha_tin, meeting_date=date(2004, 3, 28), race_number=3)
+    RaceFactory(racecourse=RacecourseFactory(name="Happy Valley"), meeting_date=date(2004, 3, 28))
+
+    # when
+    response = member_client.get(reverse("races:search"), {"q": "sha tin"})
+
+    # then
+    text = _text(response)
+    titles = {section["title"]: section["total"] for section in response.context["sections"]}
+    assert titles == {"Racecourses": 1, "Races": 1, "Horses": 0, "Jockeys": 0, "Trainers": 0}
+    assert 'Sha Tin <span class="muted">(ST, HK)</span>' in text
+    assert 'last raced <a href="/racing/2004-03-28/">Sun 28 Mar 2004</a>' in text
+    assert f'<a href="/racing/race/{past.pk}/">Sun 28 Mar 2004, Sha Tin R3: {past.name}</a>' in text
+    assert "Happy Valley" not in text
+
+
+def test_search_finds_the_races_of_a_day_and_of_a_course_on_a_day(member_client):
+    # given
+    day = date(2004, 3, 28)
+    sha_tin = RaceFactory(racecourse=RacecourseFactory(name="Sha Tin"), meeting_date=day)
+    valley = RaceFactory(racecourse=RacecourseFactory(name="Happy Valley"), meeting_date=day)
+    RaceFactory(racecourse=sha_tin.racecourse, meeting_date=day + timedelta(1))
+    url = reverse("races:search")
+
+    # when
+    on_day = member_client.get(url, {"q": "2004-03-28"}).context["sections"]
+    course_on_day = member_client.get(url, {"q": "Sha Tin 2004-03-28"}).context["sections"]
+    not_a_day = member_client.get(url, {"q": "2004-02-30"})
+
+    # then
+    races = {section["title"]: section["results"] for section in on_day}["Races"]
+    assert {race.pk for race in races} == {sha_tin.pk, valley.pk}
+    races = {section["title"]: section["results"] for section in course_on_day}["Races"]
+    assert [race.pk for race in races] == [sha_tin.pk]
+    assert not_a_day.status_code == 200
+    assert "No races match" in _text(not_a_day)
+
+
+def test_search_shows_no_internal_ids(member_client):
+    # given: rows with primary keys that would stand out, and a horse known by nothing but its row
+    nameless = HorseFactory(name="", external_id="", source=ExternalRecord.Source.MANUAL)
+    course = RacecourseFactory(pk=987_651, name="Shatin Park")
+    race = RaceFactory(
+        pk=987_652, racecourse=course, name="Shatin Cup", meeting_date=date(2004, 3, 28)
+    )
+    star = HorseFactory(pk=987_654, name="Shatin Star", external_id="HK-4242")
+    RunnerFactory(pk=987_653, race=race, horse=star)
+    JockeyFactory(pk=987_655, name="Shatin Rider")
+
+    # when
+    response = member_client.get(reverse("races:search"), {"q": "Shatin"})
+
+    # then: the pks are in link targets only, never in what is shown
+    text = _text(response)
+    visible = re.sub(r"<[^>]+>", " ", text)
+    assert "/racing/race/987652/" in text
+    assert "/horses/987654/" in text
+    assert "98765" not in visible
+    # nor a provider's id beside a name (a horse known by its id alone is named by it)
+    assert star.external_id not in visible
+    for name in ("Shatin Cup", "Shatin Rider", "Shatin Star"):
+        assert name in visible
+    assert str(nameless) == "Unnamed horse"
