@@ -79,11 +79,16 @@ def test_race_card_shows_the_walk_forward_versions_predictions(member_client, ca
     assert response.context["version"] == usable
     assert "<title>Sha Tin R3, 10 Mar 2024 · HRP</title>" in text
     assert "trained on races up to 9 March 2024" in text
-    assert '<td class="num">25.0%</td> <td class="num">62.5%</td> <td class="num">4.00</td>' in text
+    assert (
+        '<td class="num c-win" data-label="Win">25.0%</td> '
+        '<td class="num c-fair" data-label="Fair">4.00</td>' in text
+    )
+    assert '<td class="num c-extra" data-label="Place">62.5%</td>' not in text  # 3 runners: none
+    assert "No place terms with 3 runners" in text
     assert "50.0%" in text
     assert "90.0%" not in text
-    assert "Rating against the field +0.84" in text
-    assert "Average position, last 3 runs -0.31" in text
+    assert "Rating against the field: raises its chance (×2.32)" in text
+    assert "Average position, last 3 runs: lowers its chance (×0.73)" in text
     assert 'Why?<span class="visually-hidden"> Explanation of' in text
 
 
@@ -138,8 +143,8 @@ def test_non_runner_row_is_struck_through_without_a_prediction(member_client, ca
     response = member_client.get(race.get_absolute_url())
 
     text = _text(response)
-    assert text.count('<tr class="non-runner">') == 1
-    row = text.split('<tr class="non-runner">')[1].split("</tr>")[0]
+    assert text.count('<tr class="runner non-runner">') == 1
+    row = text.split('<tr class="runner non-runner">')[1].split("</tr>")[0]
     assert "Non-runner" in row
     assert "%" not in row
     assert "Why?" not in row
@@ -180,10 +185,12 @@ def test_sort_headers_keep_the_model_and_mark_the_sorted_column(member_client, c
     text = _text(member_client.get(race.get_absolute_url(), {"sort": "-edge", "model": "market"}))
 
     assert (
-        '<th scope="col" class="num" aria-sort="descending">'
+        '<th scope="col" class="num c-edge" aria-sort="descending">'
         '<a href="?model=market&amp;sort=edge">Edge</a></th>' in text
     )
-    assert '<a href="?model=market&amp;sort=win">Win %</a>' in text
+    # Win % sorts high to low on the first click, odds short to long.
+    assert '<a href="?model=market&amp;sort=-win">Win %</a>' in text
+    assert '<a href="?model=market&amp;sort=odds">Odds</a>' in text
     assert text.count("aria-sort=") == 1
 
 
@@ -237,9 +244,10 @@ def test_settled_card_shows_positions_and_the_summary(member_client, card):
     # then
     text = _text(response)
     assert (
-        '<td class="num">2 <abbr title="dead heat">dh</abbr></td> <td class="num">1.25</td>' in text
+        '<td class="num c-pos" data-label="Pos">2 <abbr title="dead heat">dh</abbr></td> '
+        '<td class="num c-extra" data-label="Lengths">1.25</td>' in text
     )
-    assert text.count('<tr class="winner">') == 1
+    assert text.count('<tr class="runner winner">') == 1
     assert f"Our top pick, {runners[0].horse}, finished 2nd (dead heat)." in text
     assert f"The favourite, {runners[1].horse} at 2.50, finished 1st." in text
     assert (

@@ -104,6 +104,7 @@ def race_cards_store(
                 "rating": runner.rating,
                 "age": runner.age,
                 "gear": runner.gear,
+                "jockey_allowance_lb": runner.jockey_allowance_lb,
                 "win_odds": runner.win_odds,
                 "non_runner": runner.non_runner,
             }
