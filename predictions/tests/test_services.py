@@ -16,6 +16,7 @@ from predictions.services.base import PredictionError
 from predictions.services.holdout import model_versions_holdout_ensure
 from races.demo import demo_data_seed
 from races.models import Race, Runner
+from races.place_terms import race_place_terms
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +151,13 @@ def test_refresh_stores_coherent_predictions_and_is_idempotent(demo_races):
     for race_id in race_ids:
         rows = list(Prediction.objects.filter(runner__race_id=race_id).select_related("runner"))
         assert sum(p.win_probability for p in rows) == pytest.approx(1.0)
-        assert sum(p.place_probability for p in rows) == pytest.approx(min(3, len(rows)), abs=1e-6)
+        race = Race.objects.select_related("racecourse").get(pk=race_id)
+        places = race_place_terms(race=race, field_size=len(rows)).places
+        if places:
+            total = sum(p.place_probability for p in rows)
+            assert total == pytest.approx(min(places, len(rows)), abs=1e-6)
+        else:
+            assert {p.place_probability for p in rows} == {None}
         assert sorted(p.rank for p in rows) == list(range(1, len(rows) + 1))
         top = min(rows, key=lambda p: p.rank)
         assert top.win_probability == max(p.win_probability for p in rows)
