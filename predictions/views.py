@@ -28,7 +28,7 @@ from .services.cache import race_card_generations
 SORT_COLUMNS = {
     "saddle": ("No.", lambda row: row.runner.saddle_number),
     "draw": ("Draw", lambda row: row.runner.draw),
-    "weight": ("Weight (lb)", lambda row: row.runner.carried_weight_lb),
+    "weight": ("Wt (lb)", lambda row: row.runner.carried_weight_lb),
     "rating": ("Rating", lambda row: row.runner.rating),
     "odds": ("Odds", lambda row: row.runner.win_odds),
     "win": ("Win %", lambda row: row.prediction and row.prediction.win_probability),
