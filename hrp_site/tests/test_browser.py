@@ -367,12 +367,37 @@ def test_desktop_card_sorts_win_high_to_low_opens_why_below_and_shows_fractional
     context.close()
 
 
+def _give_a_past(runner) -> None:
+    """Headgear new today, a claiming rider, and three past runs (a fall among them)."""
+    for days, position, non_finish in [(400, None, "F"), (60, 1, ""), (21, 3, "")]:
+        past = RaceFactory(
+            meeting_date=runner.race.meeting_date - datetime.timedelta(days),
+            status=Race.Status.RESULT,
+            racecourse=runner.race.racecourse,
+            race_number=days % 10 + 1,
+        )
+        RunnerFactory(
+            race=past, horse=runner.horse, finish_position=position, non_finish=non_finish
+        )
+        RunnerFactory.create_batch(2, race=past, finish_position=None)
+    runner.gear, runner.jockey_allowance_lb = "tp", 7
+    runner.save()
+
+
+@pytest.mark.parametrize("settled", [False, True], ids=["declared", "settled"])
 def test_phone_card_shows_horse_odds_win_fair_odds_and_value_on_the_first_screen(
-    browser, live_server, settings, todays_card, django_user_model, tmp_path
+    browser, live_server, settings, todays_card, django_user_model, tmp_path, settled
 ):
-    # given: a member on a 390 x 844 phone
+    # given: a member on a 390 x 844 phone; a card with form, marks and headgear, and its result
     settings.DEBUG = False
     race, runners = todays_card
+    _give_a_past(runners[0])
+    if settled:
+        race.status = Race.Status.RESULT
+        race.save()
+        for position, runner in enumerate(runners, start=1):
+            runner.finish_position = position
+            runner.save()
     context, page = _member_page(browser, live_server, django_user_model, width=390, height=844)
 
     # when
