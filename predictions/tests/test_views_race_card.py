@@ -423,7 +423,7 @@ def test_card_shows_age_sex_marks_headgear_claim_form_and_last_run(member_client
     assert '<abbr class="allowance" title="claims 5 lb">(5)</abbr>' in row
     assert '<span class="form-figures" title="F/4, 1/4, 3/4">F-13</span>' in row
     assert '<span class="last-run">3/4</span>, 12 days' in row
-    assert "First run" in _runner_row(
+    assert "None on record" in _runner_row(
         _text(member_client.get(race.get_absolute_url())), runners[1].horse
     )
 
