@@ -190,6 +190,32 @@ def test_refresh_is_walk_forward_and_skips_non_runners(demo_races):
     )
 
 
+def test_refresh_computes_place_chances_for_each_races_place_terms(demo_races):
+    # given: three of today's handicaps cut to 6, 4 and 4 starters, the last one from the Hong
+    # Kong data, whose place pool pays 2 places from 4 starters
+    trained("logit")
+    six, four, hong_kong = Race.objects.filter(meeting_date=TODAY).order_by("pk")[:3]
+    for race, starters in ((six, 6), (four, 4), (hong_kong, 4)):
+        keep = race.runners.order_by("saddle_number").values_list("pk", flat=True)[:starters]
+        race.runners.exclude(pk__in=list(keep)).update(non_runner=True)
+    Race.objects.filter(pk=hong_kong.pk).update(source=Race.Source.HKRACING)
+
+    # when
+    refresh.predictions_refresh(
+        race_ids=[six.pk, four.pk, hong_kong.pk], algorithms_to_use=["logit"]
+    )
+
+    # then: 2 places of 6 runners; none with 4; the provider's terms for the Hong Kong race
+    def places(race):
+        return [p.place_probability for p in Prediction.objects.filter(runner__race=race)]
+
+    assert len(places(six)) == 6
+    assert sum(places(six)) == pytest.approx(2.0)
+    assert places(four) == [None] * 4
+    assert len(places(hong_kong)) == 4
+    assert sum(places(hong_kong)) == pytest.approx(2.0)
+
+
 def test_evaluation_refuses_the_training_window_and_stores_its_metrics(demo_races):
     version = trained("logit", until=TODAY - datetime.timedelta(days=20))
 
