@@ -1,4 +1,4 @@
-"""Probabilities within races: normalising, the market's view, place (top-three) chances, seasons.
+"""Probabilities within races: normalising, the market's view, place chances, seasons.
 
 Every function takes per-runner arrays aligned with a `race_ids` array (any order; rows of one
 race need not be adjacent) and returns per-runner arrays in the same order.

@@ -471,3 +471,24 @@ def test_why_opens_in_a_row_below_the_runner(member_client, card):
     assert rows[first + 1].startswith(' class="why-row" aria-hidden="true"><td colspan="99">')
     assert f"Why {runners[0].horse} has a 25.0% chance" in rows[first + 1]
     assert "Rating against the field: raises its chance (×2.32)" in rows[first + 1]
+
+
+def test_settled_card_says_why_a_runner_did_not_finish(member_client, card):
+    # given: our top pick pulled up; another runner did not finish, no reason given
+    race, runners = card
+    version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    _predict(version, runners[:3], [(0.4, 1, 0.1), (0.35, 2, -0.1), (0.25, 3, None)])
+    race.status = Race.Status.RESULT
+    race.save()
+    runners[1].finish_position = 1
+    runners[1].save()
+    runners[0].non_finish = "P"
+    runners[0].save()
+
+    # when
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    # then
+    assert f"Our top pick, {runners[0].horse}, pulled up." in text
+    assert '<td class="num c-pos" data-label="Pos"><abbr title="Pulled up">P</abbr></td>' in text
+    assert '<td class="num c-pos" data-label="Pos">–</td>' in text  # the third: no reason
