@@ -267,7 +267,16 @@ class CardRow:
 
     @property
     def form(self) -> str:
-        return self.history.figures
+        """Our figures from the runs HRP holds, else the provider's racecard's own ("-": none)."""
+        if self.history.runs:
+            return self.history.figures
+        return self.runner.declared_form or "-"
+
+    @property
+    def days_since_last_run(self) -> int | None:
+        if self.history.runs:
+            return self.history.days_since_last_run
+        return self.runner.declared_days_since_run
 
     @property
     def first_time_gear(self) -> bool:

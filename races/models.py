@@ -341,6 +341,18 @@ class Runner(ExternalRecord):
     gear = models.CharField(
         max_length=32, blank=True, help_text="Headgear, as the provider codes it."
     )
+    declared_form = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Form figures as the provider's racecard prints them (for horses whose earlier "
+        "runs HRP does not hold).",
+    )
+    declared_days_since_run = models.PositiveSmallIntegerField(
+        "days since the last run (provider)",
+        null=True,
+        blank=True,
+        help_text="As the provider's racecard gives it.",
+    )
     jockey_allowance_lb = models.PositiveSmallIntegerField(
         "jockey's allowance (lb)",
         null=True,

@@ -492,3 +492,19 @@ def test_settled_card_says_why_a_runner_did_not_finish(member_client, card):
     assert f"Our top pick, {runners[0].horse}, pulled up." in text
     assert '<td class="num c-pos" data-label="Pos"><abbr title="Pulled up">P</abbr></td>' in text
     assert '<td class="num c-pos" data-label="Pos">–</td>' in text  # the third: no reason
+
+
+def test_a_horse_without_runs_in_hrp_shows_the_racecards_form_and_days(member_client, card):
+    # given: the provider's racecard gave the first runner's form and days since its last run
+    race, runners = card
+    runners[0].declared_form, runners[0].declared_days_since_run = "1P3-F2", 36
+    runners[0].save()
+
+    # when
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    # then
+    row = _runner_row(text, runners[0].horse)
+    assert '<span class="form-figures" title="As the racecard prints it">1P3-F2</span>' in row
+    assert ">36 days</td>" in row
+    assert "None on record" in _runner_row(text, runners[1].horse)

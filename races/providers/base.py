@@ -36,6 +36,8 @@ class RunnerCard:
     age: int | None = None
     gear: str = ""
     jockey_allowance_lb: int | None = None
+    form: str = ""  # the racecard's own form figures
+    days_since_run: int | None = None
     win_odds: Decimal | None = None
     non_runner: bool = False
 

@@ -92,6 +92,13 @@ def jockey_parse(text: str) -> tuple[str, int | None]:
     return match["name"].strip(), int(match["claim"])
 
 
+def _days_since_run(text: object) -> int | None:
+    """ "68 (36J)" -> 68: the days since the last run under this code of racing (the bracket
+    gives the days since a run under another code)."""
+    match = re.match(r"\s*(\d+)", str(text or ""))
+    return int(match[1]) if match else None
+
+
 def _runner(runner: dict) -> RunnerCard:
     non_runner = runner.get("number") == "NR" or runner.get("jockey") == NON_RUNNER
     jockey, allowance = jockey_parse(
@@ -114,5 +121,7 @@ def _runner(runner: dict) -> RunnerCard:
         age=int_or_none(runner.get("age")),
         gear=runner.get("headgear") or "",
         jockey_allowance_lb=allowance,
+        form=(runner.get("form") or "")[-32:],
+        days_since_run=_days_since_run(runner.get("last_run")),
         non_runner=non_runner,
     )

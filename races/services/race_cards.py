@@ -105,6 +105,8 @@ def race_cards_store(
                 "age": runner.age,
                 "gear": runner.gear,
                 "jockey_allowance_lb": runner.jockey_allowance_lb,
+                "declared_form": runner.form,
+                "declared_days_since_run": runner.days_since_run,
                 "win_odds": runner.win_odds,
                 "non_runner": runner.non_runner,
             }

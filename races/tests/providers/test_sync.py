@@ -55,6 +55,8 @@ def test_sync_creates_the_recorded_day_and_a_second_sync_changes_nothing(racinga
     assert Racecourse.objects.count() == 4
     claimer = Runner.objects.select_related("jockey").get(jockey__name="Charlie Tucker")
     assert claimer.jockey_allowance_lb == 7
+    one_cool = Runner.objects.get(horse__name="One Cool Dreamer")
+    assert (one_cool.declared_form, one_cool.declared_days_since_run) == ("-24534", 68)
     assert not Runner.objects.filter(jockey__name__contains="(").exists()
 
 

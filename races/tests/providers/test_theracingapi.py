@@ -46,6 +46,7 @@ def test_racingapi_maps_the_recorded_racecards(racingapi):
         142,
     )
     assert (first.rating, first.age, first.gear, first.non_runner) == (70, 4, "p", False)
+    assert (first.form, first.days_since_run) == ("-24534", 68)  # last_run "68 (36J)"
     non_runners = [r for card in cards for r in card.runners if r.non_runner]
     assert len(non_runners) == 6
     assert {(r.saddle_number, r.jockey_name) for r in non_runners} == {(None, "")}
