@@ -291,6 +291,7 @@ class RunnerAdmin(BoundedSearchMixin, LoadedAutocompleteMixin, admin.ModelAdmin)
                     "rating",
                     "age",
                     "gear",
+                    ("declared_form", "declared_days_since_run"),
                 )
             },
         ),
