@@ -3,6 +3,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.validators import MaxLengthValidator
 
+from races.odds import OddsFormat
+
 from .models import User
 
 
@@ -54,10 +56,18 @@ class ProfileForm(forms.ModelForm):
     email = forms.EmailField(
         label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
+    # Not required: a form that leaves it out (an older page, a script) keeps the member's choice.
+    odds_format = forms.ChoiceField(
+        label="Odds on race cards",
+        choices=OddsFormat.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="The market's odds and our fair odds, as decimal or as fractional odds.",
+    )
 
     class Meta:
         model = User
-        fields = ("first_name", "last_name", "email")
+        fields = ("first_name", "last_name", "email", "odds_format")
         widgets = {
             "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
             "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
@@ -68,3 +78,6 @@ class ProfileForm(forms.ModelForm):
         if _email_taken(email, exclude_pk=self.instance.pk):
             raise forms.ValidationError(EMAIL_TAKEN, code="unique")
         return email
+
+    def clean_odds_format(self) -> str:
+        return self.cleaned_data["odds_format"] or self.instance.odds_format

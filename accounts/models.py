@@ -2,6 +2,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
+from races.odds import OddsFormat
+
 
 class User(AbstractUser):
     """A person who signs in: a member reads race cards, staff also curate data in the admin.
@@ -9,6 +11,14 @@ class User(AbstractUser):
     Custom from the first migration so that membership fields can be added later without
     swapping the user model.
     """
+
+    odds_format = models.CharField(
+        "odds format",
+        max_length=16,
+        choices=OddsFormat.choices,
+        default=OddsFormat.DECIMAL,
+        help_text="How race cards show the market's odds and our fair odds.",
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

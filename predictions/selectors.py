@@ -17,7 +17,8 @@ from django.utils import timezone
 from pandas.api.types import union_categoricals
 
 from races.models import Race, Runner
-from races.selectors import race_day_results, recent_form_figures
+from races.place_terms import PlaceTerms, race_place_terms
+from races.selectors import CardHistory, card_histories, race_day_results
 
 from .ml.frame import FRAME_COLUMNS
 from .ml.history import KeptHistory
@@ -258,16 +259,34 @@ def card_predictions(
 
 @dataclass
 class CardRow:
-    """One line of a race card: the runner, the chosen model's prediction, its form figures."""
+    """One line of a race card: the runner, the chosen model's prediction, the horse's past."""
 
     runner: Runner
     prediction: Prediction | None
-    form: str
+    history: CardHistory
+
+    @property
+    def form(self) -> str:
+        """Our figures from the runs HRP holds, else the provider's racecard's own ("-": none)."""
+        if self.history.runs:
+            return self.history.figures
+        return self.runner.declared_form or "-"
+
+    @property
+    def days_since_last_run(self) -> int | None:
+        if self.history.runs:
+            return self.history.days_since_last_run
+        return self.runner.declared_days_since_run
+
+    @property
+    def first_time_gear(self) -> bool:
+        return self.history.first_time_gear(self.runner.gear)
 
 
 def race_card_rows(*, race: Race, version: ModelVersion | None) -> list[CardRow]:
     """The card's runners (prefetched by `race_card`) with the version's predictions and the
-    horses' form figures before the race's day: two queries. Non-runners get no prediction."""
+    horses' form, last runs and winner marks before the race's day: two queries. Non-runners get
+    no prediction."""
     runners = list(race.runners.all())
     predictions = {}
     if version is not None:
@@ -276,15 +295,26 @@ def race_card_rows(*, race: Race, version: ModelVersion | None) -> list[CardRow]
         }
         for prediction in predictions.values():
             prediction.model_version = version  # for `is_value`, without a query per row
-    form = recent_form_figures(horse_ids=[r.horse_id for r in runners], before=race.meeting_date)
+    histories = card_histories(
+        horse_ids=[r.horse_id for r in runners],
+        before=race.meeting_date,
+        racecourse_id=race.racecourse_id,
+        distance_m=race.distance_m,
+    )
     return [
         CardRow(
             runner=runner,
             prediction=None if runner.non_runner else predictions.get(runner.pk),
-            form=form[runner.horse_id],
+            history=histories[runner.horse_id],
         )
         for runner in runners
     ]
+
+
+def race_card_place_terms(*, race: Race) -> PlaceTerms:
+    """The race's place terms for its starters (its runners prefetched: no query)."""
+    starters = sum(1 for runner in race.runners.all() if not runner.non_runner)
+    return race_place_terms(race=race, field_size=starters)
 
 
 def race_result_summary(rows: list[CardRow]) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from django.views.generic import TemplateView
 from hrp_site.charts import Axis, Series, line_chart
 from hrp_site.shared_cache import cached
 from races.models import Race
+from races.odds import OddsFormat
 from races.selectors import race_card, race_day_neighbours, race_neighbours
 from races.services.cache import RACES
 from races.views import MemberPageMixin
@@ -30,7 +31,7 @@ from .services.cache import VERSIONS, race_card_generations, race_predictions_ge
 SORT_COLUMNS = {
     "saddle": ("No.", lambda row: row.runner.saddle_number),
     "draw": ("Draw", lambda row: row.runner.draw),
-    "weight": ("Weight (lb)", lambda row: row.runner.carried_weight_lb),
+    "weight": ("Wt (lb)", lambda row: row.runner.carried_weight_lb),
     "rating": ("Rating", lambda row: row.runner.rating),
     "odds": ("Odds", lambda row: row.runner.win_odds),
     "win": ("Win %", lambda row: row.prediction and row.prediction.win_probability),
@@ -39,15 +40,17 @@ SORT_COLUMNS = {
     "rank": ("Rank", lambda row: row.prediction and row.prediction.rank),
 }
 DEFAULT_SORT = "saddle"
+# Columns whose first click sorts high to low: the best chances and edges first.
+DESCENDING_FIRST = {"win", "place", "edge", "rating"}
 
 
 class RaceCardView(MemberPageMixin, TemplateView):
     """One race: runners, the chosen model's predictions, and the result once run.
 
-    All but the follow buttons is the same for every member: it is rendered once per race, model
-    choice and sort order, and kept in the shared cache until the race, its runners, its
-    predictions or the model registry change (hrp_site.shared_cache). The page puts the member's
-    follow buttons into it on each request.
+    All but the follow buttons is the same for every member who reads odds the same way: it is
+    rendered once per race, model choice, sort order and odds format, and kept in the shared
+    cache until the race, its runners, its predictions or the model registry change
+    (hrp_site.shared_cache). The page puts the member's follow buttons into it on each request.
     """
 
     template_name = "predictions/race_card.html"
@@ -60,15 +63,23 @@ class RaceCardView(MemberPageMixin, TemplateView):
         sort = self.request.GET.get("sort", DEFAULT_SORT)
         if sort.removeprefix("-") not in SORT_COLUMNS:
             sort = DEFAULT_SORT
+        # The member's choice in the profile (accounts), read off the user: no import of accounts.
+        odds_format = getattr(self.request.user, "odds_format", OddsFormat.DECIMAL)
+        if odds_format not in OddsFormat.values:
+            odds_format = OddsFormat.DECIMAL
         card = cached(
-            f"race-card:{race_id}:{wanted or ''}:{sort}",
+            f"race-card:{race_id}:{wanted or ''}:{sort}:{odds_format}",
             generations=race_card_generations(race_id=race_id),
-            build=lambda: _race_card_shared(race_id=race_id, wanted=wanted, sort=sort),
+            build=lambda: _race_card_shared(
+                race_id=race_id, wanted=wanted, sort=sort, odds_format=odds_format
+            ),
         )
         return super().get_context_data(card=card, **kwargs)
 
 
-def _race_card_shared(*, race_id: int, wanted: str | None, sort: str) -> dict[str, str]:
+def _race_card_shared(
+    *, race_id: int, wanted: str | None, sort: str, odds_format: str
+) -> dict[str, str]:
     """The card's title and its HTML with follow slots (`predictions/_race_card_body.html`)."""
     race = get_object_or_404(race_card(race_id=race_id))
     versions = selectors.card_versions(day=race.meeting_date)
@@ -84,6 +95,8 @@ def _race_card_shared(*, race_id: int, wanted: str | None, sort: str) -> dict[st
         "columns": _sort_headers(sort, version),
         "summary": selectors.race_result_summary(rows) if settled else None,
         "settled": settled,
+        "place_terms": selectors.race_card_place_terms(race=race),
+        "odds_format": odds_format,
         "previous_race": previous_race,
         "next_race": next_race,
     }
@@ -114,10 +127,13 @@ def _sort_headers(sort: str, version: ModelVersion | None) -> dict[str, dict[str
     """Per sortable column: its heading, the link's query string and its aria-sort state."""
     headers = {}
     for key, (label, _) in SORT_COLUMNS.items():
-        ascending = sort == key
+        ascending, descending = sort == key, sort == f"-{key}"
         query = {"model": version.algorithm} if version else {}
-        query["sort"] = f"-{key}" if ascending else key
-        state = "ascending" if ascending else "descending" if sort == f"-{key}" else ""
+        if ascending or descending:
+            query["sort"] = key if descending else f"-{key}"  # a second click turns it round
+        else:
+            query["sort"] = f"-{key}" if key in DESCENDING_FIRST else key
+        state = "ascending" if ascending else "descending" if descending else ""
         headers[key] = {"label": label, "query": "?" + urlencode(query), "aria_sort": state}
     return headers
 

@@ -49,9 +49,21 @@ class ExternalRecord(models.Model):
 class Racecourse(ExternalRecord):
     """A track where meetings are held, e.g. Sha Tin (ST) in Hong Kong."""
 
+    class PlaceTerms(models.TextChoices):
+        """How many places pay, by field size (races.place_terms holds the rules)."""
+
+        BRITISH = "british", "British and Irish each-way terms"
+        HONG_KONG = "hong_kong", "Hong Kong place pool"
+
     code = models.CharField(max_length=8)
     name = models.CharField(max_length=100)
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code.")
+    place_terms = models.CharField(
+        max_length=16,
+        choices=PlaceTerms.choices,
+        blank=True,
+        help_text="Blank: the terms of the course's data provider (races.place_terms).",
+    )
 
     class Meta(ExternalRecord.Meta):
         ordering = ["name"]
@@ -266,6 +278,11 @@ class Race(ExternalRecord):
         # the page's name.
         return reverse("predictions:race", args=[self.pk])
 
+    @property
+    def is_handicap(self) -> bool:
+        # No provider flags handicaps; British and Irish race names say so ("... Handicap Hurdle").
+        return "handicap" in self.name.lower()
+
 
 class RunnerQuerySet(models.QuerySet):
     def starters(self) -> RunnerQuerySet:
@@ -298,6 +315,19 @@ class Runner(ExternalRecord):
     (the stake back) are common in Hong Kong, so place odds may equal 1.
     """
 
+    class NonFinish(models.TextChoices):
+        """Why a starter did not finish, as a provider says; the value is its form figure."""
+
+        FELL = "F", "Fell"
+        PULLED_UP = "P", "Pulled up"
+        UNSEATED = "U", "Unseated rider"
+        REFUSED = "R", "Refused"
+        BROUGHT_DOWN = "B", "Brought down"
+        SLIPPED_UP = "S", "Slipped up"
+        RAN_OUT = "O", "Ran out"
+        CARRIED_OUT = "C", "Carried out"
+        DISQUALIFIED = "D", "Disqualified"
+
     race = models.ForeignKey(Race, on_delete=models.CASCADE, related_name="runners")
     horse = models.ForeignKey(Horse, on_delete=models.PROTECT, related_name="runs")
     jockey = models.ForeignKey(
@@ -326,11 +356,38 @@ class Runner(ExternalRecord):
     age = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(40)]
     )
-    gear = models.CharField(max_length=32, blank=True)
+    gear = models.CharField(
+        max_length=32, blank=True, help_text="Headgear, as the provider codes it."
+    )
+    declared_form = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Form figures as the provider's racecard prints them (for horses whose earlier "
+        "runs HRP does not hold).",
+    )
+    declared_days_since_run = models.PositiveSmallIntegerField(
+        "days since the last run (provider)",
+        null=True,
+        blank=True,
+        help_text="As the provider's racecard gives it.",
+    )
+    jockey_allowance_lb = models.PositiveSmallIntegerField(
+        "jockey's allowance (lb)",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(10)],
+        help_text="What a claiming rider takes off the weight, where the provider gives it.",
+    )
     win_odds = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     place_odds = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     finish_position = models.PositiveSmallIntegerField(null=True, blank=True)
     dead_heat = models.BooleanField(default=False)
+    non_finish = models.CharField(
+        max_length=1,
+        choices=NonFinish.choices,
+        blank=True,
+        help_text="Why the runner did not finish, where the provider says; blank otherwise.",
+    )
     lengths_behind = models.DecimalField(
         max_digits=7, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
@@ -381,6 +438,10 @@ class Runner(ExternalRecord):
             models.CheckConstraint(
                 condition=Q(dead_heat=False) | Q(finish_position__isnull=False),
                 name="runner_dead_heat_has_position",
+            ),
+            models.CheckConstraint(
+                condition=Q(non_finish="") | Q(finish_position__isnull=True, non_runner=False),
+                name="runner_non_finisher_has_no_position",
             ),
         ]
         indexes = [

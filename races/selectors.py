@@ -5,13 +5,26 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, Window
+from django.db.models import (
+    Count,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Window,
+)
 from django.db.models.functions import ExtractYear, RowNumber
 
 from .models import Participant, ProviderSync, Race, Racecourse, Runner
 from .providers.registry import PROVIDER_NAMES, provider_is_configured
+from .units import METRES_PER_FURLONG
 
 
 def providers_status() -> list[dict[str, Any]]:
@@ -155,13 +168,84 @@ def race_neighbours(*, race: Race) -> tuple[Race | None, Race | None]:
     return previous, following
 
 
-def recent_form_figures(
-    *, horse_ids: Iterable[int], before: datetime.date, runs: int = FORM_RUNS
-) -> dict[int, str]:
-    """Each horse's last `runs` finishing positions in settled races before `before`, oldest
-    first, as "3-1-5-0" (0: ran but did not finish); "-" for a horse with none. One query."""
+@dataclass(frozen=True)
+class FormRun:
+    """One past run of a horse as its form shows it."""
+
+    figure: str  # one character: 1-9, 0 (tenth or worse), a NonFinish letter, X (did not finish)
+    position: int | None
+    field_size: int
+    meeting_date: datetime.date
+    description: str  # position out of the field: "3/14", "12/14", "P/14"
+
+
+@dataclass(frozen=True)
+class CardHistory:
+    """What a race card shows of a horse's past before the race: form, last run, C/D marks."""
+
+    runs: list[FormRun] = field(default_factory=list)  # the last FORM_RUNS, oldest first
+    days_since_last_run: int | None = None
+    last_gear: str | None = None  # None: no previous run
+    course_winner: bool = False
+    distance_winner: bool = False
+    course_and_distance_winner: bool = False
+
+    @property
+    def figures(self) -> str:
+        """Racing's form figures, oldest first: "21-0P3" ('-' between seasons), "-" for none."""
+        text = ""
+        for previous, run in zip([None, *self.runs], self.runs, strict=False):
+            if previous is not None and previous.meeting_date.year != run.meeting_date.year:
+                text += "-"
+            text += run.figure
+        return text or "-"
+
+    @property
+    def winner_marks(self) -> str:
+        """ "CD" for a course-and-distance winner, else "C", "D", "C D" or ""."""
+        if self.course_and_distance_winner:
+            return "CD"
+        return " ".join(
+            mark for mark, won in (("C", self.course_winner), ("D", self.distance_winner)) if won
+        )
+
+    def first_time_gear(self, gear: str) -> bool:
+        """Whether `gear` (today's headgear) is new since the horse's previous run."""
+        return bool(gear) and self.last_gear is not None and gear != self.last_gear
+
+
+def form_figure(position: int | None, non_finish: str) -> str:
+    if position is None:
+        return non_finish or "X"
+    return "0" if position >= 10 else str(position)
+
+
+def same_distance(a_m: int, b_m: int) -> bool:
+    """Racing's distance winner: the same trip to the nearest half furlong."""
+    return round(a_m / METRES_PER_FURLONG * 2) == round(b_m / METRES_PER_FURLONG * 2)
+
+
+def card_histories(
+    *,
+    horse_ids: Iterable[int],
+    before: datetime.date,
+    racecourse_id: int,
+    distance_m: int,
+    runs: int = FORM_RUNS,
+) -> dict[int, CardHistory]:
+    """Each horse's form before `before` (settled starts), the days since and headgear of its
+    last run, and whether it has won at this course, over this distance, or both in one race.
+    One query however many horses: each horse's last `runs` runs and all its wins."""
     horse_ids = list(horse_ids)
-    recent = (
+    field_size = (
+        Runner.objects.starters()
+        .filter(race=OuterRef("race_id"))
+        .order_by()
+        .values("race")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
         Runner.objects.settled_starters()
         .filter(horse_id__in=horse_ids, race__meeting_date__lt=before)
         .annotate(
@@ -169,16 +253,48 @@ def recent_form_figures(
                 RowNumber(),
                 partition_by=F("horse_id"),
                 order_by=[F("race__meeting_date").desc(), F("race__race_number").desc()],
-            )
+            ),
+            field_size=Subquery(field_size),
         )
-        .filter(recency__lte=runs)
+        .filter(Q(recency__lte=runs) | Q(finish_position=1))
         .order_by("horse_id", "-recency")
-        .values_list("horse_id", "finish_position")
+        .values_list(
+            "horse_id",
+            "recency",
+            "finish_position",
+            "non_finish",
+            "gear",
+            "field_size",
+            "race__meeting_date",
+            "race__racecourse_id",
+            "race__distance_m",
+        )
     )
-    figures: dict[int, list[str]] = {horse_id: [] for horse_id in horse_ids}
-    for horse_id, position in recent:
-        figures[horse_id].append(str(position or 0))
-    return {horse_id: "-".join(done) or "-" for horse_id, done in figures.items()}
+    found: dict[int, dict[str, Any]] = {pk: {"runs": []} for pk in horse_ids}
+    for horse_id, recency, position, non_finish, gear, size, day, course_id, metres in rows:
+        history = found[horse_id]
+        if recency <= runs:
+            figure = form_figure(position, non_finish)
+            history["runs"].append(
+                FormRun(
+                    figure=figure,
+                    position=position,
+                    field_size=size or 0,
+                    meeting_date=day,
+                    description=f"{figure if position is None else position}/{size or 0}",
+                )
+            )
+        if recency == 1:
+            history["days_since_last_run"] = (before - day).days
+            history["last_gear"] = gear
+        if position == 1:
+            course, trip = course_id == racecourse_id, same_distance(metres, distance_m)
+            history["course_winner"] = history.get("course_winner", False) or course
+            history["distance_winner"] = history.get("distance_winner", False) or trip
+            history["course_and_distance_winner"] = history.get(
+                "course_and_distance_winner", False
+            ) or (course and trip)
+    return {horse_id: CardHistory(**history) for horse_id, history in found.items()}
 
 
 def participant_search(*, model: type[Participant], query: str, limit: int = 25) -> list:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .models import Horse, Race
+from .models import Horse, Race, Runner
 
 GOING_ALIASES = {
     # The Racing API's and the Racing Post's abbreviations
@@ -62,3 +62,41 @@ def sex_choice(text: object) -> str:
     if words in Horse.Sex.values:
         return words
     return SEX_ALIASES.get(words, "")
+
+
+NON_FINISH_ALIASES = {
+    # Result codes of the Racing API, the Racing Post and Timeform
+    "f": Runner.NonFinish.FELL,
+    "fell": Runner.NonFinish.FELL,
+    "pu": Runner.NonFinish.PULLED_UP,
+    "p": Runner.NonFinish.PULLED_UP,
+    "pulled up": Runner.NonFinish.PULLED_UP,
+    "ur": Runner.NonFinish.UNSEATED,
+    "u": Runner.NonFinish.UNSEATED,
+    "unseated rider": Runner.NonFinish.UNSEATED,
+    "ref": Runner.NonFinish.REFUSED,
+    "r": Runner.NonFinish.REFUSED,
+    "rr": Runner.NonFinish.REFUSED,
+    "refused": Runner.NonFinish.REFUSED,
+    "bd": Runner.NonFinish.BROUGHT_DOWN,
+    "b": Runner.NonFinish.BROUGHT_DOWN,
+    "brought down": Runner.NonFinish.BROUGHT_DOWN,
+    "su": Runner.NonFinish.SLIPPED_UP,
+    "s": Runner.NonFinish.SLIPPED_UP,
+    "slipped up": Runner.NonFinish.SLIPPED_UP,
+    "ro": Runner.NonFinish.RAN_OUT,
+    "o": Runner.NonFinish.RAN_OUT,
+    "ran out": Runner.NonFinish.RAN_OUT,
+    "co": Runner.NonFinish.CARRIED_OUT,
+    "c": Runner.NonFinish.CARRIED_OUT,
+    "carried out": Runner.NonFinish.CARRIED_OUT,
+    "dsq": Runner.NonFinish.DISQUALIFIED,
+    "d": Runner.NonFinish.DISQUALIFIED,
+    "disqualified": Runner.NonFinish.DISQUALIFIED,
+}
+
+
+def non_finish_choice(text: object) -> str:
+    """The `Runner.NonFinish` value for a provider's result code of a non-finisher ("PU",
+    "UR", "F"), or "" when it is none we know."""
+    return NON_FINISH_ALIASES.get(_words(text), "")

@@ -291,3 +291,40 @@ def test_profile_needs_a_login(client):
     response = client.get("/accounts/profile/")
 
     assert (response.status_code, response.url) == (302, "/accounts/login/?next=/accounts/profile/")
+
+
+def test_profile_sets_the_odds_format_and_keeps_it_when_left_out(client):
+    # given
+    user = UserFactory(email="zac@example.com")
+    client.force_login(user)
+    details = {"first_name": "", "last_name": "", "email": "zac@example.com"}
+
+    # when: the member picks fractional odds, then saves the form without the field
+    chosen = client.post("/accounts/profile/", {**details, "odds_format": "fractional"})
+    user.refresh_from_db()
+    picked = user.odds_format
+    client.post("/accounts/profile/", details)
+    user.refresh_from_db()
+
+    # then
+    assert chosen.status_code == 302
+    assert picked == user.odds_format == "fractional"
+    page = client.get("/accounts/profile/").content.decode()
+    assert 'name="odds_format" value="fractional"' in page
+    assert "Fractional (9/2)" in page
+
+
+def test_profile_refuses_an_unknown_odds_format(client):
+    user = UserFactory(email="zac@example.com")
+    client.force_login(user)
+
+    response = client.post(
+        "/accounts/profile/", {"email": "zac@example.com", "odds_format": "american"}
+    )
+
+    user.refresh_from_db()
+    assert response.status_code == 200
+    assert "Select a valid choice. american is not one of the available choices." in (
+        response.content.decode()
+    )
+    assert user.odds_format == "decimal"

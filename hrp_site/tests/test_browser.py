@@ -140,12 +140,13 @@ def test_a_new_member_signs_up_reads_a_card_follows_a_horse_and_logs_out(page, t
     assert "31.0%" in row.inner_text()
     assert row.get_by_text("Value").is_visible()  # 0.31 x 4.00 - 1 = +24%
 
-    # the explanation on demand, opened from the keyboard
+    # the explanation on demand, opened from the keyboard, in a row below the runner
     explanation = row.locator("details")
-    assert not explanation.get_by_text("+0.84").is_visible()
+    why = page.locator("tr.why-row", has_text="Why Browser Horse 1 has")
+    assert not why.is_visible()
     explanation.locator("summary").focus()
     page.keyboard.press("Enter")
-    assert explanation.get_by_text("+0.84").is_visible()
+    assert why.get_by_text("Market log odds: raises its chance (×2.32)").is_visible()
 
     # follow the horse; the home page lists its next run
     follow = page.get_by_role("button", name="Follow Browser Horse 1")
@@ -310,3 +311,146 @@ def test_no_page_breaks_the_content_security_policy(
     page.wait_for_function("window.cspViolations.length > 0")
     context.close()
     assert violations == {}
+
+
+def _member_page(browser, live_server, django_user_model, *, width: int, height: int, **user):
+    """A page of a signed-in member in a browser window of `width` x `height`."""
+    django_user_model.objects.create_user(
+        username="punter", email="punter@example.com", password="a-punter-password-12", **user
+    )
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": height}
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    _log_in(page, "punter", "a-punter-password-12")
+    return context, page
+
+
+def _box_inside(box: dict, width: int, height: int) -> bool:
+    return (
+        box["x"] >= 0
+        and box["y"] >= 0
+        and box["x"] + box["width"] <= width
+        and box["y"] + box["height"] <= height
+    )
+
+
+def test_desktop_card_sorts_win_high_to_low_opens_why_below_and_shows_fractional_odds(
+    browser, live_server, settings, todays_card, django_user_model, tmp_path
+):
+    # given: a member at desktop width
+    settings.DEBUG = False
+    race, runners = todays_card
+    context, page = _member_page(browser, live_server, django_user_model, width=1280, height=900)
+
+    # when: the member chooses fractional odds in the profile, then opens the card
+    page.goto("/accounts/profile/")
+    page.get_by_label("Fractional (9/2)").check()
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_text("Your profile is saved.").is_visible()
+    page.goto(f"/racing/race/{race.pk}/?sort=-saddle")
+
+    # then: the market's 4.00 and the fair odds of a 31% chance (3.23) as fractions
+    first = page.get_by_role("row", name=re.compile("Browser Horse 1"))
+    assert first.locator("td.c-odds").inner_text() == "3/1"
+    assert first.locator("td.c-fair").inner_text() == "9/4"
+
+    # when: Win % is clicked once
+    page.get_by_role("link", name="Win %").click()
+
+    # then: the highest chance first
+    page.wait_for_url(re.compile(r"sort=-win"))
+    horses = page.locator("tr.runner td.c-horse a").all_inner_texts()
+    assert horses == [f"Browser Horse {n}" for n in range(1, 7)]
+    header = page.get_by_role("columnheader", name="Win %")
+    assert header.get_attribute("aria-sort") == "descending"
+
+    # when: "Why?" opens
+    table = page.locator("table.race-card")
+    width_before = table.bounding_box()["width"]
+    first = page.get_by_role("row", name=re.compile("Browser Horse 1"))
+    first.get_by_text("Why?").click()
+
+    # then: a row below the runner, the table no wider, the factors in plain words
+    why = page.locator("tr.why-row", has_text="Why Browser Horse 1 has a 31.0% chance")
+    assert why.is_visible()
+    assert why.bounding_box()["y"] >= first.bounding_box()["y"] + first.bounding_box()["height"]
+    assert table.bounding_box()["width"] == width_before
+    assert why.get_by_text("Rating: lowers its chance (×0.89)").is_visible()
+    page.screenshot(path=str(tmp_path / "desktop-card-why.png"), full_page=True)
+    scroll = page.locator(".table-scroll")
+    assert scroll.evaluate("el => el.scrollWidth <= el.clientWidth")
+    context.close()
+
+
+def _give_a_past(runner) -> None:
+    """Headgear new today, a claiming rider, and three past runs (a fall among them)."""
+    for days, position, non_finish in [(400, None, "F"), (60, 1, ""), (21, 3, "")]:
+        past = RaceFactory(
+            meeting_date=runner.race.meeting_date - datetime.timedelta(days),
+            status=Race.Status.RESULT,
+            racecourse=runner.race.racecourse,
+            race_number=days % 10 + 1,
+        )
+        RunnerFactory(
+            race=past, horse=runner.horse, finish_position=position, non_finish=non_finish
+        )
+        RunnerFactory.create_batch(2, race=past, finish_position=None)
+    runner.gear, runner.jockey_allowance_lb = "tp", 7
+    runner.save()
+
+
+@pytest.mark.parametrize("settled", [False, True], ids=["declared", "settled"])
+def test_phone_card_shows_horse_odds_win_fair_odds_and_value_on_the_first_screen(
+    browser, live_server, settings, todays_card, django_user_model, tmp_path, settled
+):
+    # given: a member on a 390 x 844 phone; a card with form, marks and headgear, and its result
+    settings.DEBUG = False
+    race, runners = todays_card
+    _give_a_past(runners[0])
+    if settled:
+        race.status = Race.Status.RESULT
+        race.save()
+        for position, runner in enumerate(runners, start=1):
+            runner.finish_position = position
+            runner.save()
+    context, page = _member_page(browser, live_server, django_user_model, width=390, height=844)
+
+    # when
+    page.goto(f"/racing/race/{race.pk}/")
+    shot = tmp_path / "phone-card.png"
+    page.screenshot(path=str(shot))
+
+    # then: nothing to scroll sideways, and the first runner's essentials on the first screen
+    assert shot.stat().st_size > 0
+    assert page.evaluate("window.scrollY") == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    scroll = page.locator(".table-scroll")
+    assert scroll.evaluate("el => el.scrollWidth <= el.clientWidth")
+    first = page.locator("tr.runner").first
+    cells = {
+        "horse": first.locator("td.c-horse"),
+        "odds": first.locator("td.c-odds"),
+        "win": first.locator("td.c-win"),
+        "fair": first.locator("td.c-fair"),
+        "value": first.locator("td.c-edge"),
+    }
+    for name, cell in cells.items():
+        box = cell.bounding_box()
+        assert box is not None, name
+        assert _box_inside(box, 390, 844), f"{name} at {box} is off the first screen"
+        assert cell.is_visible(), name
+    assert cells["horse"].inner_text().startswith("Browser Horse 1")
+    assert cells["odds"].inner_text() == "4.00"  # its label comes from CSS
+    assert cells["win"].inner_text() == "31.0%"
+    assert "Value" in cells["value"].inner_text()
+    # the rest of the runner follows below, labelled
+    assert first.locator("td.c-people").bounding_box()["y"] > cells["win"].bounding_box()["y"]
+
+    # when: "Why?" opens on the phone: still nothing to scroll sideways
+    first.get_by_text("Why?").click()
+    assert page.locator("tr.why-row").first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "phone-card-why.png"), full_page=True)
+    context.close()

@@ -1,4 +1,4 @@
-"""Probabilities within races: normalising, the market's view, place (top-three) chances, seasons.
+"""Probabilities within races: normalising, the market's view, place chances, seasons.
 
 Every function takes per-runner arrays aligned with a `race_ids` array (any order; rows of one
 race need not be adjacent) and returns per-runner arrays in the same order.
@@ -80,54 +80,91 @@ def place_probabilities(
     win_probs: np.ndarray | pd.Series,
     race_ids: np.ndarray | pd.Series,
     *,
+    places: int | np.ndarray | pd.Series = 3,
     gamma: float = 0.81,
     delta: float = 0.65,
 ) -> np.ndarray:
-    """Each runner's probability of finishing in the first three.
+    """Each runner's probability of finishing in the first `places` of its race (a number, or
+    one per runner, the same within a race: the race's place terms, 1 to 4; 0 for a race with
+    no place terms, whose runners get NaN).
 
     Harville's model with Benter's correction: the winner is drawn from p; the second from the
-    remaining runners with probabilities proportional to p**gamma; the third from those left with
-    probabilities proportional to p**delta. The exponents below 1 flatten the later places, where
-    favourites do less well than plain Harville (gamma = delta = 1) says. Exact: every ordered
-    (first, second, third) triple is counted, in O(n^2) per race. Pass starters only; a race of
-    three or fewer runners gives everyone 1.0. The input is renormalised within each race.
+    remaining runners with probabilities proportional to p**gamma; the third and fourth from
+    those left with probabilities proportional to p**delta. The exponents below 1 flatten the
+    later places, where favourites do less well than plain Harville (gamma = delta = 1) says.
+    Exact: every ordered sequence of the first places is counted, in O(n^places) per race. Pass
+    starters only; a race of no more runners than places gives everyone 1.0. The input is
+    renormalised within each race.
     """
     p_all = normalise_within(win_probs, race_ids)
     codes, n_races = race_codes(race_ids)
     sizes = np.bincount(codes, minlength=n_races)
+    runner_places = np.broadcast_to(np.asarray(places, dtype=int), p_all.shape)
+    race_places = np.zeros(n_races, dtype=int)
+    race_places[codes] = runner_places
     result = np.ones(len(p_all))
+    result[race_places[codes] == 0] = np.nan
 
-    # Races of one field size are stacked into an (races, n) matrix and computed together.
+    # Races of one field size and terms are stacked into an (races, n) matrix and computed together.
     order = np.argsort(codes, kind="stable")
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    for n in np.unique(sizes[sizes > 3]):
-        races = np.flatnonzero(sizes == n)
+    for n, k in {(n, k) for n, k in zip(sizes, race_places, strict=True) if 0 < k < n}:
+        races = np.flatnonzero((sizes == n) & (race_places == k))
         rows = order[starts[races][:, None] + np.arange(n)]
-        result[rows] = _top_three(p_all[rows], gamma, delta)
+        result[rows] = _top_places(p_all[rows], k, gamma, delta)
     return result
 
 
-def _top_three(p: np.ndarray, gamma: float, delta: float) -> np.ndarray:
-    """Top-three probabilities for a (races, n) matrix of win probabilities (rows sum to 1)."""
-    tiny = np.finfo(float).tiny
-    q = p**gamma
-    q /= q.sum(axis=1, keepdims=True)
-    r = p**delta
-    r /= r.sum(axis=1, keepdims=True)
-    n = p.shape[1]
-    off_diagonal = ~np.eye(n, dtype=bool)
+def _top_places(p: np.ndarray, k: int, gamma: float, delta: float) -> np.ndarray:
+    """Top-`k` probabilities for a (races, n) matrix of win probabilities (rows sum to 1).
 
-    # first_second[:, j, k] = P(j wins, k second) = p_j * q_k / (1 - q_j), zero when j == k.
-    first_second = p[:, :, None] * q[:, None, :] / np.maximum(1.0 - q, tiny)[:, :, None]
-    first_second *= off_diagonal
-    # P(j, k first two, i third) = first_second[j, k] * r_i / (1 - r_j - r_k); `pair` holds all
-    # but the r_i factor. Summing it over pairs that exclude i: the total minus row i and
-    # column i (they do not overlap, the diagonal being zero).
-    pair = first_second / np.maximum(1.0 - r[:, :, None] - r[:, None, :], tiny)
-    pair_total = pair.sum(axis=(1, 2))
-    third = r * (pair_total[:, None] - pair.sum(axis=2) - pair.sum(axis=1))
-    second = first_second.sum(axis=1)
-    return p + second + third
+    `prefix` holds the probability of each ordered sequence of the first m finishers (zero where
+    a runner repeats); runner i's chance of finishing (m+1)th is its strength s_i times the sum,
+    over the sequences without i, of prefix / (1 - the sequence's strengths). That sum is the
+    total less the sequences holding i in one of their m positions (a runner appears at most
+    once in a sequence, so those sets do not overlap).
+    """
+    tiny = np.finfo(float).tiny
+    strengths = [p, _renormalised(p**gamma), _renormalised(p**delta), _renormalised(p**delta)]
+    n = p.shape[1]
+    result = p.copy()
+    prefix = p
+    for m in range(1, k):
+        s = strengths[m]
+        # Axes of `prefix`: races, then one per position already filled.
+        taken = sum(_on_axis(s, axis, m) for axis in range(1, m + 1))
+        weight = prefix / np.maximum(1.0 - taken, tiny)
+        total = weight.reshape(len(p), -1).sum(axis=1)
+        holding = sum(
+            weight.sum(axis=tuple(a for a in range(1, m + 1) if a != axis)) if m > 1 else weight
+            for axis in range(1, m + 1)
+        )
+        result += s * (total[:, None] - holding)
+        if m + 1 < k:
+            prefix = weight[..., None] * _on_axis(s, m + 1, m + 1)
+            for axis in range(1, m + 1):
+                prefix = prefix * _distinct(n, axis, m + 1, m + 1)
+    return result
+
+
+def _renormalised(q: np.ndarray) -> np.ndarray:
+    return q / q.sum(axis=1, keepdims=True)
+
+
+def _on_axis(s: np.ndarray, axis: int, m: int) -> np.ndarray:
+    """The (races, n) matrix `s` shaped to broadcast along `axis` of a (races, n, ..., n) array
+    with `m` runner axes."""
+    shape = [s.shape[0]] + [1] * m
+    shape[axis] = s.shape[1]
+    return s.reshape(shape)
+
+
+def _distinct(n: int, a: int, b: int, m: int) -> np.ndarray:
+    """1 where the runners on axes `a` and `b` differ, 0 where they are the same runner."""
+    shape_a, shape_b = [1] * (m + 1), [1] * (m + 1)
+    shape_a[a], shape_b[b] = n, n
+    index = np.arange(n)
+    return (index.reshape(shape_a) != index.reshape(shape_b)).astype(float)
 
 
 def starters(frame: pd.DataFrame) -> np.ndarray:

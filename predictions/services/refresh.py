@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from races.models import Race
+from races.place_terms import race_place_terms
 
 from .. import selectors
 from ..ml import algorithms, features, probability
@@ -69,17 +70,19 @@ def predictions_refresh(
     races = list(
         Race.objects.filter(pk__in=race_ids)
         .exclude(status=Race.Status.ABANDONED)
-        .values_list("pk", "meeting_date")
+        .select_related("racecourse")
+        .only("pk", "meeting_date", "name", "source", "racecourse__place_terms")
     )
     if not races:
         return report
-    frame, targets, kept = selectors.frame_with_kept_history(race_ids=[pk for pk, _ in races])
+    frame, targets, kept = selectors.frame_with_kept_history(race_ids=[race.pk for race in races])
     targets &= ~frame["non_runner"]
     feature_frame = features.build_features(frame, targets=targets, kept=kept)
     scored = frame[targets]
     report.races = int(scored["race_id"].nunique())
 
-    days = sorted({day for _, day in races})
+    places = _places_paid(races, scored)
+    days = sorted({race.meeting_date for race in races})
     names = list(algorithms_to_use or algorithms.ALGORITHMS)
     batches: list[tuple[ModelVersion, pd.DataFrame, dict[str, np.ndarray]]] = []
     for name in names:
@@ -100,7 +103,7 @@ def predictions_refresh(
                 report.skipped.append(report.unusable[version.pk])
                 logger.warning("refresh skips %s version %s: %s", name, version.pk, exc)
                 continue
-            values = _predict(estimator, feature_frame.loc[rows.index], rows)
+            values = _predict(estimator, feature_frame.loc[rows.index], rows, places[rows.index])
             batches.append((version, rows, values))
             report.versions.add(version.pk)
 
@@ -174,10 +177,25 @@ def predictions_refresh_range(
     return total
 
 
-def _predict(estimator: algorithms.Algorithm, feature_rows: pd.DataFrame, rows: pd.DataFrame):
+def _places_paid(races: list[Race], scored: pd.DataFrame) -> pd.Series:
+    """Per scored runner, how many places its race's terms pay for the starters scored."""
+    field_sizes = scored["race_id"].value_counts()
+    by_race = {
+        race.pk: race_place_terms(race=race, field_size=int(field_sizes.get(race.pk, 0))).places
+        for race in races
+    }
+    return scored["race_id"].map(by_race).astype(int)
+
+
+def _predict(
+    estimator: algorithms.Algorithm,
+    feature_rows: pd.DataFrame,
+    rows: pd.DataFrame,
+    places: pd.Series,
+):
     win = estimator.predict(feature_rows, rows)
     race_ids = rows["race_id"].to_numpy()
-    place = probability.place_probabilities(win, race_ids)
+    place = probability.place_probabilities(win, race_ids, places=places.to_numpy())
     rank = (
         pd.Series(-win, index=rows.index)
         .groupby(rows["race_id"].to_numpy())
@@ -202,6 +220,11 @@ def _explanations(contributions: pd.DataFrame) -> list[list[list[Any]]]:
     ]
 
 
+def _place_or_none(value: float) -> float | None:
+    # NaN: the race has no place terms.
+    return None if np.isnan(value) else min(max(float(value), 0.0), 1.0)
+
+
 def _predictions_store(*, version: ModelVersion, rows: pd.DataFrame, values: dict[str, Any]) -> int:
     explanations = _explanations(values["contributions"])
     now = timezone.now()
@@ -214,7 +237,7 @@ def _predictions_store(*, version: ModelVersion, rows: pd.DataFrame, values: dic
                 runner_id=runner_id,
                 model_version=version,
                 win_probability=win,
-                place_probability=min(max(float(values["place"][i]), 0.0), 1.0),
+                place_probability=_place_or_none(values["place"][i]),
                 rank=int(values["rank"][i]),
                 fair_odds=1 / max(win, 1e-9),
                 edge=None if np.isnan(edge) else edge,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django import template
 
 register = template.Library()
@@ -89,3 +91,14 @@ def feature_label(name: str) -> str:
     if name in FEATURE_LABELS:
         return FEATURE_LABELS[name]
     return name.replace("_", " ").capitalize()
+
+
+@register.filter
+def score_effect(contribution: float) -> str:
+    """A factor's contribution to the within-race score in plain words: the score is a log
+    weight, so +0.41 multiplies the horse's weight against the field by e^0.41 = 1.5."""
+    factor = math.exp(float(contribution))
+    if abs(factor - 1) < 0.005:
+        return "makes no difference (×1.00)"
+    direction = "raises" if factor > 1 else "lowers"
+    return f"{direction} its chance (×{factor:.2f})"

@@ -162,8 +162,8 @@ def test_activating_a_version_changes_the_cached_card(member_client, card):
 
     # then: the active version comes first
     after = _page(member_client.get(race.get_absolute_url()))
-    assert '<td class="num">7.0%</td>' not in before
-    assert '<td class="num">7.0%</td>' in after
+    assert '<td class="num c-win" data-label="Win">7.0%</td>' not in before
+    assert '<td class="num c-win" data-label="Win">7.0%</td>' in after
 
 
 def test_pages_are_served_uncached_while_the_cache_is_unreachable(

@@ -157,3 +157,48 @@ def test_win_shares_split_a_dead_heat_and_scored_rows_skip_unresolved_races():
     np.testing.assert_array_equal(shares, [0.5, 0.5, 0, 1, 0, 0, 0, 1, 0])
     # race 3 has no winner; race 4 has one starter
     np.testing.assert_array_equal(rows, [True] * 5 + [False] * 4)
+
+
+def brute_force_top(p, places, gamma, delta):
+    """Every ordered sequence of the first `places`, the slow way: the winner from p, the
+    second from p**gamma, the third and fourth from p**delta among those left."""
+    p = np.asarray(p, dtype=float)
+    strengths = [p, p**gamma / (p**gamma).sum()] + [p**delta / (p**delta).sum()] * 2
+    top = np.zeros(len(p))
+    for sequence in itertools.permutations(range(len(p)), places):
+        chance = 1.0
+        for position, runner in enumerate(sequence):
+            s = strengths[position]
+            chance *= s[runner] / (1 - sum(s[i] for i in sequence[:position]))
+        top[list(sequence)] += chance
+    return top
+
+
+@pytest.mark.parametrize("places", [1, 2, 3, 4])
+def test_place_probabilities_follow_the_races_terms(places):
+    p = np.random.default_rng(places).dirichlet(np.ones(7))
+
+    top = place_probabilities(p, [1] * 7, places=places)
+
+    np.testing.assert_allclose(top, brute_force_top(p, places, 0.81, 0.65), rtol=1e-10)
+    assert top.sum() == pytest.approx(places)
+
+
+def test_place_probabilities_take_each_races_own_terms_and_none_without_terms():
+    # given: a 4-runner race without place terms, a 6-runner race paying 2, 17 runners paying 4
+    rng = np.random.default_rng(5)
+    sizes, terms = [4, 6, 17], [0, 2, 4]
+    race_ids = np.repeat(np.arange(3), sizes)
+    places = np.repeat(terms, sizes)
+    order = rng.permutation(len(race_ids))
+    race_ids, places = race_ids[order], places[order]
+    p = rng.dirichlet(np.ones(len(race_ids)))
+
+    # when
+    top = place_probabilities(p, race_ids, places=places)
+
+    # then
+    assert np.isnan(top[race_ids == 0]).all()
+    totals = pd.Series(top).groupby(race_ids).sum()
+    np.testing.assert_allclose(totals[[1, 2]], [2.0, 4.0], rtol=1e-12)
+    assert ((top[race_ids > 0] > 0) & (top[race_ids > 0] < 1)).all()

@@ -16,6 +16,7 @@ from predictions.services.base import PredictionError
 from predictions.services.holdout import model_versions_holdout_ensure
 from races.demo import demo_data_seed
 from races.models import Race, Runner
+from races.place_terms import race_place_terms
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +151,13 @@ def test_refresh_stores_coherent_predictions_and_is_idempotent(demo_races):
     for race_id in race_ids:
         rows = list(Prediction.objects.filter(runner__race_id=race_id).select_related("runner"))
         assert sum(p.win_probability for p in rows) == pytest.approx(1.0)
-        assert sum(p.place_probability for p in rows) == pytest.approx(min(3, len(rows)), abs=1e-6)
+        race = Race.objects.select_related("racecourse").get(pk=race_id)
+        places = race_place_terms(race=race, field_size=len(rows)).places
+        if places:
+            total = sum(p.place_probability for p in rows)
+            assert total == pytest.approx(min(places, len(rows)), abs=1e-6)
+        else:
+            assert {p.place_probability for p in rows} == {None}
         assert sorted(p.rank for p in rows) == list(range(1, len(rows) + 1))
         top = min(rows, key=lambda p: p.rank)
         assert top.win_probability == max(p.win_probability for p in rows)
@@ -181,6 +188,32 @@ def test_refresh_is_walk_forward_and_skips_non_runners(demo_races):
     assert Prediction.objects.filter(runner__race=today_race).count() == (
         today_race.runners.count() - 1
     )
+
+
+def test_refresh_computes_place_chances_for_each_races_place_terms(demo_races):
+    # given: three of today's handicaps cut to 6, 4 and 4 starters, the last one from the Hong
+    # Kong data, whose place pool pays 2 places from 4 starters
+    trained("logit")
+    six, four, hong_kong = Race.objects.filter(meeting_date=TODAY).order_by("pk")[:3]
+    for race, starters in ((six, 6), (four, 4), (hong_kong, 4)):
+        keep = race.runners.order_by("saddle_number").values_list("pk", flat=True)[:starters]
+        race.runners.exclude(pk__in=list(keep)).update(non_runner=True)
+    Race.objects.filter(pk=hong_kong.pk).update(source=Race.Source.HKRACING)
+
+    # when
+    refresh.predictions_refresh(
+        race_ids=[six.pk, four.pk, hong_kong.pk], algorithms_to_use=["logit"]
+    )
+
+    # then: 2 places of 6 runners; none with 4; the provider's terms for the Hong Kong race
+    def places(race):
+        return [p.place_probability for p in Prediction.objects.filter(runner__race=race)]
+
+    assert len(places(six)) == 6
+    assert sum(places(six)) == pytest.approx(2.0)
+    assert places(four) == [None] * 4
+    assert len(places(hong_kong)) == 4
+    assert sum(places(hong_kong)) == pytest.approx(2.0)
 
 
 def test_evaluation_refuses_the_training_window_and_stores_its_metrics(demo_races):

@@ -79,11 +79,16 @@ def test_race_card_shows_the_walk_forward_versions_predictions(member_client, ca
     assert response.context["version"] == usable
     assert "<title>Sha Tin R3, 10 Mar 2024 · HRP</title>" in text
     assert "trained on races up to 9 March 2024" in text
-    assert '<td class="num">25.0%</td> <td class="num">62.5%</td> <td class="num">4.00</td>' in text
+    assert (
+        '<td class="num c-win" data-label="Win">25.0%</td> '
+        '<td class="num c-fair" data-label="Fair">4.00</td>' in text
+    )
+    assert '<td class="num c-extra" data-label="Place">62.5%</td>' not in text  # 3 runners: none
+    assert "No place terms with 3 runners" in text
     assert "50.0%" in text
     assert "90.0%" not in text
-    assert "Rating against the field +0.84" in text
-    assert "Average position, last 3 runs -0.31" in text
+    assert "Rating against the field: raises its chance (×2.32)" in text
+    assert "Average position, last 3 runs: lowers its chance (×0.73)" in text
     assert 'Why?<span class="visually-hidden"> Explanation of' in text
 
 
@@ -138,8 +143,8 @@ def test_non_runner_row_is_struck_through_without_a_prediction(member_client, ca
     response = member_client.get(race.get_absolute_url())
 
     text = _text(response)
-    assert text.count('<tr class="non-runner">') == 1
-    row = text.split('<tr class="non-runner">')[1].split("</tr>")[0]
+    assert text.count('<tr class="runner non-runner">') == 1
+    row = text.split('<tr class="runner non-runner">')[1].split("</tr>")[0]
     assert "Non-runner" in row
     assert "%" not in row
     assert "Why?" not in row
@@ -180,10 +185,12 @@ def test_sort_headers_keep_the_model_and_mark_the_sorted_column(member_client, c
     text = _text(member_client.get(race.get_absolute_url(), {"sort": "-edge", "model": "market"}))
 
     assert (
-        '<th scope="col" class="num" aria-sort="descending">'
+        '<th scope="col" class="num c-edge" aria-sort="descending">'
         '<a href="?model=market&amp;sort=edge">Edge</a></th>' in text
     )
-    assert '<a href="?model=market&amp;sort=win">Win %</a>' in text
+    # Win % sorts high to low on the first click, odds short to long.
+    assert '<a href="?model=market&amp;sort=-win">Win %</a>' in text
+    assert '<a href="?model=market&amp;sort=odds">Odds</a>' in text
     assert text.count("aria-sort=") == 1
 
 
@@ -237,9 +244,10 @@ def test_settled_card_shows_positions_and_the_summary(member_client, card):
     # then
     text = _text(response)
     assert (
-        '<td class="num">2 <abbr title="dead heat">dh</abbr></td> <td class="num">1.25</td>' in text
+        '<td class="num c-pos" data-label="Pos">2 <abbr title="dead heat">dh</abbr></td> '
+        '<td class="num c-extra" data-label="Lengths">1.25</td>' in text
     )
-    assert text.count('<tr class="winner">') == 1
+    assert text.count('<tr class="runner winner">') == 1
     assert f"Our top pick, {runners[0].horse}, finished 2nd (dead heat)." in text
     assert f"The favourite, {runners[1].horse} at 2.50, finished 1st." in text
     assert (
@@ -287,8 +295,19 @@ def _settled_card(client, runners: int) -> str:
     for number in range(1, runners + 1):
         runner = RunnerFactory(race=race, saddle_number=number, finish_position=number)
         PredictionFactory(runner=runner, model_version=version, rank=number)
-        past = RaceFactory(meeting_date=day - datetime.timedelta(10), status=Race.Status.RESULT)
-        RunnerFactory(race=past, horse=runner.horse, finish_position=3)
+        past = RaceFactory(
+            meeting_date=day - datetime.timedelta(10),
+            status=Race.Status.RESULT,
+            racecourse=race.racecourse,
+            race_number=number,
+            distance_m=race.distance_m,
+        )
+        RunnerFactory(race=past, horse=runner.horse, finish_position=1, gear="")
+        older = RaceFactory(meeting_date=day - datetime.timedelta(40), status=Race.Status.RESULT)
+        RunnerFactory(race=older, horse=runner.horse, finish_position=None, non_finish="F")
+        runner.gear = "b"  # first time
+        runner.jockey_allowance_lb = 3
+        runner.save()
         _follow(client, runner.horse)
     return race.get_absolute_url() + "?sort=-win"
 
@@ -307,6 +326,9 @@ def test_race_card_queries_do_not_grow_with_the_field(member_client, django_asse
     # then
     assert "How the predictions did" in small.content.decode()
     assert _text(large).count('aria-pressed="true"') == 14
+    assert _text(large).count('title="Has won at this course over this distance">CD</abbr>') == 14
+    assert _text(large).count("b<sup>1</sup>") == 14
+    assert _text(large).count('<span class="form-figures" title="F/1, 1/1">F1</span>') == 14
     assert len(four) == len(fourteen)
 
 
@@ -353,3 +375,136 @@ def test_a_settled_race_without_predictions_shows_the_result_only(member_client)
     assert _horse_names_in_order(response) == [winner.horse.name]
     assert "badge value" not in response.content.decode()
     assert "no predictions" in _text(response).lower()
+
+
+def _runner_row(text: str, horse) -> str:
+    """The card's row of `horse`, from its link to the end of the row."""
+    return text.split(f">{horse}</a>")[1].split("</tr>")[0]
+
+
+def test_card_shows_age_sex_marks_headgear_claim_form_and_last_run(member_client, card):
+    # given: the first runner's past: a fall in 2023, a win here over the trip, a third of four
+    race, runners = card
+    first = runners[0]
+    first.horse.sex = "gelding"
+    first.horse.save()
+    first.gear, first.jockey_allowance_lb, first.age = "tp", 5, 6
+    first.save()
+    past = []
+    for days, position, non_finish, gear, racecourse, distance in [
+        (120, None, "F", "", None, 2000),
+        (30, 1, "", "t", race.racecourse, race.distance_m),
+        (12, 3, "", "t", None, 1600),
+    ]:
+        past_race = RaceFactory(
+            meeting_date=DAY - datetime.timedelta(days),
+            status=Race.Status.RESULT,
+            distance_m=distance,
+            **({"racecourse": racecourse} if racecourse else {}),
+        )
+        RunnerFactory(
+            race=past_race,
+            horse=first.horse,
+            finish_position=position,
+            non_finish=non_finish,
+            gear=gear,
+        )
+        RunnerFactory.create_batch(3, race=past_race, finish_position=None)
+        past.append(past_race)
+    ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+
+    # when
+    row = _runner_row(_text(member_client.get(race.get_absolute_url())), first.horse)
+
+    # then
+    assert '6yo <abbr title="Gelding">g</abbr>' in row
+    assert 'title="Has won at this course over this distance">CD</abbr>' in row
+    assert 'title="Headgear: tongue strap, cheekpieces, first time">tp<sup>1</sup>' in row
+    assert '<abbr class="allowance" title="claims 5 lb">(5)</abbr>' in row
+    assert '<span class="form-figures" title="F/4, 1/4, 3/4">F-13</span>' in row
+    assert '<span class="last-run">3/4</span>, 12 days' in row
+    assert "None on record" in _runner_row(
+        _text(member_client.get(race.get_absolute_url())), runners[1].horse
+    )
+
+
+def test_card_shows_the_place_terms_and_place_chances_by_them(member_client):
+    # given: eight British starters, so three places pay
+    race = RaceFactory(meeting_date=DAY, source="theracingapi", name="Maiden Stakes")
+    runners = [RunnerFactory(race=race, saddle_number=n) for n in range(1, 9)]
+    version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    _predict(version, runners, [(0.125, n, 0.0) for n in range(1, 9)])
+
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    assert (
+        "Place pays the first 3 (8 runners); Place % is the chance of finishing in the first 3"
+        in text
+    )
+    assert text.count('<td class="num c-extra" data-label="Place">31.2%</td>') == 8
+
+
+def test_card_explains_value_and_links_to_the_track_record(member_client, card):
+    race, runners = card
+    version = ModelVersionFactory(
+        algorithm="logit", train_until=DAY - datetime.timedelta(1), value_margin=0.1
+    )
+    _predict(version, runners[:3], [(0.3, 1, 0.5), (0.3, 2, -0.25), (0.3, 3, 0.05)])
+
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    assert "<strong>Value</strong> marks a runner whose edge" in text
+    assert "clears the margin this model chose on its training window (10%)" in text
+    assert '<a href="/models/">the models\' track record</a>' in text
+
+
+def test_why_opens_in_a_row_below_the_runner(member_client, card):
+    race, runners = card
+    version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    _predict(version, runners[:3], [(0.25, 2, 0.25), (0.5, 1, 0.25), (0.125, 3, None)])
+
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    # The runner's row, then the explanation's own row spanning the table
+    rows = text.split("<tr")
+    first = next(i for i, row in enumerate(rows) if f">{runners[0].horse}</a>" in row)
+    assert rows[first + 1].startswith(' class="why-row" aria-hidden="true"><td colspan="99">')
+    assert f"Why {runners[0].horse} has a 25.0% chance" in rows[first + 1]
+    assert "Rating against the field: raises its chance (×2.32)" in rows[first + 1]
+
+
+def test_settled_card_says_why_a_runner_did_not_finish(member_client, card):
+    # given: our top pick pulled up; another runner did not finish, no reason given
+    race, runners = card
+    version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    _predict(version, runners[:3], [(0.4, 1, 0.1), (0.35, 2, -0.1), (0.25, 3, None)])
+    race.status = Race.Status.RESULT
+    race.save()
+    runners[1].finish_position = 1
+    runners[1].save()
+    runners[0].non_finish = "P"
+    runners[0].save()
+
+    # when
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    # then
+    assert f"Our top pick, {runners[0].horse}, pulled up." in text
+    assert '<td class="num c-pos" data-label="Pos"><abbr title="Pulled up">P</abbr></td>' in text
+    assert '<td class="num c-pos" data-label="Pos">–</td>' in text  # the third: no reason
+
+
+def test_a_horse_without_runs_in_hrp_shows_the_racecards_form_and_days(member_client, card):
+    # given: the provider's racecard gave the first runner's form and days since its last run
+    race, runners = card
+    runners[0].declared_form, runners[0].declared_days_since_run = "1P3-F2", 36
+    runners[0].save()
+
+    # when
+    text = _text(member_client.get(race.get_absolute_url()))
+
+    # then
+    row = _runner_row(text, runners[0].horse)
+    assert '<span class="form-figures" title="As the racecard prints it">1P3-F2</span>' in row
+    assert ">36 days</td>" in row
+    assert "None on record" in _runner_row(text, runners[1].horse)

@@ -81,7 +81,7 @@ class RacecourseAdmin(BoundedSearchMixin, admin.ModelAdmin):
     list_filter = ("country", "source")
     search_fields = ("name", "code", "=external_id")
     readonly_fields = ("race_count",)
-    fields = ("name", "code", "country", "race_count", "source", "external_id")
+    fields = ("name", "code", "country", "place_terms", "race_count", "source", "external_id")
 
     def get_queryset(self, request):
         return (
@@ -284,13 +284,14 @@ class RunnerAdmin(BoundedSearchMixin, LoadedAutocompleteMixin, admin.ModelAdmin)
                     "race",
                     "saddle_number",
                     "horse",
-                    "jockey",
+                    ("jockey", "jockey_allowance_lb"),
                     "trainer",
                     "draw",
                     ("carried_weight_lb", "declared_weight_lb"),
                     "rating",
                     "age",
                     "gear",
+                    ("declared_form", "declared_days_since_run"),
                 )
             },
         ),
@@ -301,6 +302,7 @@ class RunnerAdmin(BoundedSearchMixin, LoadedAutocompleteMixin, admin.ModelAdmin)
                 "fields": (
                     "non_runner",
                     ("finish_position", "dead_heat"),
+                    "non_finish",
                     "lengths_behind",
                     "finish_time",
                     "section_positions",

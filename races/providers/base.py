@@ -35,6 +35,9 @@ class RunnerCard:
     rating: int | None = None
     age: int | None = None
     gear: str = ""
+    jockey_allowance_lb: int | None = None
+    form: str = ""  # the racecard's own form figures
+    days_since_run: int | None = None
     win_odds: Decimal | None = None
     non_runner: bool = False
 
@@ -64,6 +67,9 @@ class RaceCard:
 class RunnerResult:
     horse_external_id: str
     finish_position: int | None = None  # None: ran and did not finish
+    non_finish: str = (
+        ""  # a Runner.NonFinish value when it did not finish and the provider says why
+    )
     dead_heat: bool = False
     non_runner: bool = False
 

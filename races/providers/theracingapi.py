@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import re
 from collections import defaultdict
 
 from races.vocabulary import going_choice, sex_choice
@@ -27,6 +28,7 @@ from .http import JsonClient
 RACECARDS_PATH = "/v1/racecards/free"
 SURFACES = {"AW": "all_weather", "Turf": "turf", "Dirt": "dirt"}
 NON_RUNNER = "NON-RUNNER"
+CLAIM = re.compile(r"(?P<name>.*\S)\s*\((?P<claim>\d{1,2})\)")
 
 
 class TheRacingApiProvider(Provider):
@@ -81,9 +83,27 @@ def racecards_parse(payload: dict) -> list[RaceCard]:
     return cards
 
 
+def jockey_parse(text: str) -> tuple[str, int | None]:
+    """ "Charlie Tucker(7)" -> ("Charlie Tucker", 7): a claiming rider's allowance follows the
+    name. The name alone identifies the rider, whose claim shrinks as the wins come."""
+    match = CLAIM.fullmatch(text)
+    if match is None:
+        return text.strip(), None
+    return match["name"].strip(), int(match["claim"])
+
+
+def _days_since_run(text: object) -> int | None:
+    """ "68 (36J)" -> 68: the days since the last run under this code of racing (the bracket
+    gives the days since a run under another code)."""
+    match = re.match(r"\s*(\d+)", str(text or ""))
+    return int(match[1]) if match else None
+
+
 def _runner(runner: dict) -> RunnerCard:
     non_runner = runner.get("number") == "NR" or runner.get("jockey") == NON_RUNNER
-    jockey = "" if runner.get("jockey") == NON_RUNNER else runner.get("jockey") or ""
+    jockey, allowance = jockey_parse(
+        "" if runner.get("jockey") == NON_RUNNER else runner.get("jockey") or ""
+    )
     country = runner.get("region") or ""
     return RunnerCard(
         horse_name=runner["horse"],
@@ -100,5 +120,8 @@ def _runner(runner: dict) -> RunnerCard:
         rating=int_or_none(runner.get("ofr")),
         age=int_or_none(runner.get("age")),
         gear=runner.get("headgear") or "",
+        jockey_allowance_lb=allowance,
+        form=(runner.get("form") or "")[-32:],
+        days_since_run=_days_since_run(runner.get("last_run")),
         non_runner=non_runner,
     )

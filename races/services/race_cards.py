@@ -104,6 +104,9 @@ def race_cards_store(
                 "rating": runner.rating,
                 "age": runner.age,
                 "gear": runner.gear,
+                "jockey_allowance_lb": runner.jockey_allowance_lb,
+                "declared_form": runner.form,
+                "declared_days_since_run": runner.days_since_run,
                 "win_odds": runner.win_odds,
                 "non_runner": runner.non_runner,
             }

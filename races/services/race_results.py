@@ -92,7 +92,7 @@ def _placings_store(
         for race_pk, result in results.items()
         for runner in result.runners
     }
-    fields = ("finish_position", "dead_heat", "non_runner")
+    fields = ("finish_position", "dead_heat", "non_runner", "non_finish")
     to_update, changed = [], set()
     stored = Runner.objects.filter(race_id__in=list(results)).values(
         "pk", "race_id", "horse_id", *fields
@@ -100,14 +100,26 @@ def _placings_store(
     for row in stored:
         placing = placings.get((row["race_id"], row["horse_id"]))
         if placing is None:
-            wanted = {"finish_position": None, "dead_heat": False, "non_runner": row["non_runner"]}
+            wanted = {
+                "finish_position": None,
+                "dead_heat": False,
+                "non_runner": row["non_runner"],
+                "non_finish": "",
+            }
         elif placing.non_runner:
-            wanted = {"finish_position": None, "dead_heat": False, "non_runner": True}
+            wanted = {
+                "finish_position": None,
+                "dead_heat": False,
+                "non_runner": True,
+                "non_finish": "",
+            }
         else:
+            finished = placing.finish_position is not None
             wanted = {
                 "finish_position": placing.finish_position,
-                "dead_heat": placing.dead_heat and placing.finish_position is not None,
+                "dead_heat": placing.dead_heat and finished,
                 "non_runner": False,
+                "non_finish": "" if finished else placing.non_finish,
             }
         if any(row[name] != value for name, value in wanted.items()):
             to_update.append(Runner(pk=row["pk"], **wanted, updated_at=stamp))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from races.models import Horse
+from races.odds import odds_display
 from races.units import METRES_PER_FURLONG
 
 register = template.Library()
@@ -57,6 +59,48 @@ def decimal_odds(value) -> str:
     if value is None:
         return "–"
     return f"{float(value):.2f}"
+
+
+@register.filter
+def odds(value, odds_format: str) -> str:
+    """Odds in the member's format (races.odds): "5.50" or "9/2"; "–" when unknown."""
+    return odds_display(value, odds_format)
+
+
+SEX_CODES = {
+    Horse.Sex.COLT: "c",
+    Horse.Sex.FILLY: "f",
+    Horse.Sex.GELDING: "g",
+    Horse.Sex.MARE: "m",
+    Horse.Sex.HORSE: "h",
+    Horse.Sex.RIG: "r",
+}
+
+
+@register.filter
+def sex_code(sex: str) -> str:
+    """A horse's sex as racecards print it after the age: "gelding" -> "g"."""
+    return SEX_CODES.get(sex, "")
+
+
+# The Racing API's (and the British racecards') headgear letters.
+HEADGEAR = {
+    "b": "blinkers",
+    "v": "visor",
+    "p": "cheekpieces",
+    "h": "hood",
+    "t": "tongue strap",
+    "e": "eye shield",
+    "s": "sheepskin cheekpieces",
+}
+
+
+@register.filter
+def headgear_words(gear: str) -> str:
+    """ "tp" -> "tongue strap, cheekpieces"; a code we do not know is shown as it is."""
+    if gear and all(letter in HEADGEAR for letter in gear.lower()):
+        return ", ".join(HEADGEAR[letter] for letter in gear.lower())
+    return gear
 
 
 @register.filter

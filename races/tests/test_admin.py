@@ -200,6 +200,20 @@ def test_runner_change_page_queries(staff_client, django_assert_num_queries):
 
 
 @pytest.mark.django_db
+def test_staff_edit_the_card_details_a_provider_may_leave_out(staff_client):
+    runner = RunnerFactory()
+
+    runner_page = staff_client.get(_admin_url(Runner, "change", runner.pk)).content.decode()
+    course_page = staff_client.get(
+        _admin_url(Racecourse, "change", runner.race.racecourse_id)
+    ).content.decode()
+
+    assert 'name="jockey_allowance_lb"' in runner_page
+    assert '<option value="P">Pulled up</option>' in runner_page
+    assert '<option value="hong_kong">Hong Kong place pool</option>' in course_page
+
+
+@pytest.mark.django_db
 def test_race_change_page_saves_runner_edits(staff_client):
     # given
     race = RaceFactory()

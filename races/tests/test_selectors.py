@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from races import selectors
-from races.models import Horse, Jockey, Race
+from races.models import Horse, Jockey, Race, Runner
 from races.tests.factories import (
     HorseFactory,
     JockeyFactory,
@@ -74,15 +74,48 @@ def test_race_neighbours_run_in_post_time_then_course_then_number_order():
     assert selectors.race_neighbours(race=untimed) == (a2, None)
 
 
-def _run(horse, day, position, *, status=Race.Status.RESULT, race_number=1, **fields):
-    race = RaceFactory(meeting_date=day, race_number=race_number, status=status)
+def _run(
+    horse,
+    day,
+    position,
+    *,
+    status=Race.Status.RESULT,
+    race_number=1,
+    racecourse=None,
+    distance_m=1400,
+    **fields,
+):
+    race = RaceFactory(
+        meeting_date=day,
+        race_number=race_number,
+        status=status,
+        distance_m=distance_m,
+        **({"racecourse": racecourse} if racecourse else {}),
+    )
     return RunnerFactory(race=race, horse=horse, finish_position=position, **fields)
 
 
-def test_recent_form_figures_are_the_last_six_before_the_day_oldest_first():
+def _histories(*horses, course=None, distance_m=1200):
+    return selectors.card_histories(
+        horse_ids=[horse.pk for horse in horses],
+        before=DAY,
+        racecourse_id=(course or RacecourseFactory()).pk,
+        distance_m=distance_m,
+    )
+
+
+def test_form_figures_are_the_last_six_before_the_day_oldest_first():
     # given
     horse, debutant = HorseFactory(), HorseFactory()
-    for days_before, position in [(80, 9), (70, 3), (60, 1), (50, 5), (40, 2), (30, None), (20, 4)]:
+    for days_before, position in [
+        (80, 9),
+        (70, 3),
+        (60, 1),
+        (50, 12),
+        (40, 2),
+        (30, None),
+        (20, 4),
+    ]:
         _run(horse, DAY - datetime.timedelta(days_before), position)
     _run(horse, DAY - datetime.timedelta(25), None, non_runner=True)
     _run(horse, DAY - datetime.timedelta(10), None, status=Race.Status.DECLARED)
@@ -90,18 +123,115 @@ def test_recent_form_figures_are_the_last_six_before_the_day_oldest_first():
     _run(horse, DAY + datetime.timedelta(5), 7)
 
     # when
-    figures = selectors.recent_form_figures(horse_ids=[horse.pk, debutant.pk], before=DAY)
+    histories = _histories(horse, debutant)
 
-    # then
-    assert figures == {horse.pk: "3-1-5-2-0-4", debutant.pk: "-"}
+    # then: 0 for twelfth; X for a finish without a reason; "-" where 2023 turned into 2024
+    assert histories[horse.pk].figures == "3-102X4"
+    assert histories[horse.pk].days_since_last_run == 20
+    assert histories[debutant.pk].figures == "-"
+    assert histories[debutant.pk].runs == []
+    assert histories[debutant.pk].days_since_last_run is None
 
 
-def test_recent_form_figures_order_two_races_on_one_day_by_race_number():
+def test_form_figures_order_two_races_on_one_day_by_race_number():
     horse = HorseFactory()
     _run(horse, DAY - datetime.timedelta(3), 2, race_number=5)
     _run(horse, DAY - datetime.timedelta(3), 6, race_number=1)
 
-    assert selectors.recent_form_figures(horse_ids=[horse.pk], before=DAY) == {horse.pk: "6-2"}
+    assert _histories(horse)[horse.pk].figures == "62"
+
+
+def test_form_figures_mark_seasons_and_the_reasons_a_runner_did_not_finish():
+    # given: two runs last year, then a fall and a pull-up this year
+    horse = HorseFactory()
+    _run(horse, datetime.date(2023, 9, 1), 10)
+    _run(horse, datetime.date(2023, 10, 1), 1)
+    _run(horse, datetime.date(2024, 1, 20), None, non_finish=Runner.NonFinish.FELL)
+    _run(horse, datetime.date(2024, 2, 20), None, non_finish=Runner.NonFinish.PULLED_UP)
+
+    # when
+    history = _histories(horse)[horse.pk]
+
+    # then: did not finish stays distinct from tenth or worse
+    assert history.figures == "01-FP"
+    assert [run.figure for run in history.runs] == ["0", "1", "F", "P"]
+
+
+def test_form_runs_show_the_position_out_of_the_field():
+    # given: a race of four starters and a non-runner
+    horse = HorseFactory()
+    race = RaceFactory(meeting_date=DAY - datetime.timedelta(7), status=Race.Status.RESULT)
+    RunnerFactory(race=race, horse=horse, finish_position=3)
+    RunnerFactory.create_batch(3, race=race, finish_position=None)
+    RunnerFactory(race=race, non_runner=True)
+    pulled_up = RaceFactory(meeting_date=DAY - datetime.timedelta(3), status=Race.Status.RESULT)
+    RunnerFactory(race=pulled_up, horse=horse, finish_position=None, non_finish="P")
+    RunnerFactory(race=pulled_up, finish_position=1)
+
+    runs = _histories(horse)[horse.pk].runs
+
+    assert [run.description for run in runs] == ["3/4", "P/2"]
+
+
+def test_course_distance_and_course_and_distance_winner_marks():
+    # given
+    sha_tin, happy_valley = RacecourseFactory(name="Sha Tin"), RacecourseFactory(name="HV")
+    course_and_distance, course, distance, both_apart, loser = HorseFactory.create_batch(5)
+    old = DAY - datetime.timedelta(400)  # wins count however long ago, beyond the last six runs
+    _run(course_and_distance, old, 1, racecourse=sha_tin, distance_m=1210)
+    _run(course, old, 1, racecourse=sha_tin, distance_m=1600, race_number=4)
+    _run(distance, old, 1, racecourse=happy_valley, distance_m=1200)
+    _run(both_apart, old, 1, racecourse=sha_tin, distance_m=1800, race_number=2)
+    _run(both_apart, old - datetime.timedelta(30), 1, racecourse=happy_valley, distance_m=1200)
+    _run(loser, old, 2, racecourse=sha_tin, distance_m=1200, race_number=3)
+    for horse in (course_and_distance, course, distance, both_apart, loser):
+        for days in range(10, 80, 10):
+            _run(horse, DAY - datetime.timedelta(days), 5)
+
+    # when
+    histories = _histories(
+        course_and_distance, course, distance, both_apart, loser, course=sha_tin, distance_m=1200
+    )
+
+    # then
+    assert [histories[h.pk].winner_marks for h in (course_and_distance, course, distance)] == [
+        "CD",
+        "C",
+        "D",
+    ]
+    assert histories[both_apart.pk].winner_marks == "C D"
+    assert histories[loser.pk].winner_marks == ""
+    assert histories[loser.pk].figures == "555555"
+
+
+def test_first_time_headgear_compares_with_the_previous_run():
+    # given
+    horse, debutant, regular = HorseFactory.create_batch(3)
+    _run(horse, DAY - datetime.timedelta(40), 2, gear="p")
+    _run(horse, DAY - datetime.timedelta(20), 4, gear="")
+    _run(regular, DAY - datetime.timedelta(20), 4, gear="b")
+
+    histories = _histories(horse, debutant, regular)
+
+    assert histories[horse.pk].first_time_gear("t") is True
+    assert histories[horse.pk].first_time_gear("") is False
+    assert histories[regular.pk].first_time_gear("b") is False
+    assert histories[regular.pk].first_time_gear("bt") is True
+    assert histories[debutant.pk].first_time_gear("b") is False  # nothing to compare with
+
+
+def test_card_histories_take_one_query_however_many_horses(django_assert_num_queries):
+    horses = HorseFactory.create_batch(6)
+    for horse in horses:
+        for days in (10, 20, 30):
+            _run(horse, DAY - datetime.timedelta(days), 1)
+
+    course = RacecourseFactory()
+
+    with django_assert_num_queries(1):
+        histories = _histories(*horses, course=course)
+
+    assert {history.figures for history in histories.values()} == {"111"}
 
 
 def test_participant_search_matches_name_or_exact_external_id():

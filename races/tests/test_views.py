@@ -1,6 +1,7 @@
 import datetime
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -519,3 +520,22 @@ def test_search_shows_no_internal_ids(member_client):
     for name in ("Shatin Cup", "Shatin Rider", "Shatin Star"):
         assert name in visible
     assert str(nameless) == "Unnamed horse"
+
+
+def test_horse_and_jockey_pages_show_odds_in_the_members_format(client, django_user_model):
+    # given: a member who reads fractional odds, and a horse's run at 5.50
+    member = django_user_model.objects.create_user(
+        username="fractions", password="a-long-member-password", odds_format="fractional"
+    )
+    client.force_login(member)
+    race = RaceFactory(meeting_date=timezone.localdate(), status=Race.Status.RESULT)
+    runner = RunnerFactory(race=race, finish_position=1, win_odds=Decimal("5.50"))
+
+    # when
+    horse_page = _text(client.get(reverse("races:horse", kwargs={"pk": runner.horse_id})))
+    jockey_page = _text(client.get(reverse("races:jockey", kwargs={"pk": runner.jockey_id})))
+
+    # then
+    assert '<td class="num">9/2</td>' in horse_page
+    assert '<td class="num">9/2</td>' in jockey_page
+    assert "5.50" not in horse_page

@@ -10,13 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from races.models import Horse, Race
+from races.models import Horse, Race, Runner
 from races.providers.betfair import BetfairProvider
 from races.services.hkracing_import import hkracing_import
-from races.tests.factories import RacecourseFactory, RaceFactory
+from races.tests.factories import RacecourseFactory, RaceFactory, RunnerFactory
 from races.tests.hkracing_csv import RACE_HEADER, RUN_HEADER, race_row, run_row, to_csv
 from races.tests.providers.recorded import BETFAIR_DAY
-from races.vocabulary import going_choice, sex_choice
+from races.vocabulary import going_choice, non_finish_choice, sex_choice
 
 
 # Every going in the recorded data of ../shared/data: Hong Kong's races.csv, The Racing API's
@@ -253,3 +253,25 @@ def test_the_migration_maps_stored_words_to_the_choices(old_races):
         "",
         "",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("PU", "P"), ("UR", "U"), ("F", "F"), ("Brought Down", "B"), ("RR", "R"), ("dsq", "D")],
+)
+def test_provider_non_finish_codes_map_to_the_choices(text, reason):
+    assert non_finish_choice(text) == reason
+
+
+@pytest.mark.parametrize("text", ["", "12", "LFT", None])
+def test_an_unknown_non_finish_code_is_blank(text):
+    assert non_finish_choice(text) == ""
+
+
+@pytest.mark.django_db
+def test_a_non_finish_reason_needs_a_starter_without_a_position():
+    runner = RunnerFactory(finish_position=3)
+    runner.non_finish = Runner.NonFinish.FELL
+
+    with pytest.raises(ValidationError, match="runner_non_finisher_has_no_position"):
+        runner.full_clean()

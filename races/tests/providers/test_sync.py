@@ -53,6 +53,11 @@ def test_sync_creates_the_recorded_day_and_a_second_sync_changes_nothing(racinga
     assert Runner.objects.filter(source=ExternalRecord.Source.THERACINGAPI).count() == 300
     assert Runner.objects.filter(non_runner=True).count() == 6
     assert Racecourse.objects.count() == 4
+    claimer = Runner.objects.select_related("jockey").get(jockey__name="Charlie Tucker")
+    assert claimer.jockey_allowance_lb == 7
+    one_cool = Runner.objects.get(horse__name="One Cool Dreamer")
+    assert (one_cool.declared_form, one_cool.declared_days_since_run) == ("-24534", 68)
+    assert not Runner.objects.filter(jockey__name__contains="(").exists()
 
 
 @pytest.mark.django_db
@@ -278,6 +283,7 @@ def test_results_with_placings_settle_the_race_and_a_second_store_changes_nothin
             RunnerResult(horses[0], finish_position=2, dead_heat=True),
             RunnerResult(horses[5], finish_position=2, dead_heat=True),
             RunnerResult(horses[7], non_runner=True),
+            RunnerResult(horses[4], non_finish=Runner.NonFinish.PULLED_UP),
         ],
     )
     other_races = list(Race.objects.exclude(pk=race.pk).values_list("pk", "status", "updated_at"))
@@ -305,6 +311,9 @@ def test_results_with_placings_settle_the_race_and_a_second_store_changes_nothin
         horses[6]: (None, False, False),
         horses[7]: (None, False, True),
     }
+    non_finish = dict(race.runners.values_list("horse__external_id", "non_finish"))
+    assert non_finish[horses[4]] == "P"  # pulled up: a reason kept apart from "did not finish"
+    assert non_finish[horses[1]] == ""
     assert (
         list(Race.objects.exclude(pk=race.pk).values_list("pk", "status", "updated_at"))
         == other_races
