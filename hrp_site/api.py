@@ -36,6 +36,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_number(self, request, paginator) -> int:
         return _query_count(request, self.page_query_param, 1)
 
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        # next and previous are always there, null at either end.
+        response["required"] = list(response["properties"])
+        return response
+
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
