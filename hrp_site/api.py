@@ -1,5 +1,5 @@
-"""What every app's API shares: the permission, the pagination, the error and operation bodies,
-and validation through the model."""
+"""What every app's API shares: the permission, the pagination, the error body, and validation
+through the model."""
 
 import copy
 import re
@@ -68,13 +68,6 @@ def _query_count(request, name: str, default: int, maximum: int | None = None) -
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
-
-
-class OperationQueuedSerializer(serializers.Serializer):
-    """What an operation answers: it was queued, and where to follow it."""
-
-    status = serializers.CharField()
-    poll = serializers.CharField(help_text="The URL to poll for the result.")
 
 
 def check_constraint_minimums(model: type[models.Model]) -> dict[str, int | Decimal]:

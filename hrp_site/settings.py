@@ -392,6 +392,10 @@ CELERY_BEAT_SCHEDULE["expire-hkracing-uploads"] = {
     "task": "races.tasks.expire_hkracing_uploads_task",
     "schedule": 30 * 60,
 }
+CELERY_BEAT_SCHEDULE["expire-operations"] = {
+    "task": "races.tasks.expire_operations_task",
+    "schedule": 30 * 60,
+}
 
 # Logging
 # json: one object per line on stdout, for App Platform's log viewer and forwarding; plain: for

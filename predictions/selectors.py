@@ -205,6 +205,12 @@ def model_version_for_day(*, algorithm: str, day: datetime.date) -> ModelVersion
     return _versions_for_day(day).filter(algorithm=algorithm).first()
 
 
+def model_version_error(*, version_id: int) -> str:
+    """Why the version's training failed, without loading the rest of it."""
+    errors = ModelVersion.objects.filter(pk=version_id).values_list("error", flat=True)
+    return errors.first() or ""
+
+
 def declared_race_ids(*, day: datetime.date | None = None) -> list[int]:
     """Races still to run: on `day`, or from today on."""
     if day is None:

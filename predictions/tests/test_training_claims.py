@@ -17,6 +17,7 @@ from predictions.services.versions import (
     model_version_claim,
 )
 from races.demo import demo_data_seed
+from races.models import Operation
 
 from .factories import ModelVersionFactory
 from .sent import TRAIN, record_sent_tasks
@@ -196,11 +197,14 @@ def test_staff_resend_through_the_api(staff_api, monkeypatch, django_capture_on_
         refused = staff_api.post(reverse("model-version-train", args=[running.pk]))
 
     failed.refresh_from_db()
-    assert (sent.status_code, sent.json()) == (
+    operation = Operation.objects.get()  # none for the refused one
+    assert (sent.status_code, sent.json()["status"], sent.json()["poll"]) == (
         202,
-        {"status": "queued", "poll": f"/api/v1/model-versions/{failed.pk}/"},
+        "queued",
+        f"http://testserver/api/v1/operations/{operation.pk}/",
     )
+    assert (operation.kind, operation.parameters) == ("model_train", {"model_version": failed.pk})
     assert (failed.status, failed.error) == ("queued", "")
     assert refused.status_code == 409
     assert refused.json()["detail"].endswith("a worker may still be training it.")
-    assert queued == [(TRAIN, (failed.pk,), {"activate": False})]
+    assert queued == [(TRAIN, (failed.pk,), {"activate": False, "operation_id": operation.pk})]

@@ -1,7 +1,7 @@
 import django_filters
 
 from hrp_site import filters
-from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
+from races.models import Horse, Jockey, Operation, Race, Racecourse, Runner, Trainer
 
 
 class RacecourseFilter(filters.FilterSet):
@@ -67,3 +67,12 @@ class TrainerFilter(ParticipantFilter):
     class Meta:
         model = Trainer
         fields = ["name"]
+
+
+class OperationFilter(filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Operation.Kind.choices)
+    status = django_filters.ChoiceFilter(choices=Operation.Status.choices)
+
+    class Meta:
+        model = Operation
+        fields = ["kind", "status"]

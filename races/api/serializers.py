@@ -1,7 +1,8 @@
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
 from hrp_site.api import ValidatedModelSerializer
-from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
+from races.models import Horse, Jockey, Operation, Race, Racecourse, Runner, Trainer
 
 
 class RacecourseSerializer(serializers.ModelSerializer):
@@ -152,3 +153,29 @@ class RaceSerializer(ValidatedModelSerializer):
                 }
             }
         }
+
+
+class OperationSerializer(serializers.ModelSerializer):
+    """Background work staff asked for: queued, then running, then done (with what it did) or
+    failed (with why). Poll `poll` until `status` is done or failed."""
+
+    poll = serializers.SerializerMethodField(help_text="This operation's absolute URL, to poll.")
+
+    class Meta:
+        model = Operation
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "poll",
+            "parameters",
+            "outcome",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_poll(self, operation: Operation) -> str:
+        return reverse("operation-detail", args=[operation.pk], request=self.context["request"])
