@@ -154,6 +154,16 @@ class RaceQuerySet(models.QuerySet):
         )
         return self.annotate(field_size=Coalesce(Subquery(starters), 0))
 
+    def with_result(self) -> RaceQuerySet:
+        """Everything a result shows, in a fixed number of queries: the runners in finishing
+        order, non-runners and those without a position last."""
+        runners = Runner.objects.select_related("horse", "jockey", "trainer").order_by(
+            models.F("finish_position").asc(nulls_last=True), "non_runner", "saddle_number"
+        )
+        return self.select_related("racecourse").prefetch_related(
+            Prefetch("runners", queryset=runners)
+        )
+
     def with_card(self) -> RaceQuerySet:
         """Everything a race card shows, in a fixed number of queries."""
         runners = Runner.objects.select_related("horse", "jockey", "trainer").order_by(

@@ -1,4 +1,5 @@
 import django_filters
+from rest_framework import serializers
 
 from hrp_site import filters
 from races.models import Horse, Jockey, Operation, Race, Racecourse, Runner, Trainer
@@ -30,6 +31,39 @@ class RaceFilter(filters.FilterSet):
     class Meta:
         model = Race
         fields = ["date", "date_from", "date_to", "course", "racecourse", "status", "surface"]
+
+
+class ResultFilter(filters.FilterSet):
+    date_from = filters.DateFilter(
+        field_name="meeting_date", lookup_expr="gte", help_text="The first race day, inclusive."
+    )
+    date_to = filters.DateFilter(
+        field_name="meeting_date", lookup_expr="lte", help_text="The last race day, inclusive."
+    )
+    course = filters.TextFilter(
+        field_name="racecourse__code",
+        lookup_expr="iexact",
+        max_length=8,
+        help_text="Racecourse code, e.g. ST.",
+    )
+    region = filters.TextFilter(
+        field_name="racecourse__country",
+        lookup_expr="iexact",
+        max_length=2,
+        help_text="The racecourse's country, ISO 3166-1 alpha-2: GB, IE, HK, ...",
+    )
+
+    class Meta:
+        model = Race
+        fields = ["date_from", "date_to", "course", "region"]
+
+    def filter_queryset(self, queryset):
+        first, last = (self.form.cleaned_data.get(name) for name in ("date_from", "date_to"))
+        if first and last and first > last:
+            raise serializers.ValidationError(
+                {"date_to": [f"Must be on or after date_from ({first.isoformat()})."]}
+            )
+        return super().filter_queryset(queryset)
 
 
 class RunnerFilter(filters.FilterSet):

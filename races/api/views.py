@@ -1,7 +1,7 @@
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.timezone import localdate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +21,7 @@ from .serializers import (
     OperationSerializer,
     RacecourseSerializer,
     RaceSerializer,
+    ResultSerializer,
     RunnerSerializer,
     TrainerSerializer,
 )
@@ -40,6 +41,24 @@ class RaceViewSet(viewsets.ModelViewSet):
     filterset_class = filters.RaceFilter
     permission_classes = [IsMemberReadStaffWrite]
     ordering_fields = ["meeting_date", "race_number", "distance_m", "post_time"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Races with a result, day by day (newest first) and by course and number, "
+        "each with its runners in finishing order: by a range of days, a course and a region."
+    )
+)
+class ResultViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = (
+        Race.objects.results()
+        .with_result()
+        .with_field_size()
+        .order_by("-meeting_date", "racecourse__name", "race_number")
+    )
+    serializer_class = ResultSerializer
+    filterset_class = filters.ResultFilter
+    permission_classes = [IsMemberReadStaffWrite]
 
 
 class RunnerViewSet(viewsets.ModelViewSet):
