@@ -1,19 +1,30 @@
+import datetime
+from urllib.parse import quote
+
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django.utils.timezone import localdate
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.generics import get_object_or_404
+from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite
-from hrp_site.filters import ID_SCHEMA
+from hrp_site.filters import ID_SCHEMA, KnownParametersFilter
 from hrp_site.queueing import QueueingError
 from hrp_site.shared_cache import cached
 from predictions.models import ModelVersion, Prediction
-from predictions.selectors import card_predictions_attach
+from predictions.selectors import card_predictions_attach, racecards
 from predictions.services.base import PredictionError
-from predictions.services.cache import race_card_generations
+from predictions.services.cache import race_card_generations, racecards_generations
 from predictions.services.enqueue import (
     model_version_requeue,
     model_version_retrain,
@@ -22,7 +33,7 @@ from predictions.services.enqueue import (
 from predictions.services.versions import model_version_activate, model_version_annotate
 from races.api import views as races_views
 from races.api.serializers import OperationSerializer
-from races.models import Operation
+from races.models import Operation, Race
 from races.services.operations import operation_create
 
 from . import filters
@@ -34,6 +45,7 @@ from .serializers import (
     ModelVersionSerializer,
     PredictionSerializer,
     PredictionsRefreshInputSerializer,
+    RacecardsSerializer,
     RaceDetailSerializer,
 )
 
@@ -145,6 +157,57 @@ class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = PredictionSerializer
     filterset_class = filters.PredictionFilter
     ordering_fields = ["rank", "win_probability", "edge", "updated_at"]
+
+
+class RacecardsApi(GenericAPIView):
+    # The filters validate and select the races; the body is built by `racecards`.
+    queryset = Race.objects.all()
+    serializer_class = RacecardsSerializer
+    filterset_class = filters.RacecardFilter
+    filter_backends = [KnownParametersFilter, DjangoFilterBackend]
+    pagination_class = None
+
+    @extend_schema(
+        filters=True,
+        responses={
+            200: RacecardsSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid parameters, by name."),
+        },
+        description="A day's racecards in one call: every race of the day (or of one course or "
+        "region), ordered by course and race number, with its runners and, beside each runner, "
+        "the predictions of the model versions the race's day shows (as a race's detail gives "
+        "them). Takes the same few queries however many races; every member gets the same body, "
+        "built once per change.",
+    )
+    def get(self, request):
+        races = self.filter_queryset(self.get_queryset())  # a 400 for a parameter it cannot use
+        day = (
+            datetime.date.fromisoformat(request.query_params["date"])
+            if "date" in request.query_params
+            else localdate()
+        )
+        races = races.filter(meeting_date=day).order_by("racecourse__name", "race_number", "pk")
+        race_ids = list(races.values_list("pk", flat=True))
+        key = "racecards:" + ":".join(
+            [
+                day.isoformat(),
+                *(
+                    quote(request.query_params.get(name, "").lower())
+                    for name in ("course", "region")
+                ),
+            ]
+        )
+        data = cached(
+            key,
+            generations=racecards_generations(race_ids=race_ids),
+            build=lambda: self._body(day=day, race_ids=race_ids),
+        )
+        return Response(data)
+
+    def _body(self, *, day: datetime.date, race_ids: list[int]) -> dict:
+        cards = racecards(race_ids=race_ids, day=day)
+        body = {"date": day, "total": len(cards), "racecards": cards}
+        return self.get_serializer(body).data
 
 
 class ModelVersionRetrainApi(APIView):

@@ -99,16 +99,17 @@ class OperationViewSet(viewsets.ReadOnlyModelViewSet):
     """The operations the API queued for the caller, newest first (every one for a superuser).
     Poll one until its status is done or failed."""
 
+    queryset = Operation.objects.all()
     serializer_class = OperationSerializer
     permission_classes = [permissions.IsAdminUser]
     filterset_class = filters.OperationFilter
     ordering_fields = ["created_at"]
 
     def get_queryset(self):
-        operations = Operation.objects.all()
+        operations = super().get_queryset()
         if self.request.user.is_superuser:
             return operations
-        return operations.filter(requested_by=self.request.user)
+        return operations.filter(requested_by_id=self.request.user.pk)
 
 
 def operation_accepted(request, operation: Operation) -> Response:
