@@ -1,5 +1,4 @@
 import django_filters
-from rest_framework import serializers
 
 from hrp_site import filters
 from races.models import Horse, Jockey, Operation, Race, Racecourse, Runner, Trainer
@@ -56,14 +55,6 @@ class ResultFilter(filters.FilterSet):
     class Meta:
         model = Race
         fields = ["date_from", "date_to", "course", "region"]
-
-    def filter_queryset(self, queryset):
-        first, last = (self.form.cleaned_data.get(name) for name in ("date_from", "date_to"))
-        if first and last and first > last:
-            raise serializers.ValidationError(
-                {"date_to": [f"Must be on or after date_from ({first.isoformat()})."]}
-            )
-        return super().filter_queryset(queryset)
 
 
 class RunnerFilter(filters.FilterSet):

@@ -90,16 +90,14 @@ def test_results_filter_by_date_range_course_and_region(member_api):
         in_range.pk,
         early.pk,
     ]
+    # A range that ends before it starts holds no day (as the races' date_from and date_to).
+    assert ids(date_from="2025-12-18", date_to="2025-12-17") == []
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("query", "errors"),
     [
-        (
-            {"date_from": "2025-12-18", "date_to": "2025-12-17"},
-            {"date_to": ["Must be on or after date_from (2025-12-18)."]},
-        ),
         ({"date_from": "17/12/2025"}, {"date_from": ["Enter a valid date."]}),
         ({"region": "GBR"}, {"region": ["Ensure this value has at most 2 characters (it has 3)."]}),
         ({"day": "2025-12-17"}, None),
