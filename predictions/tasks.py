@@ -11,7 +11,12 @@ from celery.exceptions import TimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from races.services.operations import OperationTask, operation_end, operation_start
+from races.services.operations import (
+    OperationTask,
+    failure_reason,
+    operation_end,
+    operation_start,
+)
 
 from .models import ModelVersion
 from .selectors import model_version_error
@@ -33,8 +38,7 @@ class TrainingTask(OperationTask):
         # The hard time limit kills the pool process before the service can record anything;
         # left "training", the sweep would send it again and again.
         if isinstance(exc, TimeLimitExceeded):
-            reason = f"hard time limit of {exc.args[0]} s exceeded"
-            model_version_fail(version_id=args[0], reason=reason, task_id=task_id)
+            model_version_fail(version_id=args[0], reason=failure_reason(exc), task_id=task_id)
 
 
 # A killed worker's training is delivered again (reject_on_worker_lost for the pool process,

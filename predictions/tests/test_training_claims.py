@@ -114,6 +114,19 @@ def test_the_hard_time_limit_fails_the_version_of_the_task_that_holds_it():
     assert (taken_over.status, taken_over.error) == ("training", "")
 
 
+def test_the_hard_time_limit_fails_the_operation_that_asked_for_the_training():
+    version = training(task_id="task-a")
+    operation = Operation.objects.create(kind=Operation.Kind.MODEL_TRAIN)
+
+    tasks.train_model_task.on_failure(
+        TimeLimitExceeded(60), "task-a", (version.pk,), {"operation_id": operation.pk}, None
+    )
+
+    operation.refresh_from_db()
+    assert (operation.status, operation.error) == ("failed", "hard time limit of 60 s exceeded")
+    assert operation.finished_at is not None
+
+
 def test_the_sweep_requeues_stale_trainings_and_long_queued_versions(
     monkeypatch, django_capture_on_commit_callbacks
 ):

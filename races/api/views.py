@@ -59,6 +59,7 @@ class ResultViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ResultSerializer
     filterset_class = filters.ResultFilter
     permission_classes = [IsMemberReadStaffWrite]
+    ordering_fields = ["meeting_date", "race_number", "post_time", "distance_m"]
 
 
 class RunnerViewSet(viewsets.ModelViewSet):

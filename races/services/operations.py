@@ -12,6 +12,7 @@ import datetime
 from typing import Any
 
 from celery import Task
+from celery.exceptions import TimeLimitExceeded
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -73,6 +74,12 @@ class OperationTask(Task):
     fails its operation with the reason."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        reason = str(exc) or type(exc).__name__
-        operation_end(operation_id=(kwargs or {}).get("operation_id"), error=reason)
+        operation_end(operation_id=(kwargs or {}).get("operation_id"), error=failure_reason(exc))
         super().on_failure(exc, task_id, args, kwargs, einfo)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a task failed, in words: the hard time limit's exception holds only the limit."""
+    if isinstance(exc, TimeLimitExceeded):
+        return f"hard time limit of {exc.args[0]} s exceeded"
+    return str(exc) or type(exc).__name__
