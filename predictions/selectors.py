@@ -253,6 +253,17 @@ def card_versions(*, day: datetime.date) -> dict[str, ModelVersion]:
     return {version.algorithm: version for version in versions}
 
 
+def card_version_shown(
+    *, versions: dict[str, ModelVersion], wanted: str | None = None
+) -> ModelVersion | None:
+    """Of a day's `card_versions`, the one a race card shows: the algorithm asked for if the day
+    has a version of it, else the first of `ModelVersion.CARD_PREFERENCE` the day has."""
+    if wanted in versions:
+        return versions[wanted]
+    preferred = ModelVersion.CARD_PREFERENCE
+    return next((versions[name] for name in preferred if name in versions), None)
+
+
 def card_predictions(
     *, race_ids: Iterable[int], versions: Iterable[ModelVersion]
 ) -> QuerySet[Prediction]:
@@ -325,7 +336,9 @@ def _card_predictions_attach(*, races: list[Race], day: datetime.date) -> None:
     for prediction in predictions.defer("explanation").order_by("model_version"):
         prediction.model_version = by_pk[prediction.model_version_id]
         by_runner.setdefault(prediction.runner_id, []).append(prediction)
+    shown = card_version_shown(versions=versions)
     for race in races:
+        race.shown_version = shown
         for runner in race.runners.all():
             runner.card_predictions = by_runner.get(runner.pk, [])
 

@@ -175,6 +175,18 @@ class RacecardSerializer(RaceHeaderMixin, RaceDetailSerializer):
     """A race on a day's racecards: its conditions, course and region, and its runners, each with
     the predictions of the versions the race's day shows (as the race's detail gives them)."""
 
+    shown_model_version = serializers.IntegerField(
+        source="shown_version.pk",
+        allow_null=True,
+        read_only=True,
+        help_text="The version whose predictions the race card shows unless asked for another "
+        "algorithm (the first the day has of benter, residual, lightgbm, xgboost, logit, "
+        "market); null when the day has none.",
+    )
+    shown_algorithm = serializers.CharField(
+        source="shown_version.algorithm", allow_null=True, read_only=True
+    )
+
     class Meta(RaceDetailSerializer.Meta):
         fields = [
             *RaceSerializer.Meta.fields[:3],
@@ -182,6 +194,8 @@ class RacecardSerializer(RaceHeaderMixin, RaceDetailSerializer):
             "region",
             *RaceSerializer.Meta.fields[3:],
             "field_size",
+            "shown_model_version",
+            "shown_algorithm",
             "runners",
         ]
         read_only_fields = fields

@@ -63,6 +63,7 @@ def test_a_days_racecards_list_every_race_with_runners_and_predictions(member_ap
         "GB",
     )
     assert (kem["field_size"], len(kem["runners"])) == (2, 3)
+    assert (kem["shown_model_version"], kem["shown_algorithm"]) == (logit.pk, "logit")
     first = kem["runners"][0]
     assert first["saddle_number"] == 1
     assert first["horse_name"]
@@ -110,6 +111,14 @@ def test_racecards_default_to_today(member_api):
         today.isoformat(),
         [race.pk],
     )
+    # no version to show yet
+    assert (
+        body["racecards"][0]["shown_model_version"],
+        body["racecards"][0]["shown_algorithm"],
+    ) == (
+        None,
+        None,
+    )
 
 
 @pytest.mark.django_db
@@ -150,9 +159,10 @@ def test_racecards_take_the_same_queries_for_1_race_and_for_12(
     with django_assert_num_queries(len(one.captured_queries)):
         response = member_api.get(URL, {"date": DAY.isoformat()})
 
-    # then
+    # then: the card shows the logit, ahead of the market
     body = response.json()
     assert body["total"] == 12
+    assert {card["shown_model_version"] for card in body["racecards"]} == {logit.pk}
     assert {len(r["predictions"]) for card in body["racecards"][1:] for r in card["runners"]} == {2}
 
 
