@@ -1,5 +1,5 @@
-"""What every app's API shares: the permission, the pagination, the error and operation bodies,
-and validation through the model."""
+"""What every app's API shares: the permission, the pagination, the error body, and validation
+through the model."""
 
 import copy
 import re
@@ -36,6 +36,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_number(self, request, paginator) -> int:
         return _query_count(request, self.page_query_param, 1)
 
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        # next and previous are always there, null at either end.
+        response["required"] = list(response["properties"])
+        return response
+
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
@@ -62,13 +68,6 @@ def _query_count(request, name: str, default: int, maximum: int | None = None) -
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
-
-
-class OperationQueuedSerializer(serializers.Serializer):
-    """What an operation answers: it was queued, and where to follow it."""
-
-    status = serializers.CharField()
-    poll = serializers.CharField(help_text="The URL to poll for the result.")
 
 
 def check_constraint_minimums(model: type[models.Model]) -> dict[str, int | Decimal]:

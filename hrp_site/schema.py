@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from drf_spectacular import openapi
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -37,6 +38,29 @@ class AutoSchema(openapi.AutoSchema):
                 responses[code] = self._get_response_for_code(_ERRORS[code], code)
         return responses
 
+    def get_tags(self) -> list[str]:
+        # One tag per resource, from the path after /api/v1 (SCHEMA_PATH_PREFIX); the unversioned
+        # /api/providers, kept for old consumers, goes with its resource too.
+        tokens = self._tokenize_path()
+        return tokens[1:2] if tokens[:1] == ["api"] else tokens[:1]
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response":
+            # A response holds every field the serializer renders: required, so generated clients
+            # type them as always there. A field declared optional may be left out (see
+            # `_always_rendered`); drf-spectacular marks only read-only and input-required ones.
+            serializer = force_instance(serializer)
+            rendered = [
+                name
+                for name, field in serializer.fields.items()
+                if name in schema.get("properties", {}) and _always_rendered(serializer, field)
+            ]
+            required = sorted({*schema.get("required", []), *rendered})
+            if required:
+                schema["required"] = required
+        return schema
+
     def _get_request_for_media_type(self, serializer, direction="request"):
         schema, required = super()._get_request_for_media_type(serializer, direction)
         # A raw schema that requires properties, itself or in each of its oneOf, needs a body.
@@ -59,6 +83,18 @@ class AutoSchema(openapi.AutoSchema):
                 extra["description"] = f"{schema['description']} {extra['description']}"
             schema.update(extra)
         return schema
+
+
+def _always_rendered(serializer: serializers.Serializer, field: serializers.Field) -> bool:
+    """Whether DRF renders `field` whatever the instance: it skips only a field that is
+    write-only, or one declared `required=False` whose attribute is missing."""
+    if field.write_only:
+        return False
+    declared_optional = (
+        field.field_name in getattr(serializer, "_declared_fields", {})
+        and field._kwargs.get("required") is False
+    )
+    return not declared_optional
 
 
 def _decimal_string(field: serializers.DecimalField) -> dict:

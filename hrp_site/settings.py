@@ -204,6 +204,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One tag per resource: the path's first part after the version (races, model-versions, ...).
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "ENUM_NAME_OVERRIDES": {
         "RaceStatusEnum": "races.models.Race.Status",
         "ModelVersionStatusEnum": "predictions.models.ModelVersion.Status",
@@ -400,6 +402,10 @@ CELERY_BEAT_SCHEDULE["delete-expired-api-tokens"] = {
 }
 CELERY_BEAT_SCHEDULE["expire-hkracing-uploads"] = {
     "task": "races.tasks.expire_hkracing_uploads_task",
+    "schedule": 30 * 60,
+}
+CELERY_BEAT_SCHEDULE["expire-operations"] = {
+    "task": "races.tasks.expire_operations_task",
     "schedule": 30 * 60,
 }
 

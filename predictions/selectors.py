@@ -206,6 +206,12 @@ def model_version_for_day(*, algorithm: str, day: datetime.date) -> ModelVersion
     return _versions_for_day(day).filter(algorithm=algorithm).first()
 
 
+def model_version_error(*, version_id: int) -> str:
+    """Why the version's training failed, without loading the rest of it."""
+    errors = ModelVersion.objects.filter(pk=version_id).values_list("error", flat=True)
+    return errors.first() or ""
+
+
 def declared_race_ids(*, day: datetime.date | None = None) -> list[int]:
     """Races still to run: on `day`, or from today on."""
     if day is None:
@@ -246,6 +252,17 @@ def card_versions(*, day: datetime.date) -> dict[str, ModelVersion]:
         .order_by()
     )
     return {version.algorithm: version for version in versions}
+
+
+def card_version_shown(
+    *, versions: dict[str, ModelVersion], wanted: str | None = None
+) -> ModelVersion | None:
+    """Of a day's `card_versions`, the one a race card shows: the algorithm asked for if the day
+    has a version of it, else the first of `ModelVersion.CARD_PREFERENCE` the day has."""
+    if wanted in versions:
+        return versions[wanted]
+    preferred = ModelVersion.CARD_PREFERENCE
+    return next((versions[name] for name in preferred if name in versions), None)
 
 
 def card_predictions(
@@ -336,16 +353,39 @@ def card_predictions_attach(*, race: Race) -> None:
     """Give each runner of `race` (its runners prefetched) the predictions of the versions the
     race's day shows, as `card_predictions`: for a past race the versions trained before its day
     (walk-forward), never a later one. Two queries."""
-    versions = card_versions(day=race.meeting_date)
+    _card_predictions_attach(races=[race], day=race.meeting_date)
+
+
+def _card_predictions_attach(*, races: list[Race], day: datetime.date) -> None:
+    """`card_predictions_attach` for races of one day: two queries however many races."""
+    versions = card_versions(day=day)
     by_pk = {version.pk: version for version in versions.values()}
     by_runner: dict[int, list] = {}
     # The API gives no explanations: their JSON stays in the database.
-    predictions = card_predictions(race_ids=[race.pk], versions=versions.values())
-    for prediction in predictions.defer("explanation"):
+    predictions = card_predictions(race_ids=[race.pk for race in races], versions=versions.values())
+    for prediction in predictions.defer("explanation").order_by("model_version"):
         prediction.model_version = by_pk[prediction.model_version_id]
         by_runner.setdefault(prediction.runner_id, []).append(prediction)
-    for runner in race.runners.all():
-        runner.card_predictions = by_runner.get(runner.pk, [])
+    shown = card_version_shown(versions=versions)
+    for race in races:
+        race.shown_version = shown
+        for runner in race.runners.all():
+            runner.card_predictions = by_runner.get(runner.pk, [])
+
+
+def racecards(*, race_ids: list[int], day: datetime.date) -> list[Race]:
+    """The day's races `race_ids` with their course, field size and runners, each runner with the
+    predictions of the versions the day shows (`card_predictions_attach`): four queries however
+    many races and runners."""
+    races = list(
+        Race.objects.filter(pk__in=race_ids, meeting_date=day)
+        .with_card()
+        .with_field_size()
+        .order_by("racecourse__name", "race_number", "pk")
+    )
+    if races:
+        _card_predictions_attach(races=races, day=day)
+    return races
 
 
 def model_performance(*, window: str | None = None) -> dict:

@@ -108,10 +108,7 @@ def _race_card_shared(
 
 
 def _chosen_version(versions: dict[str, ModelVersion], wanted: str | None) -> ModelVersion | None:
-    if wanted in versions:
-        return versions[wanted]
-    preferred = ModelVersion.CARD_PREFERENCE
-    return next((versions[name] for name in preferred if name in versions), None)
+    return selectors.card_version_shown(versions=versions, wanted=wanted)
 
 
 def _sorted_rows(rows: list[selectors.CardRow], sort: str) -> list[selectors.CardRow]:

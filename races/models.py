@@ -180,6 +180,16 @@ class RaceQuerySet(models.QuerySet):
     def with_field_size(self) -> RaceQuerySet:
         return self.annotate(field_size=_field_size(OuterRef("pk")))
 
+    def with_result(self) -> RaceQuerySet:
+        """Everything a result shows, in a fixed number of queries: the runners in finishing
+        order, non-runners and those without a position last."""
+        runners = Runner.objects.select_related("horse", "jockey", "trainer").order_by(
+            models.F("finish_position").asc(nulls_last=True), "non_runner", "saddle_number"
+        )
+        return self.select_related("racecourse").prefetch_related(
+            Prefetch("runners", queryset=runners)
+        )
+
     def with_card(self) -> RaceQuerySet:
         """Everything a race card shows, in a fixed number of queries."""
         runners = Runner.objects.select_related("horse", "jockey", "trainer").order_by(
@@ -533,3 +543,52 @@ class HkracingUpload(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class Operation(models.Model):
+    """Background work staff asked the API for (a retrain, a training sent again, a refresh of
+    predictions, a provider sync), followed from queued through running to done or failed, so
+    the client that asked can poll it to its end.
+
+    It lives here, in the app every other builds on, so that the tasks of races and predictions
+    alike can record how it went.
+    """
+
+    class Kind(models.TextChoices):
+        MODEL_RETRAIN = "model_retrain", "Retrain a model"
+        MODEL_TRAIN = "model_train", "Train a model version again"
+        PREDICTIONS_REFRESH = "predictions_refresh", "Refresh predictions"
+        PROVIDER_SYNC = "provider_sync", "Sync a provider"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    parameters = models.JSONField(default=dict, blank=True, help_text="What was asked for.")
+    outcome = models.JSONField(
+        default=dict, blank=True, help_text="What the work reported when it ended."
+    )
+    error = models.TextField(blank=True, help_text="Why it failed.")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="operation_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

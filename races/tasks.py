@@ -13,6 +13,12 @@ from .services.hkracing_uploads import (
     hkracing_upload_import,
     hkracing_uploads_expire,
 )
+from .services.operations import (
+    OperationTask,
+    operation_end,
+    operation_start,
+    operations_expire,
+)
 from .services.provider_sync import (
     SYNC_TRANSIENT,
     provider_sync,
@@ -24,6 +30,7 @@ SYNC_RETRY_BACKOFF = 60  # seconds before the first retry; doubled for each one 
 
 
 @shared_task(
+    base=OperationTask,
     bind=True,
     acks_late=True,
     ignore_result=True,
@@ -32,7 +39,11 @@ SYNC_RETRY_BACKOFF = 60  # seconds before the first retry; doubled for each one 
     time_limit=10 * 60,
 )
 def sync_provider_task(
-    self, provider: str, day: str | None = None, sync_id: int | None = None
+    self,
+    provider: str,
+    day: str | None = None,
+    sync_id: int | None = None,
+    operation_id: int | None = None,
 ) -> dict:
     """Sync a provider's racecards for a day (default: today). Re-runs update rows in place.
 
@@ -42,6 +53,7 @@ def sync_provider_task(
     on_day = datetime.date.fromisoformat(day) if day else timezone.localdate()
     if sync_id is None:  # the beat's syncs and messages sent before syncs were queued as rows
         sync_id = provider_sync_create(provider=provider, day=on_day).pk
+    operation_start(operation_id=operation_id)
     will_retry = self.request.retries < self.max_retries
     try:
         sync = provider_sync(provider=provider, day=on_day, sync_id=sync_id, will_retry=will_retry)
@@ -51,10 +63,19 @@ def sync_provider_task(
         raise self.retry(
             exc=exc,
             args=(),
-            kwargs={"provider": provider, "day": on_day.isoformat(), "sync_id": sync_id},
+            kwargs={
+                "provider": provider,
+                "day": on_day.isoformat(),
+                "sync_id": sync_id,
+                "operation_id": operation_id,
+            },
             countdown=SYNC_RETRY_BACKOFF * 2**self.request.retries,
         ) from exc
-    return {"sync": sync.pk, "provider": provider, "day": on_day.isoformat(), **sync.counts}
+    result = {"sync": sync.pk, "provider": provider, "day": on_day.isoformat(), **sync.counts}
+    # A redelivery of a sync that had failed returns its row as it was.
+    error = sync.error if sync.status == sync.Status.FAILED else ""
+    operation_end(operation_id=operation_id, outcome=result, error=error)
+    return result
 
 
 @shared_task(soft_time_limit=60, time_limit=90)
@@ -93,3 +114,9 @@ def import_hkracing_upload_task(self, upload_id: int) -> dict:
 def expire_hkracing_uploads_task() -> int:
     """The beat's entry: fail the uploads no worker will end, so their page says so."""
     return hkracing_uploads_expire()
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def expire_operations_task() -> int:
+    """The beat's entry: fail the operations no task will end, so their poll ends."""
+    return operations_expire()

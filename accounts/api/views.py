@@ -3,7 +3,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from knox import views as knox_views
 from knox.models import AuthToken
-from rest_framework import generics
+from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.settings import api_settings
 
@@ -47,12 +47,15 @@ class TokenListCreateApi(knox_views.LoginView, generics.ListAPIView):
 
     @extend_schema(
         request=None,
-        responses={200: TokenSerializer},
+        responses={201: TokenSerializer},
         description="Create a token for one API client, signing in with a username and password "
         "(HTTP Basic) or the browser session. Send it as `Authorization: Token <token>`.",
     )
     def post(self, request, format=None):
-        return super().post(request, format=format)
+        response = super().post(request, format=format)
+        # Knox answers 200; a token is a new resource.
+        response.status_code = status.HTTP_201_CREATED
+        return response
 
 
 class TokenRevokeApi(knox_views.LogoutView):

@@ -27,7 +27,7 @@ def test_a_token_is_created_used_and_revoked(api_client, member_user, member_log
     after = api_client.get("/api/v1/races/")
 
     # then it worked until it was revoked
-    assert created.status_code == 200
+    assert created.status_code == 201
     assert (used.status_code, revoked.status_code, after.status_code) == (200, 204, 401)
     assert after.json() == {"detail": "Invalid token."}
     assert AuthToken.objects.count() == 0
@@ -81,7 +81,7 @@ def test_each_client_has_its_own_token(api_client, member_user, member_login):
 def test_the_browser_session_can_create_a_token(member_api):
     response = member_api.post("/api/v1/tokens/")
 
-    assert response.status_code == 200
+    assert response.status_code == 201
     assert AuthToken.objects.get().digest == hash_token(response.json()["token"])
 
 

@@ -216,7 +216,7 @@ def test_a_forwarded_for_that_is_no_address_does_not_fail_the_api_either(api_cli
         HTTP_X_FORWARDED_FOR="junk, also junk",
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 201
     assert AuthToken.objects.count() == 1
 
 

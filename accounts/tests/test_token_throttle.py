@@ -74,7 +74,7 @@ def test_successful_creations_count_too(api_client, member_user):
 
     eleventh = create(api_client, "member", "a-long-member-password")
 
-    assert created == [200] * 10
+    assert created == [201] * 10
     assert eleventh.status_code == 429
     assert AuthToken.objects.count() == 10
 
@@ -111,7 +111,7 @@ def test_another_username_is_not_refused(api_client, member_user):
 
     response = create(api_client, "member", "a-long-member-password", address="192.0.2.1")
 
-    assert response.status_code == 200
+    assert response.status_code == 201
 
 
 def test_a_forged_forwarded_for_does_not_dodge_the_address_throttle_with_no_proxy(

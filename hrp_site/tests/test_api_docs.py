@@ -108,3 +108,62 @@ def test_the_schema_gives_a_decimal_its_pattern_and_bound(api_client):
     win_odds = schema["components"]["schemas"]["RunnerRequest"]["properties"]["win_odds"]
     assert win_odds["pattern"] == r"^(?:[0-9]{1,6}(?:\.[0-9]{0,2})?|\.[0-9]{1,2})$"
     assert win_odds["description"] == "A decimal in a string, at least 1.01."
+
+
+@pytest.mark.django_db
+def test_request_bodies_are_json_only_in_the_schema(api_client):
+    # Form and multipart bodies make generated clients write duplicate fields and lose null.
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+
+    media_types = {
+        media_type
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        for media_type in operation.get("requestBody", {}).get("content", {})
+    }
+    assert media_types == {"application/json"}
+
+
+@pytest.mark.django_db
+def test_each_operation_has_one_tag_naming_its_resource(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+
+    tags = {
+        (method, path): operation["tags"]
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+    }
+    assert all(len(tag) == 1 for tag in tags.values())
+    assert tags["get", "/api/v1/races/{id}/"] == ["races"]
+    assert tags["post", "/api/v1/model-versions/{id}/retrain/"] == ["model-versions"]
+    assert tags["post", "/api/v1/tokens/"] == ["tokens"]
+    assert tags["get", "/api/providers"] == ["providers"]
+
+
+@pytest.mark.django_db
+def test_response_fields_always_rendered_are_required(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+
+    # A model field with a default is still in every response; in a request it is optional.
+    race, race_request = components["Race"], components["RaceRequest"]
+    assert sorted(race["required"]) == sorted(race["properties"])
+    assert "surface" not in race_request["required"]
+    assert sorted(components["PaginatedRaceList"]["required"]) == [
+        "count",
+        "next",
+        "previous",
+        "results",
+    ]
+    # A field the view leaves out for anonymous callers stays optional.
+    assert "counts" not in components["ProviderLastSync"]["required"]
+    assert "day" in components["ProviderLastSync"]["required"]
+
+
+@pytest.mark.django_db
+def test_a_created_token_is_a_201_in_the_schema(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+
+    responses = schema["paths"]["/api/v1/tokens/"]["post"]["responses"]
+    assert "201" in responses
+    assert "200" not in responses

@@ -2,6 +2,7 @@ import django_filters
 
 from hrp_site import filters
 from predictions.models import ModelVersion, Prediction
+from races.models import Race
 
 
 class ModelVersionFilter(filters.FilterSet):
@@ -29,3 +30,23 @@ class PredictionFilter(filters.FilterSet):
     class Meta:
         model = Prediction
         fields = ["race", "race_ids", "date", "model_version", "algorithm", "runner"]
+
+
+class RacecardFilter(filters.FilterSet):
+    date = filters.DateFilter(field_name="meeting_date", help_text="The race day; default today.")
+    course = filters.TextFilter(
+        field_name="racecourse__code",
+        lookup_expr="iexact",
+        max_length=8,
+        help_text="Racecourse code, e.g. ST.",
+    )
+    region = filters.TextFilter(
+        field_name="racecourse__country",
+        lookup_expr="iexact",
+        max_length=2,
+        help_text="The racecourse's country, ISO 3166-1 alpha-2: GB, IE, HK, ...",
+    )
+
+    class Meta:
+        model = Race
+        fields = ["date", "course", "region"]

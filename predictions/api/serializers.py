@@ -3,7 +3,7 @@ from rest_framework import serializers
 from hrp_site.api import StrictSerializer
 from hrp_site.filters import ID_SCHEMA, NO_NUL
 from predictions.models import ModelVersion, Prediction
-from races.api.serializers import RaceSerializer, RunnerSerializer
+from races.api.serializers import RaceHeaderMixin, RaceSerializer, RunnerSerializer
 from races.models import Race
 
 
@@ -169,3 +169,42 @@ class RaceDetailSerializer(RaceSerializer):
 
     class Meta(RaceSerializer.Meta):
         fields = [*RaceSerializer.Meta.fields, "runners"]
+
+
+class RacecardSerializer(RaceHeaderMixin, RaceDetailSerializer):
+    """A race on a day's racecards: its conditions, course and region, and its runners, each with
+    the predictions of the versions the race's day shows (as the race's detail gives them)."""
+
+    shown_model_version = serializers.IntegerField(
+        source="shown_version.pk",
+        allow_null=True,
+        read_only=True,
+        help_text="The version whose predictions the race card shows unless asked for another "
+        "algorithm (the first the day has of benter, residual, lightgbm, xgboost, logit, "
+        "market); null when the day has none.",
+    )
+    shown_algorithm = serializers.CharField(
+        source="shown_version.algorithm", allow_null=True, read_only=True
+    )
+
+    class Meta(RaceDetailSerializer.Meta):
+        fields = [
+            *RaceSerializer.Meta.fields[:3],
+            "racecourse_name",
+            "region",
+            *RaceSerializer.Meta.fields[3:],
+            "field_size",
+            "shown_model_version",
+            "shown_algorithm",
+            "runners",
+        ]
+        read_only_fields = fields
+
+
+class RacecardsSerializer(serializers.Serializer):
+    """A day's racecards, as The Racing API's `racecards` (one call, every race of the day and its
+    runners), with our predictions beside each runner."""
+
+    date = serializers.DateField()
+    total = serializers.IntegerField(help_text="How many races.")
+    racecards = RacecardSerializer(many=True)

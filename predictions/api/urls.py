@@ -21,5 +21,6 @@ urlpatterns = [
         name="model-version-train",
     ),
     path("predictions/refresh/", views.PredictionsRefreshApi.as_view(), name="predictions-refresh"),
+    path("racecards/", views.RacecardsApi.as_view(), name="racecards"),
     *router.urls,
 ]

@@ -1,21 +1,30 @@
-from urllib.parse import urlencode
+import datetime
+from urllib.parse import quote
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django.db import transaction
+from django.utils.timezone import localdate
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.generics import get_object_or_404
+from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.response import Response
-from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite, OperationQueuedSerializer
-from hrp_site.filters import ID_SCHEMA
+from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite
+from hrp_site.filters import ID_SCHEMA, KnownParametersFilter
 from hrp_site.queueing import QueueingError
 from hrp_site.shared_cache import cached
 from predictions.models import ModelVersion, Prediction
-from predictions.selectors import card_predictions_attach
+from predictions.selectors import card_predictions_attach, racecards
 from predictions.services.base import PredictionError
-from predictions.services.cache import race_card_generations
+from predictions.services.cache import race_card_generations, racecards_generations
 from predictions.services.enqueue import (
     model_version_requeue,
     model_version_retrain,
@@ -23,6 +32,9 @@ from predictions.services.enqueue import (
 )
 from predictions.services.versions import model_version_activate, model_version_annotate
 from races.api import views as races_views
+from races.api.serializers import OperationSerializer
+from races.models import Operation, Race
+from races.services.operations import operation_create
 
 from . import filters
 from .serializers import (
@@ -33,6 +45,7 @@ from .serializers import (
     ModelVersionSerializer,
     PredictionSerializer,
     PredictionsRefreshInputSerializer,
+    RacecardsSerializer,
     RaceDetailSerializer,
 )
 
@@ -146,6 +159,57 @@ class PredictionViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["rank", "win_probability", "edge", "updated_at"]
 
 
+class RacecardsApi(GenericAPIView):
+    # The filters validate and select the races; the body is built by `racecards`.
+    queryset = Race.objects.all()
+    serializer_class = RacecardsSerializer
+    filterset_class = filters.RacecardFilter
+    filter_backends = [KnownParametersFilter, DjangoFilterBackend]
+    pagination_class = None
+
+    @extend_schema(
+        filters=True,
+        responses={
+            200: RacecardsSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid parameters, by name."),
+        },
+        description="A day's racecards in one call: every race of the day (or of one course or "
+        "region), ordered by course and race number, with its runners and, beside each runner, "
+        "the predictions of the model versions the race's day shows (as a race's detail gives "
+        "them). Takes the same few queries however many races; every member gets the same body, "
+        "built once per change.",
+    )
+    def get(self, request):
+        races = self.filter_queryset(self.get_queryset())  # a 400 for a parameter it cannot use
+        day = (
+            datetime.date.fromisoformat(request.query_params["date"])
+            if "date" in request.query_params
+            else localdate()
+        )
+        races = races.filter(meeting_date=day).order_by("racecourse__name", "race_number", "pk")
+        race_ids = list(races.values_list("pk", flat=True))
+        key = "racecards:" + ":".join(
+            [
+                day.isoformat(),
+                *(
+                    quote(request.query_params.get(name, "").lower())
+                    for name in ("course", "region")
+                ),
+            ]
+        )
+        data = cached(
+            key,
+            generations=racecards_generations(race_ids=race_ids),
+            build=lambda: self._body(day=day, race_ids=race_ids),
+        )
+        return Response(data)
+
+    def _body(self, *, day: datetime.date, race_ids: list[int]) -> dict:
+        cards = racecards(race_ids=race_ids, day=day)
+        body = {"date": day, "total": len(cards), "racecards": cards}
+        return self.get_serializer(body).data
+
+
 class ModelVersionRetrainApi(APIView):
     """Queue a new version like this one, trained on every race settled so far."""
 
@@ -153,22 +217,30 @@ class ModelVersionRetrainApi(APIView):
 
     @extend_schema(
         request=ModelVersionRetrainInputSerializer,
-        responses={202: OperationQueuedSerializer, 503: ErrorSerializer},
+        responses={202: OperationSerializer, 503: ErrorSerializer},
     )
     def post(self, request, pk: int):
         version = get_object_or_404(ModelVersion, pk=pk)
         data = ModelVersionRetrainInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            new = model_version_retrain(version=version, **data.validated_data)
+            # The operation and the new version are written together, or neither is.
+            with transaction.atomic():
+                operation = operation_create(
+                    kind=Operation.Kind.MODEL_RETRAIN,
+                    requested_by=request.user,
+                    parameters={"model_version": version.pk, **data.validated_data},
+                )
+                model_version_retrain(
+                    version=version, operation_id=operation.pk, **data.validated_data
+                )
         except PredictionError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         except QueueingError as exc:
             # The new version is already failed with the reason; nothing waits for it.
             detail = f"The training {exc}. Try again once the queue is back."
             return Response({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        body = {"status": "queued", "poll": reverse("model-version-detail", args=[new.pk])}
-        return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return races_views.operation_accepted(request, operation)
 
 
 class ModelVersionTrainApi(APIView):
@@ -179,12 +251,20 @@ class ModelVersionTrainApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={202: OperationQueuedSerializer, 409: ErrorSerializer, 503: ErrorSerializer},
+        responses={202: OperationSerializer, 409: ErrorSerializer, 503: ErrorSerializer},
     )
     def post(self, request, pk: int):
         version = get_object_or_404(ModelVersion, pk=pk)
         try:
-            sent = model_version_requeue(version=version)
+            with transaction.atomic():
+                operation = operation_create(
+                    kind=Operation.Kind.MODEL_TRAIN,
+                    requested_by=request.user,
+                    parameters={"model_version": version.pk},
+                )
+                sent = model_version_requeue(version=version, operation_id=operation.pk)
+                if not sent:
+                    transaction.set_rollback(True)  # nothing was queued: no operation either
         except QueueingError as exc:
             detail = f"The training {exc}. Try again once the queue is back."
             return Response({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
@@ -194,8 +274,7 @@ class ModelVersionTrainApi(APIView):
                 detail += f" since {version.started_at:%Y-%m-%d %H:%M:%S %Z}; a worker may still be"
                 detail += " training it"
             return Response({"detail": f"{detail}."}, status=status.HTTP_409_CONFLICT)
-        body = {"status": "queued", "poll": reverse("model-version-detail", args=[version.pk])}
-        return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return races_views.operation_accepted(request, operation)
 
 
 class PredictionsRefreshApi(APIView):
@@ -205,20 +284,22 @@ class PredictionsRefreshApi(APIView):
 
     @extend_schema(
         request={"application/json": PREDICTIONS_REFRESH_REQUEST},
-        responses={202: OperationQueuedSerializer, 503: ErrorSerializer},
+        responses={202: OperationSerializer, 503: ErrorSerializer},
     )
     def post(self, request):
         data = PredictionsRefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         race_ids, day = data.validated_data.get("race_ids"), data.validated_data.get("date")
+        parameters = {"date": day.isoformat()} if day else {"race_ids": race_ids}
         try:
-            predictions_enqueue_refresh(race_ids=race_ids, day=day)
+            with transaction.atomic():
+                operation = operation_create(
+                    kind=Operation.Kind.PREDICTIONS_REFRESH,
+                    requested_by=request.user,
+                    parameters=parameters,
+                )
+                predictions_enqueue_refresh(race_ids=race_ids, day=day, operation_id=operation.pk)
         except QueueingError as exc:
             detail = f"The refresh {exc}. Try again once the queue is back."
             return Response({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        query = {"date": day.isoformat()} if day else {"race_ids": ",".join(map(str, race_ids))}
-        body = {
-            "status": "queued",
-            "poll": f"{reverse('prediction-list')}?{urlencode(query, safe=',')}",
-        }
-        return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return races_views.operation_accepted(request, operation)

@@ -26,6 +26,12 @@ def race_card_generations(*, race_id: int) -> list[str]:
     return [RACES, VERSIONS, race_predictions_generation(race_id)]
 
 
+def racecards_generations(*, race_ids: Iterable[int]) -> list[str]:
+    """What a day's racecards are built from: race data, the registry, each race's predictions.
+    A race added to the day bumps RACES, so the races listed stay those of the cached body."""
+    return [RACES, VERSIONS, *(race_predictions_generation(pk) for pk in race_ids)]
+
+
 def race_predictions_invalidate(*, race_ids: Iterable[int]) -> None:
     """Retire the cached cards and API bodies of these races. Every writer of predictions calls
     this: the signals for single saves and deletes, and `predictions_refresh`, whose bulk

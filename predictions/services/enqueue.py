@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hrp_site.queueing import QueueingError, task_send_on_commit
+from races.services.operations import operation_end
 
 from .. import selectors
 from ..models import ModelVersion
@@ -26,11 +27,14 @@ from .versions import (
 )
 
 
-def model_version_enqueue_training(*, version: ModelVersion, activate: bool = False) -> None:
-    """Send the version to the training queue once the current transaction commits.
+def model_version_enqueue_training(
+    *, version: ModelVersion, activate: bool = False, operation_id: int | None = None
+) -> None:
+    """Send the version to the training queue once the current transaction commits; the task
+    ends the operation `operation_id` names, if any.
 
-    If the broker does not take it, the version is failed with the reason (nothing would ever
-    train it) and `QueueingError` is raised to the caller.
+    If the broker does not take it, the version and the operation are failed with the reason
+    (nothing would ever train it) and `QueueingError` is raised to the caller.
     """
 
     version_id = version.pk
@@ -41,13 +45,15 @@ def model_version_enqueue_training(*, version: ModelVersion, activate: bool = Fa
 
     def fail(exc: QueueingError) -> None:
         model_version_fail(version_id=version_id, reason=str(exc))
+        operation_end(operation_id=operation_id, error=str(exc))
 
     from ..tasks import train_model_task  # the tasks import this module (see its docstring)
 
-    task_send_on_commit(train_model_task, version_id, activate=activate, on_error=fail)
+    extra = {} if operation_id is None else {"operation_id": operation_id}
+    task_send_on_commit(train_model_task, version_id, activate=activate, on_error=fail, **extra)
 
 
-def model_version_requeue(*, version: ModelVersion) -> bool:
+def model_version_requeue(*, version: ModelVersion, operation_id: int | None = None) -> bool:
     """Staff send a queued, failed or stuck version to the training queue again; its attempts
     count from zero again.
 
@@ -64,7 +70,9 @@ def model_version_requeue(*, version: ModelVersion) -> bool:
     )
     if requeued:
         version.refresh_from_db()
-        model_version_enqueue_training(version=version, activate=version.activate_when_ready)
+        model_version_enqueue_training(
+            version=version, activate=version.activate_when_ready, operation_id=operation_id
+        )
     return requeued == 1
 
 
@@ -90,7 +98,9 @@ def model_versions_requeue_lost() -> list[int]:
     return requeued
 
 
-def model_version_retrain(*, version: ModelVersion, activate: bool = False) -> ModelVersion:
+def model_version_retrain(
+    *, version: ModelVersion, activate: bool = False, operation_id: int | None = None
+) -> ModelVersion:
     """A new version like `version`, trained on every race settled before today."""
     last_day = selectors.last_settled_day()
     if last_day is None:
@@ -101,20 +111,27 @@ def model_version_retrain(*, version: ModelVersion, activate: bool = False) -> M
         hyperparameters=version.hyperparameters,
         seed=version.seed,
     )
-    model_version_enqueue_training(version=new, activate=activate)
+    model_version_enqueue_training(version=new, activate=activate, operation_id=operation_id)
     return new
 
 
 def predictions_enqueue_refresh(
-    *, race_ids: Iterable[int] | None = None, day: datetime.date | None = None
+    *,
+    race_ids: Iterable[int] | None = None,
+    day: datetime.date | None = None,
+    operation_id: int | None = None,
 ) -> None:
     """Refresh the races' predictions, or a day's (default: every declared race), after the
-    commit; `QueueingError` if the broker does not take it."""
+    commit; `QueueingError` (the operation failed with it) if the broker does not take it."""
     ids = None if race_ids is None else list(race_ids)
     on_day = None if day is None else day.isoformat()
     from ..tasks import refresh_predictions_task  # the tasks import this module
 
-    task_send_on_commit(refresh_predictions_task, race_ids=ids, day=on_day)
+    def fail(exc: QueueingError) -> None:
+        operation_end(operation_id=operation_id, error=str(exc))
+
+    extra = {} if operation_id is None else {"operation_id": operation_id}
+    task_send_on_commit(refresh_predictions_task, race_ids=ids, day=on_day, on_error=fail, **extra)
 
 
 def model_versions_retrain_stale() -> list[int]:

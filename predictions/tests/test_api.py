@@ -6,13 +6,31 @@ from django.test.utils import CaptureQueriesContext
 
 from hrp_site.testing.sent import commit_callbacks
 from predictions.models import ModelVersion
-from races.models import Race
+from races.models import Operation, Race
 from races.tests.factories import RaceFactory, RunnerFactory
 
 from .factories import ModelVersionFactory, PredictionFactory
 from .sent import record_sent_tasks
 
 DAY = datetime.date(2024, 3, 2)
+
+
+def assert_queued(response, operation: Operation) -> None:
+    """The 202's body: the queued operation, polled at its absolute URL (also in Location)."""
+    poll = f"http://testserver/api/v1/operations/{operation.pk}/"
+    assert response.json() == {
+        "id": operation.pk,
+        "kind": operation.kind,
+        "status": "queued",
+        "poll": poll,
+        "parameters": operation.parameters,
+        "outcome": {},
+        "error": "",
+        "created_at": operation.created_at.isoformat().replace("+00:00", "Z"),
+        "started_at": None,
+        "finished_at": None,
+    }
+    assert response["Location"] == poll
 
 
 @pytest.fixture
@@ -188,12 +206,23 @@ def test_staff_retrain_answers_202_and_queues_training_after_commit(
         )
 
     new = ModelVersion.objects.exclude(pk=version.pk).get()
+    operation = Operation.objects.get()
     assert response.status_code == 202
-    assert response.json() == {"status": "queued", "poll": f"/api/v1/model-versions/{new.pk}/"}
+    assert_queued(response, operation)
+    assert (operation.kind, operation.parameters) == (
+        "model_retrain",
+        {"model_version": version.pk, "activate": True},
+    )
     assert (new.algorithm, new.train_until, new.seed, new.status) == ("logit", DAY, 7, "queued")
     assert new.hyperparameters == {"C": 1.0}
     assert len(commit_callbacks(callbacks)) == 1  # sent from the commit's callback, not before
-    assert sent == [("predictions.tasks.train_model_task", (new.pk,), {"activate": True})]
+    assert sent == [
+        (
+            "predictions.tasks.train_model_task",
+            (new.pk,),
+            {"activate": True, "operation_id": operation.pk},
+        )
+    ]
 
 
 @pytest.mark.django_db
@@ -208,6 +237,7 @@ def test_retrain_without_settled_races_is_400_and_queues_nothing(
     assert response.status_code == 400
     assert response.json() == {"detail": "there are no settled races to train on"}
     assert ModelVersion.objects.count() == 1
+    assert not Operation.objects.exists()
     assert callbacks == []
     assert sent == []
 
@@ -225,6 +255,7 @@ def test_members_cannot_run_operations(member_api, sent, django_capture_on_commi
 
     assert (retrain.status_code, refresh.status_code) == (403, 403)
     assert ModelVersion.objects.count() == 1
+    assert not Operation.objects.exists()
     assert callbacks == []
     assert sent == []
 
@@ -239,14 +270,17 @@ def test_refresh_by_races_answers_202_and_queues_after_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = staff_api.post("/api/v1/predictions/refresh/", {"race_ids": ids}, format="json")
 
+    operation = Operation.objects.get()
     assert response.status_code == 202
-    assert response.json() == {
-        "status": "queued",
-        "poll": f"/api/v1/predictions/?race_ids={ids[0]},{ids[1]}",
-    }
+    assert_queued(response, operation)
+    assert (operation.kind, operation.parameters) == ("predictions_refresh", {"race_ids": ids})
     assert len(callbacks) == 1  # sent from the commit's callback, not before
     assert sent == [
-        ("predictions.tasks.refresh_predictions_task", (), {"race_ids": ids, "day": None})
+        (
+            "predictions.tasks.refresh_predictions_task",
+            (),
+            {"race_ids": ids, "day": None, "operation_id": operation.pk},
+        )
     ]
 
 
@@ -257,10 +291,16 @@ def test_refresh_by_date_answers_202(staff_api, sent, django_capture_on_commit_c
             "/api/v1/predictions/refresh/", {"date": "2024-03-02"}, format="json"
         )
 
+    operation = Operation.objects.get()
     assert response.status_code == 202
-    assert response.json() == {"status": "queued", "poll": "/api/v1/predictions/?date=2024-03-02"}
+    assert_queued(response, operation)
+    assert operation.parameters == {"date": "2024-03-02"}
     assert sent == [
-        ("predictions.tasks.refresh_predictions_task", (), {"race_ids": None, "day": "2024-03-02"})
+        (
+            "predictions.tasks.refresh_predictions_task",
+            (),
+            {"race_ids": None, "day": "2024-03-02", "operation_id": operation.pk},
+        )
     ]
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from predictions.models import ModelVersion, Prediction
+from races.models import Operation
 from races.tests.factories import RaceFactory
 
 from .factories import ModelVersionFactory
@@ -37,6 +38,8 @@ def test_api_retrain_answers_503_and_fails_the_new_version(staff_api, settled_ra
     assert (new.status, new.progress, new.is_active) == ("failed", "failed", False)
     assert new.error.startswith(broker_down)
     assert not ModelVersion.objects.filter(status="queued").exists()
+    operation = Operation.objects.get()  # failed with the reason: its poll ends
+    assert (operation.status, operation.error.startswith(broker_down)) == ("failed", True)
 
 
 def test_api_refresh_answers_503_and_writes_nothing(staff_api, broker_down):
@@ -47,6 +50,8 @@ def test_api_refresh_answers_503_and_writes_nothing(staff_api, broker_down):
     assert response.status_code == 503
     assert response.json()["detail"].startswith(f"The refresh {broker_down}.")
     assert not Prediction.objects.exists()
+    operation = Operation.objects.get()
+    assert (operation.status, operation.error.startswith(broker_down)) == ("failed", True)
 
 
 def test_admin_add_keeps_the_version_failed_with_the_reason_and_says_so(staff_client, broker_down):
@@ -120,3 +125,5 @@ def test_api_train_answers_503_and_keeps_the_version_failed(staff_api, broker_do
     assert response.status_code == 503
     assert response.json()["detail"].startswith(f"The training {broker_down}.")
     assert (version.status, version.error.startswith(broker_down)) == ("failed", True)
+    operation = Operation.objects.get()
+    assert (operation.status, operation.error.startswith(broker_down)) == ("failed", True)

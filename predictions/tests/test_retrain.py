@@ -14,6 +14,7 @@ from django.utils import timezone
 from predictions.models import ModelVersion
 from predictions.tasks import retrain_models_task
 from races.demo import demo_data_seed
+from races.models import Operation
 
 from .sent import TRAIN, record_sent_tasks
 
@@ -89,10 +90,16 @@ def test_the_api_retrain_operation(
         )
 
     new = ModelVersion.objects.exclude(pk=platform_version.pk).get()
+    operation = Operation.objects.get()
     assert response.status_code == 202
-    assert response.json()["poll"] == f"/api/v1/model-versions/{new.pk}/"
-    assert sent == [(TRAIN, (new.pk,), {"activate": True})]
+    assert response.json()["poll"] == f"http://testserver/api/v1/operations/{operation.pk}/"
+    assert sent == [(TRAIN, (new.pk,), {"activate": True, "operation_id": operation.pk})]
     assert_trained_like(new, platform_version, today=today)
+    # and the poll says it is done, with the version it trained
+    polled = staff_api.get(response.json()["poll"]).json()
+    assert (polled["status"], polled["error"]) == ("done", "")
+    assert polled["outcome"] == {"version": new.pk, "status": "ready", "trained": True}
+    assert polled["started_at"] <= polled["finished_at"]
 
 
 def test_the_weekly_retrain_task(

@@ -17,6 +17,7 @@ from predictions.services.versions import (
     model_version_claim,
 )
 from races.demo import demo_data_seed
+from races.models import Operation
 
 from .factories import ModelVersionFactory
 from .sent import TRAIN, record_sent_tasks
@@ -113,6 +114,19 @@ def test_the_hard_time_limit_fails_the_version_of_the_task_that_holds_it():
     assert (taken_over.status, taken_over.error) == ("training", "")
 
 
+def test_the_hard_time_limit_fails_the_operation_that_asked_for_the_training():
+    version = training(task_id="task-a")
+    operation = Operation.objects.create(kind=Operation.Kind.MODEL_TRAIN)
+
+    tasks.train_model_task.on_failure(
+        TimeLimitExceeded(60), "task-a", (version.pk,), {"operation_id": operation.pk}, None
+    )
+
+    operation.refresh_from_db()
+    assert (operation.status, operation.error) == ("failed", "hard time limit of 60 s exceeded")
+    assert operation.finished_at is not None
+
+
 def test_the_sweep_requeues_stale_trainings_and_long_queued_versions(
     monkeypatch, django_capture_on_commit_callbacks
 ):
@@ -196,11 +210,14 @@ def test_staff_resend_through_the_api(staff_api, monkeypatch, django_capture_on_
         refused = staff_api.post(reverse("model-version-train", args=[running.pk]))
 
     failed.refresh_from_db()
-    assert (sent.status_code, sent.json()) == (
+    operation = Operation.objects.get()  # none for the refused one
+    assert (sent.status_code, sent.json()["status"], sent.json()["poll"]) == (
         202,
-        {"status": "queued", "poll": f"/api/v1/model-versions/{failed.pk}/"},
+        "queued",
+        f"http://testserver/api/v1/operations/{operation.pk}/",
     )
+    assert (operation.kind, operation.parameters) == ("model_train", {"model_version": failed.pk})
     assert (failed.status, failed.error) == ("queued", "")
     assert refused.status_code == 409
     assert refused.json()["detail"].endswith("a worker may still be training it.")
-    assert queued == [(TRAIN, (failed.pk,), {"activate": False})]
+    assert queued == [(TRAIN, (failed.pk,), {"activate": False, "operation_id": operation.pk})]

@@ -6,6 +6,7 @@ from hrp_site.queueing import QueueingError
 
 from ..models import (
     HkracingUpload,
+    Operation,
     ProviderSync,
 )
 from ..providers.registry import ProviderNotConfigured
@@ -119,3 +120,27 @@ class HkracingUploadAdmin(admin.ModelAdmin):
     @admin.display(description="errors in the files")
     def error_lines(self, upload):
         return lines_shown(self, upload.errors)
+
+
+@admin.register(Operation)
+class OperationAdmin(admin.ModelAdmin):
+    list_display = ("pk", "kind", "status", "requested_by", "created_at", "finished_at", "error")
+    list_filter = ("kind", "status")
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "kind",
+        "status",
+        "requested_by",
+        "parameters",
+        "outcome",
+        "error",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,7 +1,7 @@
 import django_filters
 
 from hrp_site import filters
-from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
+from races.models import Horse, Jockey, Operation, Race, Racecourse, Runner, Trainer
 
 
 class RacecourseFilter(filters.FilterSet):
@@ -30,6 +30,31 @@ class RaceFilter(filters.FilterSet):
     class Meta:
         model = Race
         fields = ["date", "date_from", "date_to", "course", "racecourse", "status", "surface"]
+
+
+class ResultFilter(filters.FilterSet):
+    date_from = filters.DateFilter(
+        field_name="meeting_date", lookup_expr="gte", help_text="The first race day, inclusive."
+    )
+    date_to = filters.DateFilter(
+        field_name="meeting_date", lookup_expr="lte", help_text="The last race day, inclusive."
+    )
+    course = filters.TextFilter(
+        field_name="racecourse__code",
+        lookup_expr="iexact",
+        max_length=8,
+        help_text="Racecourse code, e.g. ST.",
+    )
+    region = filters.TextFilter(
+        field_name="racecourse__country",
+        lookup_expr="iexact",
+        max_length=2,
+        help_text="The racecourse's country, ISO 3166-1 alpha-2: GB, IE, HK, ...",
+    )
+
+    class Meta:
+        model = Race
+        fields = ["date_from", "date_to", "course", "region"]
 
 
 class RunnerFilter(filters.FilterSet):
@@ -67,3 +92,12 @@ class TrainerFilter(ParticipantFilter):
     class Meta:
         model = Trainer
         fields = ["name"]
+
+
+class OperationFilter(filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Operation.Kind.choices)
+    status = django_filters.ChoiceFilter(choices=Operation.Status.choices)
+
+    class Meta:
+        model = Operation
+        fields = ["kind", "status"]

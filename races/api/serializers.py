@@ -1,7 +1,8 @@
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
 from hrp_site.api import ValidatedModelSerializer
-from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
+from races.models import Horse, Jockey, Operation, Race, Racecourse, Runner, Trainer
 
 
 class RacecourseSerializer(serializers.ModelSerializer):
@@ -152,3 +153,106 @@ class RaceSerializer(ValidatedModelSerializer):
                 }
             }
         }
+
+
+class ResultRunnerSerializer(serializers.ModelSerializer):
+    """A runner in a result: where it finished, how far behind, at what odds. As The Racing API's
+    results give them: `finish_position` is its position, `win_odds` its decimal starting price
+    (sp_dec), `lengths_behind` the distance behind the winner (ovr_btn)."""
+
+    horse_name = serializers.CharField(source="horse.name")
+    jockey_name = serializers.CharField(source="jockey.name", allow_null=True)
+    trainer_name = serializers.CharField(source="trainer.name", allow_null=True)
+
+    class Meta:
+        model = Runner
+        fields = [
+            "id",
+            "saddle_number",
+            "draw",
+            "horse",
+            "horse_name",
+            "jockey",
+            "jockey_name",
+            "trainer",
+            "trainer_name",
+            "carried_weight_lb",
+            "rating",
+            "win_odds",
+            "finish_position",
+            "dead_heat",
+            "lengths_behind",
+            "finish_time",
+            "non_runner",
+        ]
+        read_only_fields = fields
+
+
+class RaceHeaderMixin(serializers.Serializer):
+    """Where a race is run, as a racecard or result lists it: the course's name and region."""
+
+    racecourse_name = serializers.CharField(source="racecourse.name", read_only=True)
+    region = serializers.CharField(
+        source="racecourse.country", read_only=True, help_text="ISO 3166-1 alpha-2 code."
+    )
+    field_size = serializers.IntegerField(
+        read_only=True, help_text="The runners that are not non-runners."
+    )
+
+
+class ResultSerializer(RaceHeaderMixin, serializers.ModelSerializer):
+    """A race with its result: the runners in finishing order, non-runners last."""
+
+    racecourse_code = serializers.CharField(source="racecourse.code", read_only=True)
+    runners = ResultRunnerSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Race
+        fields = [
+            "id",
+            "racecourse",
+            "racecourse_code",
+            "racecourse_name",
+            "region",
+            "meeting_date",
+            "race_number",
+            "post_time",
+            "name",
+            "distance_m",
+            "surface",
+            "going",
+            "race_class",
+            "rating_band",
+            "prize",
+            "prize_currency",
+            "status",
+            "field_size",
+            "runners",
+        ]
+        read_only_fields = fields
+
+
+class OperationSerializer(serializers.ModelSerializer):
+    """Background work staff asked for: queued, then running, then done (with what it did) or
+    failed (with why). Poll `poll` until `status` is done or failed."""
+
+    poll = serializers.SerializerMethodField(help_text="This operation's absolute URL, to poll.")
+
+    class Meta:
+        model = Operation
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "poll",
+            "parameters",
+            "outcome",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_poll(self, operation: Operation) -> str:
+        return reverse("operation-detail", args=[operation.pk], request=self.context["request"])

@@ -1,29 +1,27 @@
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.timezone import localdate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.response import Response
-from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from hrp_site.api import (
-    ErrorSerializer,
-    IsMemberReadStaffWrite,
-    OperationQueuedSerializer,
-    StrictSerializer,
-)
+from hrp_site.api import ErrorSerializer, IsMemberReadStaffWrite, StrictSerializer
 from hrp_site.queueing import QueueingError
-from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
+from races.models import Horse, Jockey, Operation, Race, Racecourse, Runner, Trainer
 from races.providers.registry import PROVIDER_NAMES, ProviderNotConfigured
 from races.selectors import FORM_RUNS, providers_status
+from races.services.operations import operation_create
 from races.services.provider_sync import provider_sync_enqueue
 
 from . import filters
 from .serializers import (
     HorseSerializer,
     JockeySerializer,
+    OperationSerializer,
     RacecourseSerializer,
     RaceSerializer,
+    ResultSerializer,
     RunnerSerializer,
     TrainerSerializer,
 )
@@ -43,6 +41,25 @@ class RaceViewSet(viewsets.ModelViewSet):
     filterset_class = filters.RaceFilter
     permission_classes = [IsMemberReadStaffWrite]
     ordering_fields = ["meeting_date", "race_number", "distance_m", "post_time"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Races with a result, day by day (newest first) and by course and number, "
+        "each with its runners in finishing order: by a range of days, a course and a region."
+    )
+)
+class ResultViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = (
+        Race.objects.results()
+        .with_result()
+        .with_field_size()
+        .order_by("-meeting_date", "racecourse__name", "race_number")
+    )
+    serializer_class = ResultSerializer
+    filterset_class = filters.ResultFilter
+    permission_classes = [IsMemberReadStaffWrite]
+    ordering_fields = ["meeting_date", "race_number", "post_time", "distance_m"]
 
 
 class RunnerViewSet(viewsets.ModelViewSet):
@@ -74,6 +91,32 @@ class TrainerViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TrainerSerializer
     filterset_class = filters.TrainerFilter
     ordering_fields = ["name"]
+
+
+# --- operations: the background work staff asked for, to poll -----------------------------------
+
+
+class OperationViewSet(viewsets.ReadOnlyModelViewSet):
+    """The operations the API queued for the caller, newest first (every one for a superuser).
+    Poll one until its status is done or failed."""
+
+    queryset = Operation.objects.all()
+    serializer_class = OperationSerializer
+    permission_classes = [permissions.IsAdminUser]
+    filterset_class = filters.OperationFilter
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        operations = super().get_queryset()
+        if self.request.user.is_superuser:
+            return operations
+        return operations.filter(requested_by_id=self.request.user.pk)
+
+
+def operation_accepted(request, operation: Operation) -> Response:
+    """The 202 of an operation: the queued operation, and where to poll it (also `Location`)."""
+    body = OperationSerializer(operation, context={"request": request}).data
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["poll"]})
 
 
 # --- providers: their selectors and services are imported on use, as they are optional ------
@@ -140,7 +183,7 @@ class ProviderSyncApi(APIView):
     @extend_schema(
         request=ProviderSyncInputSerializer,
         responses={
-            202: OperationQueuedSerializer,
+            202: OperationSerializer,
             400: ProviderNotConfiguredSerializer,
             503: ErrorSerializer,
         },
@@ -154,8 +197,16 @@ class ProviderSyncApi(APIView):
             )
         data = ProviderSyncInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        day = data.validated_data.get("day", localdate())
         try:
-            provider_sync_enqueue(provider=name, day=data.validated_data.get("day", localdate()))
+            # The operation and the sync's row are written together, or neither is.
+            with transaction.atomic():
+                operation = operation_create(
+                    kind=Operation.Kind.PROVIDER_SYNC,
+                    requested_by=request.user,
+                    parameters={"provider": name, "day": day.isoformat()},
+                )
+                provider_sync_enqueue(provider=name, day=day, operation_id=operation.pk)
         except ProviderNotConfigured as exc:
             body = {"detail": str(exc), "provider": exc.provider, "missing": exc.missing}
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
@@ -164,5 +215,4 @@ class ProviderSyncApi(APIView):
                 {"detail": f"The sync of {name} {exc}."},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
-        body = {"status": "queued", "poll": reverse("providers")}
-        return Response(OperationQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return operation_accepted(request, operation)

@@ -8,7 +8,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from hrp_site.queueing import task_send, task_send_on_commit
+from hrp_site.queueing import QueueingError, task_send, task_send_on_commit
 from races.models import ExternalRecord, ProviderSync, Race
 from races.providers.base import ProviderTransientError
 from races.providers.hkcsv import HkracingFileProvider
@@ -21,6 +21,7 @@ from races.providers.registry import (
 from races.signals import race_cards_changed, race_data_stored
 
 from .jobs import DATABASE_TRANSIENT, job_end, jobs_expire
+from .operations import operation_end
 from .race_cards import race_cards_store
 from .race_results import RESULT_COUNTS, race_results_store
 
@@ -108,8 +109,11 @@ def _provider_sync_start(*, provider: str, day: datetime.date, sync_id: int | No
     return sync
 
 
-def provider_sync_enqueue(*, provider: str, day: datetime.date) -> ProviderSync:
-    """Sync a provider's day in the background, after the commit.
+def provider_sync_enqueue(
+    *, provider: str, day: datetime.date, operation_id: int | None = None
+) -> ProviderSync:
+    """Sync a provider's day in the background, after the commit; the task ends the operation
+    `operation_id` names, if any.
 
     Refused up front (`ProviderNotConfigured`, nothing written) when the provider is not
     configured. Otherwise the sync is written "queued" for whoever polls; if the broker cannot
@@ -123,12 +127,19 @@ def provider_sync_enqueue(*, provider: str, day: datetime.date) -> ProviderSync:
     if missing:
         raise ProviderNotConfigured(provider, missing)
     sync = provider_sync_create(provider=provider, day=day)
+
+    def fail(exc: QueueingError) -> None:
+        _provider_sync_not_queued(sync=sync, reason=str(exc))
+        operation_end(operation_id=operation_id, error=str(exc))
+
+    extra = {} if operation_id is None else {"operation_id": operation_id}
     task_send_on_commit(
         sync_provider_task,
         provider=provider,
         day=day.isoformat(),
         sync_id=sync.pk,
-        on_error=lambda exc: _provider_sync_not_queued(sync=sync, reason=str(exc)),
+        on_error=fail,
+        **extra,
     )
     return sync
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from hrp_site.testing.sent import record_sent_tasks
-from races.models import ProviderSync
+from races.models import Operation, ProviderSync
 from races.tasks import sync_provider_task
 
 NOT_CONFIGURED = [
@@ -96,9 +96,19 @@ def test_staff_sync_answers_202_with_what_to_poll(
         response = staff_api.post("/api/v1/providers/theracingapi/sync/", data, format="json")
 
     # then: a queued row for the poll (for today without a day), its task sent after the commit
+    operation = Operation.objects.get()
     assert response.status_code == 202
-    assert response.json() == {"status": "queued", "poll": "/api/v1/providers/"}
+    poll = f"http://testserver/api/v1/operations/{operation.pk}/"
+    assert (response.json()["status"], response.json()["poll"], response["Location"]) == (
+        "queued",
+        poll,
+        poll,
+    )
     sync = ProviderSync.objects.get()
+    assert (operation.kind, operation.parameters) == (
+        "provider_sync",
+        {"provider": "theracingapi", "day": sync.day.isoformat()},
+    )
     assert (sync.provider, sync.day, sync.status) == (
         "theracingapi",
         day or timezone.localdate(),
@@ -109,7 +119,12 @@ def test_staff_sync_answers_202_with_what_to_poll(
         (
             sync_provider_task.name,
             (),
-            {"provider": "theracingapi", "day": sync.day.isoformat(), "sync_id": sync.pk},
+            {
+                "provider": "theracingapi",
+                "day": sync.day.isoformat(),
+                "sync_id": sync.pk,
+                "operation_id": operation.pk,
+            },
         )
     ]
     providers = staff_api.get("/api/v1/providers/").json()
@@ -122,7 +137,7 @@ def test_members_cannot_sync(member_api, racingapi_configured, django_capture_on
         response = member_api.post("/api/v1/providers/theracingapi/sync/")
 
     assert response.status_code == 403
-    assert (ProviderSync.objects.count(), len(callbacks)) == (0, 0)
+    assert (ProviderSync.objects.count(), Operation.objects.count(), len(callbacks)) == (0, 0, 0)
 
 
 @pytest.mark.django_db

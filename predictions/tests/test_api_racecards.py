@@ -1,0 +1,234 @@
+"""The racecards endpoint: a day's races in one call, with their runners and the predictions of
+the versions the day shows, in a number of queries that does not grow with the races, from the
+shared cache until what it shows changes."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from predictions.models import Prediction
+from predictions.services.refresh import predictions_refresh
+from predictions.services.versions import model_version_train_new
+from races.demo import demo_data_seed
+from races.models import Race
+from races.tests.factories import RacecourseFactory, RaceFactory, RunnerFactory
+
+from .factories import ModelVersionFactory, PredictionFactory
+
+DAY = datetime.date(2025, 12, 17)
+URL = "/api/v1/racecards/"
+
+
+def predicted(racecourse, number, version, runners=3, day=DAY) -> Race:
+    race = RaceFactory(meeting_date=day, racecourse=racecourse, race_number=number)
+    for n in range(1, runners + 1):
+        runner = RunnerFactory(race=race, saddle_number=n)
+        PredictionFactory(runner=runner, model_version=version, win_probability=0.5 / n, rank=n)
+    return race
+
+
+def _get(client, query):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL, query)
+    return response, len(queries)
+
+
+@pytest.mark.django_db
+def test_a_days_racecards_list_every_race_with_runners_and_predictions(member_api):
+    # given: two courses racing on DAY, and a race the day after
+    sha_tin = RacecourseFactory(code="ST", name="Sha Tin", country="HK")
+    kempton = RacecourseFactory(code="KEM", name="Kempton", country="GB")
+    logit = ModelVersionFactory(train_until=DAY - datetime.timedelta(days=1), is_active=True)
+    st2, st1 = predicted(sha_tin, 2, logit), predicted(sha_tin, 1, logit)
+    kem1 = predicted(kempton, 1, logit, runners=2)
+    RunnerFactory(race=kem1, saddle_number=3, non_runner=True)
+    predicted(sha_tin, 1, logit, day=DAY + datetime.timedelta(days=1))
+
+    # when
+    response = member_api.get(URL, {"date": DAY.isoformat()})
+
+    # then: by course name, then race number
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["date"], body["total"]) == ("2025-12-17", 3)
+    cards = body["racecards"]
+    assert [card["id"] for card in cards] == [kem1.pk, st1.pk, st2.pk]
+    kem = cards[0]
+    assert (kem["racecourse_code"], kem["racecourse_name"], kem["region"]) == (
+        "KEM",
+        "Kempton",
+        "GB",
+    )
+    assert (kem["field_size"], len(kem["runners"])) == (2, 3)
+    assert (kem["shown_model_version"], kem["shown_algorithm"]) == (logit.pk, "logit")
+    first = kem["runners"][0]
+    assert first["saddle_number"] == 1
+    assert first["horse_name"]
+    assert first["predictions"] == [
+        {
+            "model_version": logit.pk,
+            "algorithm": "logit",
+            "win_probability": 0.5,
+            "place_probability": 0.6,
+            "rank": 1,
+            "fair_odds": 4.0,
+            "edge": 0.1,
+        }
+    ]
+    assert kem["runners"][2]["predictions"] == []  # the non-runner
+
+
+@pytest.mark.django_db
+def test_racecards_filter_by_course_and_region(member_api):
+    sha_tin = RacecourseFactory(code="ST", name="Sha Tin", country="HK")
+    happy_valley = RacecourseFactory(code="HV", name="Happy Valley", country="HK")
+    kempton = RacecourseFactory(code="KEM", name="Kempton", country="GB")
+    logit = ModelVersionFactory(is_active=True)
+    st, hv, kem = (predicted(course, 1, logit) for course in (sha_tin, happy_valley, kempton))
+
+    def ids(**query):
+        response = member_api.get(URL, {"date": DAY.isoformat(), **query})
+        assert response.status_code == 200, response.json()
+        return [card["id"] for card in response.json()["racecards"]]
+
+    assert ids(course="st") == [st.pk]
+    assert ids(region="hk") == [hv.pk, st.pk]
+    assert ids(region="GB") == [kem.pk]
+    assert ids(course="KEM", region="HK") == []
+
+
+@pytest.mark.django_db
+def test_racecards_default_to_today(member_api):
+    today = timezone.localdate()
+    race = RaceFactory(meeting_date=today)
+
+    body = member_api.get(URL).json()
+
+    assert (body["date"], [card["id"] for card in body["racecards"]]) == (
+        today.isoformat(),
+        [race.pk],
+    )
+    # no version to show yet
+    assert (
+        body["racecards"][0]["shown_model_version"],
+        body["racecards"][0]["shown_algorithm"],
+    ) == (
+        None,
+        None,
+    )
+
+
+@pytest.mark.django_db
+def test_a_past_days_racecards_show_the_versions_trained_before_it(member_api):
+    # given: an active logit trained on DAY's results, and one trained before DAY
+    race = RaceFactory(meeting_date=DAY)
+    runner = RunnerFactory(race=race)
+    before = ModelVersionFactory(train_until=DAY - datetime.timedelta(days=1))
+    after = ModelVersionFactory(train_until=DAY, is_active=True)
+    PredictionFactory(runner=runner, model_version=before, win_probability=0.2)
+    PredictionFactory(runner=runner, model_version=after, win_probability=0.9)
+
+    body = member_api.get(URL, {"date": DAY.isoformat()}).json()
+
+    [predictions] = [r["predictions"] for r in body["racecards"][0]["runners"]]
+    assert [(p["model_version"], p["win_probability"]) for p in predictions] == [(before.pk, 0.2)]
+
+
+@pytest.mark.django_db
+def test_racecards_take_the_same_queries_for_1_race_and_for_12(
+    member_api, django_assert_num_queries
+):
+    # given: one race, read once so that the session is warm
+    course = RacecourseFactory()
+    logit = ModelVersionFactory(is_active=True)
+    market = ModelVersionFactory(algorithm="market", is_active=True)
+    predicted(course, 1, logit)
+    member_api.get(URL, {"date": DAY.isoformat(), "course": "none"})
+
+    # when: built for 1 race, then for 12 of 14 runners with two versions' predictions
+    with CaptureQueriesContext(connection) as one:
+        response = member_api.get(URL, {"date": DAY.isoformat()})
+    assert response.json()["total"] == 1
+    for number in range(2, 13):
+        race = predicted(course, number, logit, runners=14)
+        for runner in race.runners.all():
+            PredictionFactory(runner=runner, model_version=market)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = member_api.get(URL, {"date": DAY.isoformat()})
+
+    # then: the card shows the logit, ahead of the market
+    body = response.json()
+    assert body["total"] == 12
+    assert {card["shown_model_version"] for card in body["racecards"]} == {logit.pk}
+    assert {len(r["predictions"]) for card in body["racecards"][1:] for r in card["runners"]} == {2}
+
+
+@pytest.mark.django_db
+def test_racecards_come_from_the_shared_cache_until_a_prediction_changes(member_api):
+    # given: a day's cards read once
+    logit = ModelVersionFactory(is_active=True)
+    race = predicted(RacecourseFactory(), 1, logit)
+    first, first_queries = _get(member_api, {"date": DAY.isoformat()})
+
+    # when: read again, then after a prediction is deleted
+    second, second_queries = _get(member_api, {"date": DAY.isoformat()})
+    Prediction.objects.filter(runner__race=race, rank=3).delete()
+    third, _ = _get(member_api, {"date": DAY.isoformat()})
+
+    # then: the second read skips the body's reads (runners, versions, predictions); the third
+    # shows the change
+    assert second.json() == first.json()
+    assert first_queries - second_queries == 4
+    assert [len(r["predictions"]) for r in third.json()["racecards"][0]["runners"]] == [1, 1, 0]
+
+
+@pytest.mark.django_db
+def test_racecards_show_a_trained_versions_refreshed_predictions(member_api):
+    # given: the demo's race days and a logit trained up to yesterday, today's cards read once
+    today = datetime.date(2026, 5, 20)
+    demo_data_seed(seed=5, today=today, days_ahead=1, history_days=45)
+    logit = model_version_train_new(algorithm="logit", train_until=today - datetime.timedelta(1))
+    before = member_api.get(URL, {"date": today.isoformat()}).json()
+
+    # when: the predictions of today's declared races are refreshed
+    declared = Race.objects.filter(meeting_date=today, status=Race.Status.DECLARED)
+    predictions_refresh(race_ids=list(declared.values_list("pk", flat=True)))
+    after = member_api.get(URL, {"date": today.isoformat()}).json()
+
+    # then: every starter of every card shows the logit's prediction, ranks 1.. in each race
+    assert before["total"] == after["total"] == declared.count() > 1
+    assert all(r["predictions"] == [] for c in before["racecards"] for r in c["runners"])
+    for card in after["racecards"]:
+        starters = [r for r in card["runners"] if not r["non_runner"]]
+        shown = [p for r in starters for p in r["predictions"] if p["algorithm"] == "logit"]
+        assert [p["model_version"] for p in shown] == [logit.pk] * len(starters)
+        assert sorted(p["rank"] for p in shown) == list(range(1, len(starters) + 1))
+        assert sum(p["win_probability"] for p in shown) == pytest.approx(1.0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ({"date": "17-12-2025"}, {"date": ["Enter a valid date."]}),
+        ({"region": "GBR"}, {"region": ["Ensure this value has at most 2 characters (it has 3)."]}),
+        ({"course": ""}, None),
+        ({"day": "2025-12-17"}, None),
+    ],
+)
+def test_bad_racecard_queries_are_a_400_naming_the_parameter(member_api, query, errors):
+    response = member_api.get(URL, query)
+
+    assert response.status_code == 400
+    if errors:
+        assert response.json() == errors
+    else:
+        assert list(response.json()) == list(query)
+
+
+@pytest.mark.django_db
+def test_anonymous_clients_cannot_read_racecards(api_client):
+    assert api_client.get(URL).status_code == 401
