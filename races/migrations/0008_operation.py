@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('races', '0006_going_and_sex_choices'),
+        ('races', '0007_card_form_and_place_terms'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
