@@ -351,7 +351,10 @@ def test_desktop_card_sorts_win_high_to_low_opens_why_below_and_shows_fractional
     assert page.get_by_text("Your profile is saved.").is_visible()
     page.goto(f"/racing/race/{race.pk}/?sort=-saddle")
 
-    # then: the market's 4.00 and the fair odds of a 31% chance (3.23) as fractions
+    # then: the race's facts above the runners at this width
+    facts = page.locator("dl.race-facts").bounding_box()
+    assert facts["y"] < page.locator("table.race-card").bounding_box()["y"]
+    # and the market's 4.00 and the fair odds of a 31% chance (3.23) as fractions
     first = page.get_by_role("row", name=re.compile("Browser Horse 1"))
     assert first.locator("td.c-odds").inner_text() == "3/1"
     assert first.locator("td.c-fair").inner_text() == "9/4"
@@ -409,6 +412,11 @@ def test_phone_card_shows_horse_odds_win_fair_odds_and_value_on_the_first_screen
     settings.DEBUG = False
     race, runners = todays_card
     _give_a_past(runners[0])
+    # a header as long as real ones get: a long name, every fact, a prize
+    race.name = "The Hong Kong Jockey Club Members' Cup Handicap (Division Two)"
+    race.race_class, race.rating_band, race.going = "4", "40-60", Race.Going.GOOD_TO_FIRM
+    race.prize, race.prize_currency = 1_150_000, "HKD"
+    race.save()
     if settled:
         race.status = Race.Status.RESULT
         race.save()
@@ -447,6 +455,9 @@ def test_phone_card_shows_horse_odds_win_fair_odds_and_value_on_the_first_screen
     assert "Value" in cells["value"].inner_text()
     # the rest of the runner follows below, labelled
     assert first.locator("td.c-people").bounding_box()["y"] > cells["win"].bounding_box()["y"]
+    # the race's facts, models and place terms come after the runners on a phone
+    facts = page.locator("dl.race-facts").bounding_box()
+    assert facts["y"] > page.locator("table.race-card").bounding_box()["y"]
 
     # when: "Why?" opens on the phone: still nothing to scroll sideways
     first.get_by_text("Why?").click()
