@@ -111,3 +111,14 @@ def ordinal(value: int | None) -> str:
     value = int(value)
     suffix = "th" if 10 <= value % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
     return f"{value}{suffix}"
+
+
+@register.filter
+def minutes_words(minutes: int | None) -> str:
+    """A wait in minutes as people say it: "30 min", "2 h", "4 h 7 min"."""
+    if minutes is None:
+        return ""
+    hours, rest = divmod(int(minutes), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" + (f" {rest} min" if rest else "")

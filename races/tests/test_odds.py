@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from races.odds import OddsFormat, fractional, odds_display
-from races.templatetags.racing import headgear_words, sex_code
+from races.templatetags.racing import headgear_words, minutes_words, sex_code
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,11 @@ def test_headgear_and_sex_codes_in_words():
     assert headgear_words("B/TT") == "B/TT"  # the Hong Kong codes are shown as they are
     assert sex_code("gelding") == "g"
     assert sex_code("") == ""
+
+
+@pytest.mark.parametrize(
+    ("minutes", "words"),
+    [(0, "0 min"), (30, "30 min"), (60, "1 h"), (247, "4 h 7 min"), (None, "")],
+)
+def test_a_wait_reads_in_hours_and_minutes(minutes, words):
+    assert minutes_words(minutes) == words
