@@ -152,6 +152,17 @@ class RacePredictionSerializer(serializers.Serializer):
     edge = serializers.FloatField(allow_null=True)
 
 
+class CardFormRunSerializer(serializers.Serializer):
+    """One of the runs behind a runner's form figures: where it finished out of how many."""
+
+    meeting_date = serializers.DateField()
+    figure = serializers.CharField(help_text="The run's character in the form figures.")
+    position = serializers.IntegerField(
+        allow_null=True, help_text="Null when the horse did not finish."
+    )
+    field_size = serializers.IntegerField(help_text="The race's starters.")
+
+
 class RaceRunnerSerializer(RunnerSerializer):
     """A runner as its race card shows it, as The Racing API's racecards give a runner (age, sex,
     headgear, the jockey's claim, form, days since the last run), with the horse's C/D marks and
@@ -181,6 +192,13 @@ class RaceRunnerSerializer(RunnerSerializer):
         "(1-9, 0 for tenth or worse, P, F, U, R, ... for a runner that did not finish), '-' "
         "between seasons; from the runs HRP holds, else the provider's racecard; '-' for none.",
     )
+    form_runs = CardFormRunSerializer(
+        source="card.history.runs",
+        many=True,
+        read_only=True,
+        help_text="The runs HRP holds behind `form`, oldest first, each as its position out of "
+        "the field (3/14); empty when the figures are the provider's.",
+    )
     days_since_last_run = serializers.IntegerField(
         source="card.days_since_last_run",
         read_only=True,
@@ -207,6 +225,7 @@ class RaceRunnerSerializer(RunnerSerializer):
             "headgear_first_time",
             "jockey_allowance_lb",
             "form",
+            "form_runs",
             "days_since_last_run",
             "winner_marks",
             "predictions",

@@ -306,6 +306,10 @@ def test_racecard_runners_carry_what_the_race_card_shows(member_api):
         "days_since_last_run": 20,
         "winner_marks": "CD",
     }
+    assert first["form_runs"] == [
+        {"meeting_date": "2025-11-07", "figure": "1", "position": 1, "field_size": 1},
+        {"meeting_date": "2025-11-27", "figure": "0", "position": 12, "field_size": 1},
+    ]
     second = kem["runners"][1]
     assert second["id"] == newcomer.pk
     assert (second["form"], second["days_since_last_run"], second["winner_marks"]) == (
@@ -314,6 +318,7 @@ def test_racecard_runners_carry_what_the_race_card_shows(member_api):
         "",
     )
     assert (second["headgear_first_time"], second["jockey_allowance_lb"]) == (False, None)
+    assert second["form_runs"] == []  # the provider's figures: no runs behind them
     # each race's marks by its own course and distance
     lin_first = lin["runners"][0]
     assert (lin_first["sex"], lin_first["winner_marks"]) == ("", "C")
