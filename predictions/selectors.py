@@ -18,7 +18,7 @@ from pandas.api.types import union_categoricals
 
 from races.models import Race, Runner
 from races.place_terms import PlaceTerms, race_place_terms
-from races.selectors import CardHistory, card_histories, race_day_results
+from races.selectors import CardHistory, card_histories, race_day_histories, race_day_results
 
 from .ml.frame import FRAME_COLUMNS
 from .ml.history import KeptHistory
@@ -352,8 +352,24 @@ def race_result_summary(rows: list[CardRow]) -> dict[str, Any] | None:
 def card_predictions_attach(*, race: Race) -> None:
     """Give each runner of `race` (its runners prefetched) the predictions of the versions the
     race's day shows, as `card_predictions`: for a past race the versions trained before its day
-    (walk-forward), never a later one. Two queries."""
+    (walk-forward), never a later one; and what the card shows of it (`card_details_attach`).
+    Three queries."""
     _card_predictions_attach(races=[race], day=race.meeting_date)
+    card_details_attach(races=[race])
+
+
+def card_details_attach(*, races: list[Race]) -> None:
+    """Give each runner of a day's `races` (runners prefetched, with their horses) what its race
+    card shows beside the predictions, as `card` (a `CardRow` without a prediction: form, days
+    since its last run, first-time headgear, C/D marks), and each race its `card_place_terms`.
+    One query however many races."""
+    histories = race_day_histories(races=races)
+    for race in races:
+        race.card_place_terms = race_card_place_terms(race=race)
+        for runner in race.runners.all():
+            runner.card = CardRow(
+                runner=runner, prediction=None, history=histories[race.pk, runner.horse_id]
+            )
 
 
 def _card_predictions_attach(*, races: list[Race], day: datetime.date) -> None:
@@ -375,8 +391,8 @@ def _card_predictions_attach(*, races: list[Race], day: datetime.date) -> None:
 
 def racecards(*, race_ids: list[int], day: datetime.date) -> list[Race]:
     """The day's races `race_ids` with their course, field size and runners, each runner with the
-    predictions of the versions the day shows (`card_predictions_attach`): four queries however
-    many races and runners."""
+    predictions of the versions the day shows and what its card shows (`card_predictions_attach`):
+    five queries however many races and runners."""
     races = list(
         Race.objects.filter(pk__in=race_ids, meeting_date=day)
         .with_card()
@@ -385,6 +401,7 @@ def racecards(*, race_ids: list[int], day: datetime.date) -> list[Race]:
     )
     if races:
         _card_predictions_attach(races=races, day=day)
+        card_details_attach(races=races)
     return races
 
 

@@ -63,10 +63,7 @@ class RaceCardView(MemberPageMixin, TemplateView):
         sort = self.request.GET.get("sort", DEFAULT_SORT)
         if sort.removeprefix("-") not in SORT_COLUMNS:
             sort = DEFAULT_SORT
-        # The member's choice in the profile (accounts), read off the user: no import of accounts.
-        odds_format = getattr(self.request.user, "odds_format", OddsFormat.DECIMAL)
-        if odds_format not in OddsFormat.values:
-            odds_format = OddsFormat.DECIMAL
+        odds_format = member_odds_format(self.request.user)
         card = cached(
             f"race-card:{race_id}:{wanted or ''}:{sort}:{odds_format}",
             generations=race_card_generations(race_id=race_id),
@@ -75,6 +72,13 @@ class RaceCardView(MemberPageMixin, TemplateView):
             ),
         )
         return super().get_context_data(card=card, **kwargs)
+
+
+def member_odds_format(user: Any) -> str:
+    """The member's choice of odds format in the profile (accounts), read off the user without
+    importing accounts; decimal for anyone without a valid one."""
+    odds_format = getattr(user, "odds_format", OddsFormat.DECIMAL)
+    return odds_format if odds_format in OddsFormat.values else OddsFormat.DECIMAL
 
 
 def _race_card_shared(
@@ -151,8 +155,9 @@ def _model_links(
 
 class DayResultsView(MemberPageMixin, TemplateView):
     """A day's results: every race's placings, the winner's odds, and where the card's model's
-    top pick finished. The same for every member: built once per change of the day's races,
-    their predictions or the model registry (hrp_site.shared_cache)."""
+    top pick finished. The data is the same for every member: read once per change of the day's
+    races, their predictions or the model registry (hrp_site.shared_cache); the page is rendered
+    per request from it, with the odds in the member's format."""
 
     template_name = "predictions/day_results.html"
 
@@ -169,7 +174,11 @@ class DayResultsView(MemberPageMixin, TemplateView):
             generations=generations,
             build=lambda: _day_results_shared(day),
         )
-        return super().get_context_data(**kwargs) | {"day": day, **shared}
+        return super().get_context_data(**kwargs) | {
+            "day": day,
+            "odds_format": member_odds_format(self.request.user),
+            **shared,
+        }
 
 
 def _day_results_shared(day: datetime.date) -> dict[str, Any]:

@@ -237,6 +237,52 @@ def card_histories(
     last run, and whether it has won at this course, over this distance, or both in one race.
     One query however many horses: each horse's last `runs` runs and all its wins."""
     horse_ids = list(horse_ids)
+    rows = _history_rows(horse_ids=horse_ids, before=before, runs=runs)
+    return {
+        horse_id: _card_history(
+            rows.get(horse_id, []),
+            before=before,
+            racecourse_id=racecourse_id,
+            distance_m=distance_m,
+            runs=runs,
+        )
+        for horse_id in horse_ids
+    }
+
+
+def race_day_histories(
+    *, races: Iterable[Race], runs: int = FORM_RUNS
+) -> dict[tuple[int, int], CardHistory]:
+    """`card_histories` for every runner of a day's races (their runners prefetched), keyed by
+    (race id, horse id), each with the marks of its own race's course and distance. One query
+    however many races: the races must share one meeting date."""
+    races = list(races)
+    days = {race.meeting_date for race in races}
+    if len(days) > 1:
+        raise ValueError(f"The races run on {len(days)} days; give one day's races.")
+    if not races:
+        return {}
+    before = races[0].meeting_date
+    horse_ids = {runner.horse_id for race in races for runner in race.runners.all()}
+    rows = _history_rows(horse_ids=horse_ids, before=before, runs=runs)
+    return {
+        (race.pk, runner.horse_id): _card_history(
+            rows.get(runner.horse_id, []),
+            before=before,
+            racecourse_id=race.racecourse_id,
+            distance_m=race.distance_m,
+            runs=runs,
+        )
+        for race in races
+        for runner in race.runners.all()
+    }
+
+
+def _history_rows(
+    *, horse_ids: Iterable[int], before: datetime.date, runs: int
+) -> dict[int, list[tuple]]:
+    """Per horse, its last `runs` settled starts before `before` and all its wins, oldest first,
+    as (recency, position, non_finish, gear, field size, day, course id, metres): one query."""
     field_size = (
         Runner.objects.starters()
         .filter(race=OuterRef("race_id"))
@@ -247,7 +293,7 @@ def card_histories(
     )
     rows = (
         Runner.objects.settled_starters()
-        .filter(horse_id__in=horse_ids, race__meeting_date__lt=before)
+        .filter(horse_id__in=list(horse_ids), race__meeting_date__lt=before)
         .annotate(
             recency=Window(
                 RowNumber(),
@@ -270,9 +316,22 @@ def card_histories(
             "race__distance_m",
         )
     )
-    found: dict[int, dict[str, Any]] = {pk: {"runs": []} for pk in horse_ids}
-    for horse_id, recency, position, non_finish, gear, size, day, course_id, metres in rows:
-        history = found[horse_id]
+    found: dict[int, list[tuple]] = {}
+    for horse_id, *row in rows:
+        found.setdefault(horse_id, []).append(tuple(row))
+    return found
+
+
+def _card_history(
+    rows: list[tuple],
+    *,
+    before: datetime.date,
+    racecourse_id: int,
+    distance_m: int,
+    runs: int,
+) -> CardHistory:
+    history: dict[str, Any] = {"runs": []}
+    for recency, position, non_finish, gear, size, day, course_id, metres in rows:
         if recency <= runs:
             figure = form_figure(position, non_finish)
             history["runs"].append(
@@ -294,7 +353,7 @@ def card_histories(
             history["course_and_distance_winner"] = history.get(
                 "course_and_distance_winner", False
             ) or (course and trip)
-    return {horse_id: CardHistory(**history) for horse_id, history in found.items()}
+    return CardHistory(**history)
 
 
 def participant_search(*, model: type[Participant], query: str, limit: int = 25) -> list:

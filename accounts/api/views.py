@@ -7,7 +7,7 @@ from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.settings import api_settings
 
-from .authentication import BasicAuthentication
+from .authentication import BasicAuthentication, TokenAuthentication
 from .serializers import TokenListSerializer, TokenSerializer
 from .throttling import TokenAddressRateThrottle, TokenUsernameRateThrottle
 
@@ -60,6 +60,9 @@ class TokenListCreateApi(knox_views.LoginView, generics.ListAPIView):
 
 class TokenRevokeApi(knox_views.LogoutView):
     """Revoke the token this request is made with."""
+
+    # Ours, not knox's own class (LogoutView's): one token query, and one scheme in the schema.
+    authentication_classes = [TokenAuthentication]
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request, format=None):

@@ -4,7 +4,7 @@ from hrp_site.api import StrictSerializer
 from hrp_site.filters import ID_SCHEMA, NO_NUL
 from predictions.models import ModelVersion, Prediction
 from races.api.serializers import RaceHeaderMixin, RaceSerializer, RunnerSerializer
-from races.models import Race
+from races.models import Horse, Race, Racecourse
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -152,7 +152,65 @@ class RacePredictionSerializer(serializers.Serializer):
     edge = serializers.FloatField(allow_null=True)
 
 
+class CardFormRunSerializer(serializers.Serializer):
+    """One of the runs behind a runner's form figures: where it finished out of how many."""
+
+    meeting_date = serializers.DateField()
+    figure = serializers.CharField(help_text="The run's character in the form figures.")
+    position = serializers.IntegerField(
+        allow_null=True, help_text="Null when the horse did not finish."
+    )
+    field_size = serializers.IntegerField(help_text="The race's starters.")
+
+
 class RaceRunnerSerializer(RunnerSerializer):
+    """A runner as its race card shows it, as The Racing API's racecards give a runner (age, sex,
+    headgear, the jockey's claim, form, days since the last run), with the horse's C/D marks and
+    the predictions of the versions the race's day shows."""
+
+    sex = serializers.ChoiceField(
+        source="horse.sex",
+        choices=Horse.Sex.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The horse's sex; blank when the provider gave none.",
+    )
+    headgear_first_time = serializers.BooleanField(
+        source="card.first_time_gear",
+        read_only=True,
+        help_text="Whether the headgear (`gear`) is new since the horse's previous run.",
+    )
+    jockey_allowance_lb = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="What a claiming rider takes off the weight (lb); null when none is given.",
+    )
+    form = serializers.CharField(
+        source="card.form",
+        read_only=True,
+        help_text="Form figures in the racing convention, oldest first: one character per run "
+        "(1-9, 0 for tenth or worse, P, F, U, R, ... for a runner that did not finish), '-' "
+        "between seasons; from the runs HRP holds, else the provider's racecard; '-' for none.",
+    )
+    form_runs = CardFormRunSerializer(
+        source="card.history.runs",
+        many=True,
+        read_only=True,
+        help_text="The runs HRP holds behind `form`, oldest first, each as its position out of "
+        "the field (3/14); empty when the figures are the provider's.",
+    )
+    days_since_last_run = serializers.IntegerField(
+        source="card.days_since_last_run",
+        read_only=True,
+        allow_null=True,
+        help_text="Days from the horse's last run to the race's day; null when unknown.",
+    )
+    winner_marks = serializers.CharField(
+        source="card.history.winner_marks",
+        read_only=True,
+        help_text='"CD" for a course-and-distance winner, else "C" (course), "D" (distance), '
+        '"C D" or "" (none), from wins before the race\'s day.',
+    )
     predictions = RacePredictionSerializer(
         source="card_predictions",
         many=True,
@@ -161,14 +219,36 @@ class RaceRunnerSerializer(RunnerSerializer):
     )
 
     class Meta(RunnerSerializer.Meta):
-        fields = [*RunnerSerializer.Meta.fields, "predictions"]
+        fields = [
+            *RunnerSerializer.Meta.fields,
+            "sex",
+            "headgear_first_time",
+            "jockey_allowance_lb",
+            "form",
+            "form_runs",
+            "days_since_last_run",
+            "winner_marks",
+            "predictions",
+        ]
 
 
 class RaceDetailSerializer(RaceSerializer):
+    places_paid = serializers.IntegerField(
+        source="card_place_terms.places",
+        read_only=True,
+        help_text="How many places pay for the race's starters under its place terms; 0 when "
+        "there is no place betting (4 runners or fewer under British terms).",
+    )
+    place_terms = serializers.ChoiceField(
+        source="card_place_terms.terms",
+        choices=Racecourse.PlaceTerms.choices,
+        read_only=True,
+        help_text="The place terms the race is run under (its course's, else its provider's).",
+    )
     runners = RaceRunnerSerializer(many=True, read_only=True)
 
     class Meta(RaceSerializer.Meta):
-        fields = [*RaceSerializer.Meta.fields, "runners"]
+        fields = [*RaceSerializer.Meta.fields, "places_paid", "place_terms", "runners"]
 
 
 class RacecardSerializer(RaceHeaderMixin, RaceDetailSerializer):
@@ -196,6 +276,8 @@ class RacecardSerializer(RaceHeaderMixin, RaceDetailSerializer):
             "field_size",
             "shown_model_version",
             "shown_algorithm",
+            "places_paid",
+            "place_terms",
             "runners",
         ]
         read_only_fields = fields

@@ -174,10 +174,11 @@ class RacecardsApi(GenericAPIView):
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid parameters, by name."),
         },
         description="A day's racecards in one call: every race of the day (or of one course or "
-        "region), ordered by course and race number, with its runners and, beside each runner, "
-        "the predictions of the model versions the race's day shows (as a race's detail gives "
-        "them). Takes the same few queries however many races; every member gets the same body, "
-        "built once per change.",
+        "region), ordered by course and race number, with its place terms and its runners: "
+        "each with what the race card shows of it (sex, headgear, the jockey's claim, form, days "
+        "since its last run, C/D marks) and the predictions of the model versions the race's day "
+        "shows (as a race's detail gives them). Takes the same few queries however many races; "
+        "every member gets the same body, built once per change.",
     )
     def get(self, request):
         races = self.filter_queryset(self.get_queryset())  # a 400 for a parameter it cannot use

@@ -118,6 +118,50 @@ def test_race_detail_with_fourteen_runners_takes_at_most_eight_queries(
     assert all(len(r["predictions"]) == 1 for r in response.json()["runners"])
 
 
+@pytest.mark.django_db
+def test_race_detail_runners_carry_the_cards_details_in_the_same_queries_for_1_and_14(
+    member_api, django_assert_num_queries
+):
+    # given: a race with one runner, a course winner over the trip wearing first-time cheekpieces
+    race = RaceFactory(meeting_date=DAY, distance_m=1200)
+    horse = RunnerFactory(
+        race=RaceFactory(
+            meeting_date=DAY - datetime.timedelta(days=9),
+            racecourse=race.racecourse,
+            distance_m=1200,
+            status=Race.Status.RESULT,
+        ),
+        finish_position=1,
+    ).horse
+    RunnerFactory(race=race, horse=horse, saddle_number=1, gear="p", jockey_allowance_lb=5)
+    with CaptureQueriesContext(connection) as one:
+        response = member_api.get(f"/api/v1/races/{race.pk}/")
+    body = response.json()
+
+    # when: 13 more runners, each with a run of its own
+    for n in range(2, 15):
+        past = RunnerFactory(
+            race=RaceFactory(meeting_date=DAY - datetime.timedelta(days=n), status="result"),
+            finish_position=n,
+        )
+        RunnerFactory(race=race, horse=past.horse, saddle_number=n)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = member_api.get(f"/api/v1/races/{race.pk}/")
+
+    # then
+    first = body["runners"][0]
+    assert (first["form"], first["days_since_last_run"], first["winner_marks"]) == ("1", 9, "CD")
+    assert (first["gear"], first["headgear_first_time"], first["jockey_allowance_lb"]) == (
+        "p",
+        True,
+        5,
+    )
+    assert (body["places_paid"], body["place_terms"]) == (0, "hong_kong")  # one starter
+    runners = response.json()["runners"]
+    assert [r["form"] for r in runners[1:]] == [str(n) if n < 10 else "0" for n in range(2, 15)]
+    assert (response.json()["places_paid"], response.json()["place_terms"]) == (3, "hong_kong")
+
+
 # --- predictions and model versions ---------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from predictions.services.refresh import predictions_refresh
 from predictions.services.versions import model_version_train_new
 from races.demo import demo_data_seed
 from races.models import Race
-from races.tests.factories import RacecourseFactory, RaceFactory, RunnerFactory
+from races.tests.factories import HorseFactory, RacecourseFactory, RaceFactory, RunnerFactory
 
 from .factories import ModelVersionFactory, PredictionFactory
 
@@ -178,10 +178,10 @@ def test_racecards_come_from_the_shared_cache_until_a_prediction_changes(member_
     Prediction.objects.filter(runner__race=race, rank=3).delete()
     third, _ = _get(member_api, {"date": DAY.isoformat()})
 
-    # then: the second read skips the body's reads (runners, versions, predictions); the third
-    # shows the change
+    # then: the second read skips the body's reads (races, runners, versions, predictions,
+    # histories); the third shows the change
     assert second.json() == first.json()
-    assert first_queries - second_queries == 4
+    assert first_queries - second_queries == 5
     assert [len(r["predictions"]) for r in third.json()["racecards"][0]["runners"]] == [1, 1, 0]
 
 
@@ -232,3 +232,94 @@ def test_bad_racecard_queries_are_a_400_naming_the_parameter(member_api, query, 
 @pytest.mark.django_db
 def test_anonymous_clients_cannot_read_racecards(api_client):
     assert api_client.get(URL).status_code == 401
+
+
+@pytest.mark.django_db
+def test_racecard_runners_carry_what_the_race_card_shows(member_api):
+    # given: a 5-runner race at Kempton (British terms) and a 4-runner one at Lingfield, on DAY
+    kempton = RacecourseFactory(code="KEM", name="Kempton", country="GB", place_terms="british")
+    lingfield = RacecourseFactory(code="LIN", name="Lingfield", country="GB", place_terms="british")
+    five = RaceFactory(meeting_date=DAY, racecourse=kempton, race_number=1, distance_m=1600)
+    four = RaceFactory(meeting_date=DAY, racecourse=lingfield, race_number=1, distance_m=2000)
+    winner = HorseFactory(sex="mare")
+    # its past: a win at Kempton over a mile, then 12th elsewhere in blinkers, 20 days ago
+    for days, course, metres, position, gear in [
+        (40, kempton, 1600, 1, ""),
+        (20, lingfield, 1400, 12, "b"),
+    ]:
+        past = RaceFactory(
+            meeting_date=DAY - datetime.timedelta(days),
+            racecourse=course,
+            distance_m=metres,
+            status=Race.Status.RESULT,
+        )
+        RunnerFactory(race=past, horse=winner, finish_position=position, gear=gear)
+    RunnerFactory(race=five, horse=winner, saddle_number=1, gear="v", jockey_allowance_lb=3)
+    newcomer = RunnerFactory(
+        race=five, saddle_number=2, declared_form="-2453P", declared_days_since_run=68
+    )
+    for n in range(3, 6):
+        RunnerFactory(race=five, saddle_number=n)
+    # a Lingfield winner, over 1400 m: a course winner in the 2000 m race there
+    course_winner = HorseFactory(sex="")
+    past = RaceFactory(
+        meeting_date=DAY - datetime.timedelta(400),
+        racecourse=lingfield,
+        distance_m=1400,
+        status=Race.Status.RESULT,
+    )
+    RunnerFactory(race=past, horse=course_winner, finish_position=1)
+    RunnerFactory(race=four, saddle_number=1, horse=course_winner)
+    for n in range(2, 5):
+        RunnerFactory(race=four, saddle_number=n)
+    RunnerFactory(race=four, saddle_number=5, non_runner=True)
+
+    # when
+    response = member_api.get(URL, {"date": DAY.isoformat()})
+
+    # then: the runners as The Racing API's racecards give them, with C/D marks from each race
+    assert response.status_code == 200
+    cards = {card["id"]: card for card in response.json()["racecards"]}
+    kem, lin = cards[five.pk], cards[four.pk]
+    assert (kem["places_paid"], kem["place_terms"]) == (2, "british")
+    assert (lin["places_paid"], lin["place_terms"]) == (0, "british")  # 4 starters: none
+    first = kem["runners"][0]
+    assert {
+        name: first[name]
+        for name in [
+            "age",
+            "sex",
+            "gear",
+            "headgear_first_time",
+            "jockey_allowance_lb",
+            "form",
+            "days_since_last_run",
+            "winner_marks",
+        ]
+    } == {
+        "age": 4,
+        "sex": "mare",
+        "gear": "v",
+        "headgear_first_time": True,  # visor today, blinkers last time
+        "jockey_allowance_lb": 3,
+        "form": "10",
+        "days_since_last_run": 20,
+        "winner_marks": "CD",
+    }
+    assert first["form_runs"] == [
+        {"meeting_date": "2025-11-07", "figure": "1", "position": 1, "field_size": 1},
+        {"meeting_date": "2025-11-27", "figure": "0", "position": 12, "field_size": 1},
+    ]
+    second = kem["runners"][1]
+    assert second["id"] == newcomer.pk
+    assert (second["form"], second["days_since_last_run"], second["winner_marks"]) == (
+        "-2453P",
+        68,
+        "",
+    )
+    assert (second["headgear_first_time"], second["jockey_allowance_lb"]) == (False, None)
+    assert second["form_runs"] == []  # the provider's figures: no runs behind them
+    # each race's marks by its own course and distance
+    lin_first = lin["runners"][0]
+    assert (lin_first["sex"], lin_first["winner_marks"]) == ("", "C")
+    assert (lin_first["form"], lin_first["days_since_last_run"]) == ("1", 400)

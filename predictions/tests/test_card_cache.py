@@ -60,8 +60,9 @@ def test_the_second_api_request_is_served_from_the_cache(member_api, card):
 
     assert second.json() == first.json()
     assert [len(r["predictions"]) for r in second.json()["runners"]] == [1, 1, 1]
-    # The body's reads (race, runners, versions, predictions) are gone; auth and session remain.
-    assert first_queries - second_queries == 4
+    # The body's reads (race, runners, versions, predictions, form) are gone; auth and session
+    # remain.
+    assert first_queries - second_queries == 5
 
 
 def test_the_second_card_request_is_served_from_the_cache(member_client, card):

@@ -5,7 +5,9 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -95,6 +97,41 @@ def test_results_page_shows_placings_winners_odds_and_our_top_pick(member_client
     assert positions == [1, 2, 3]
     assert len(results[0].non_finishers) == 1
     assert len(results[0].non_runners) == 1
+
+
+def test_each_member_sees_the_results_odds_in_their_own_format(client, django_user_model):
+    # given: one member reads fractional odds, the other decimal; a race settled 1-2-3 at 2.50,
+    # 3.50 and 4.50
+    version = ModelVersionFactory(algorithm="logit", train_until=DAY - datetime.timedelta(1))
+    _, runners, _ = _settled_race(version=version, number=1, hour=14, pick_position=1)
+    winner = runners[0]
+    members = {
+        odds_format: django_user_model.objects.create_user(
+            username=odds_format, password="a-long-member-password", odds_format=odds_format
+        )
+        for odds_format in ("fractional", "decimal")
+    }
+    url = reverse("predictions:day_results", kwargs={"day": DAY})
+
+    # when: each asks twice, in turn: every answer after the first is built from the cache
+    pages, queries = {}, []
+    for _ in range(2):
+        for odds_format, member in members.items():
+            client.force_login(member)
+            with CaptureQueriesContext(connection) as captured:
+                pages.setdefault(odds_format, []).append(_text(client.get(url)))
+            queries.append(len(captured))
+
+    # then
+    assert queries[0] > queries[1] == queries[2] == queries[3]
+    for page in pages["fractional"]:
+        assert f"{winner.horse.name}</a> at 6/4</li>" in page
+        assert all(odds in page for odds in ('"num">6/4<', '"num">5/2<', '"num">7/2<'))
+        assert "2.50" not in page
+    for page in pages["decimal"]:
+        assert f"{winner.horse.name}</a> at 2.50</li>" in page
+        assert all(odds in page for odds in ('"num">2.50<', '"num">3.50<', '"num">4.50<'))
+        assert "6/4" not in page
 
 
 def test_results_page_without_a_model_shows_placings_only(member_client):

@@ -17,6 +17,8 @@ from races.templatetags.racing import headgear_words, minutes_words, sex_code
         (1.5, "1/2"),
         (1.8, "4/5"),
         (2.62, "13/8"),
+        (2.5, "6/4"),  # as quoted, not reduced to 3/2
+        (1.67, "4/6"),
         (4.33, "10/3"),
         (11.0, "10/1"),
         (34.0, "33/1"),

@@ -234,6 +234,40 @@ def test_card_histories_take_one_query_however_many_horses(django_assert_num_que
     assert {history.figures for history in histories.values()} == {"111"}
 
 
+def test_race_day_histories_mark_each_race_by_its_own_course_in_one_query(
+    django_assert_num_queries,
+):
+    # given: a horse that won at one course, declared (twice, to prove the key) on DAY
+    home, away = RacecourseFactory(), RacecourseFactory()
+    horse = HorseFactory()
+    _run(horse, DAY - datetime.timedelta(30), 1, racecourse=home, distance_m=1200)
+    races = []
+    for course in (home, away):
+        race = RaceFactory(meeting_date=DAY, racecourse=course, distance_m=1200)
+        RunnerFactory(race=race, horse=horse)
+        RunnerFactory(race=race)
+        races.append(race)
+    races = list(Race.objects.filter(pk__in=[r.pk for r in races]).with_card())
+
+    # when
+    with django_assert_num_queries(1):
+        histories = selectors.race_day_histories(races=races)
+
+    # then
+    at_home, away_race = races if races[0].racecourse_id == home.pk else races[::-1]
+    assert histories[at_home.pk, horse.pk].winner_marks == "CD"
+    assert histories[away_race.pk, horse.pk].winner_marks == "D"
+    assert histories[away_race.pk, horse.pk].figures == "1"
+    assert len(histories) == 4
+
+
+def test_race_day_histories_refuse_races_of_several_days():
+    races = [RaceFactory(meeting_date=DAY), RaceFactory(meeting_date=DAY + datetime.timedelta(1))]
+
+    with pytest.raises(ValueError, match="2 days"):
+        selectors.race_day_histories(races=races)
+
+
 def test_participant_search_matches_name_or_exact_external_id():
     # given
     storm = HorseFactory(name="Storm Chaser", external_id="H100")
