@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from hrp_site import settings as project_settings
+from hrp_site import shared_cache, throttling
 from hrp_site.testing.required import skip_unless_required
 
 # Workers and servers the tests start run outside debug mode, where these must be set (see
@@ -28,6 +29,14 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _fail_open_back_offs_reset(monkeypatch):
+    # A test whose cache is unreachable starts the throttles' and the shared cache's back-off
+    # (per process, 10 s): without this the tests after it ran with throttles off.
+    monkeypatch.setattr(throttling, "_skip_until", 0.0)
+    monkeypatch.setattr(shared_cache, "_skip_until", 0.0)
 
 
 @pytest.fixture(autouse=True)
