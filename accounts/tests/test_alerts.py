@@ -142,6 +142,17 @@ def test_a_result_is_e_mailed_once_after_the_declaration():
     assert sorted(SentAlert.objects.values_list("event", flat=True)) == ["declared", "result"]
 
 
+def test_a_result_gives_the_odds_in_the_members_format():
+    entry = _follow(HorseFactory(name="Golden Sixty"), odds_format="fractional")
+    runner = _settled_run(entry.horse)
+    runner.win_odds = Decimal("2.50")
+    runner.save()
+
+    horse_alerts_send()
+
+    assert "Finished 2nd of 3, at odds of 6/4" in mail.outbox[0].body
+
+
 def test_opt_ins_are_respected():
     # given: one horse, followed by members with every combination of alerts and one whose
     # account has no e-mail address
