@@ -2,6 +2,7 @@ import django_filters
 
 from hrp_site import filters
 from predictions.models import ModelVersion, Prediction
+from races.api.filters import RaceCourseRegionFilter
 from races.models import Race
 
 
@@ -32,20 +33,8 @@ class PredictionFilter(filters.FilterSet):
         fields = ["race", "race_ids", "date", "model_version", "algorithm", "runner"]
 
 
-class RacecardFilter(filters.FilterSet):
+class RacecardFilter(RaceCourseRegionFilter):
     date = filters.DateFilter(field_name="meeting_date", help_text="The race day; default today.")
-    course = filters.TextFilter(
-        field_name="racecourse__code",
-        lookup_expr="iexact",
-        max_length=8,
-        help_text="Racecourse code, e.g. ST.",
-    )
-    region = filters.TextFilter(
-        field_name="racecourse__country",
-        lookup_expr="iexact",
-        max_length=2,
-        help_text="The racecourse's country, ISO 3166-1 alpha-2: GB, IE, HK, ...",
-    )
 
     class Meta:
         model = Race

@@ -32,13 +32,9 @@ class RaceFilter(filters.FilterSet):
         fields = ["date", "date_from", "date_to", "course", "racecourse", "status", "surface"]
 
 
-class ResultFilter(filters.FilterSet):
-    date_from = filters.DateFilter(
-        field_name="meeting_date", lookup_expr="gte", help_text="The first race day, inclusive."
-    )
-    date_to = filters.DateFilter(
-        field_name="meeting_date", lookup_expr="lte", help_text="The last race day, inclusive."
-    )
+class RaceCourseRegionFilter(filters.FilterSet):
+    """Races by racecourse code and region: the racecards' and the results' shared filters."""
+
     course = filters.TextFilter(
         field_name="racecourse__code",
         lookup_expr="iexact",
@@ -50,6 +46,15 @@ class ResultFilter(filters.FilterSet):
         lookup_expr="iexact",
         max_length=2,
         help_text="The racecourse's country, ISO 3166-1 alpha-2: GB, IE, HK, ...",
+    )
+
+
+class ResultFilter(RaceCourseRegionFilter):
+    date_from = filters.DateFilter(
+        field_name="meeting_date", lookup_expr="gte", help_text="The first race day, inclusive."
+    )
+    date_to = filters.DateFilter(
+        field_name="meeting_date", lookup_expr="lte", help_text="The last race day, inclusive."
     )
 
     class Meta:
