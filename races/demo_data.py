@@ -103,6 +103,8 @@ SURNAMES = (
 HORSE_COUNTRIES = (("GB", 6), ("IRE", 3), ("FR", 1), ("USA", 1))
 HORSE_SEXES = ((Horse.Sex.GELDING, 6), (Horse.Sex.MARE, 3), (Horse.Sex.HORSE, 1))
 GEARS = ("b", "v", "p", "t", "h", "b,t", "h,t")
+# Apprentices, who claim this many pounds off the weight (shown on the card as the jockey's claim).
+APPRENTICE_CLAIMS = {"demo-jockey-3": 7, "demo-jockey-11": 5, "demo-jockey-19": 3}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,6 +184,7 @@ class DemoRunner:
     rating: int
     age: int
     gear: str
+    jockey_allowance_lb: int | None
     win_odds: Decimal
     place_odds: Decimal | None
     finish_position: int | None
@@ -381,6 +384,7 @@ def _race_generate(
                 rating=ratings[i],
                 age=horse.age_this_year + day.year - this_year,
                 gear=horse.gear if rng.random() < 0.8 else "",
+                jockey_allowance_lb=APPRENTICE_CLAIMS.get(jockeys[i].external_id),
                 win_odds=win_odds[i],
                 place_odds=place if settled else None,
                 finish_position=positions[i] if settled else None,

@@ -6,7 +6,7 @@ import pytest
 from django.db.models import Q
 
 from races.demo import DEMO, demo_data_seed
-from races.demo_data import demo_data_generate
+from races.demo_data import APPRENTICE_CLAIMS, demo_data_generate
 from races.models import Horse, Jockey, Race, Racecourse, Runner, Trainer
 
 TODAY = datetime.date(2026, 11, 27)
@@ -218,3 +218,17 @@ def test_next_day_settles_yesterdays_card_without_changing_it():
     assert list(settled.values_list(*card_fields)) == card
     assert set(settled.values_list("race__status", flat=True)) == {Race.Status.RESULT}
     assert not settled.filter(finish_position__isnull=True).exists()
+
+
+def test_apprentices_claim_their_allowance_and_only_they_do():
+    data = demo_data_generate(seed=7, today=TODAY, days_ahead=1, history_days=10)
+
+    claims = {
+        (runner.jockey, runner.jockey_allowance_lb)
+        for race in data.races
+        for runner in race.runners
+        if runner.jockey_allowance_lb is not None
+    }
+
+    assert claims
+    assert claims <= set(APPRENTICE_CLAIMS.items())
