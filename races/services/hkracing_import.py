@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -16,7 +17,7 @@ from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 from tqdm import tqdm
 
 from races import hkracing, hkracing_frames
@@ -81,6 +82,9 @@ class _Checked:
     dead_heats: set[tuple[int, int]] = field(default_factory=set)
     races: int = 0
     runs: int = 0
+    # The converted frames of a small pair, kept for the write (`FRAMES_KEPT_RUNS`).
+    race_frames: list[pd.DataFrame] | None = None
+    run_frames: list[pd.DataFrame] | None = None
 
 
 def hkracing_import(
@@ -107,10 +111,12 @@ def hkracing_import(
     pair = _Pair(races_file, runs_file, races_name, runs_name)
     write = _hkracing_write
     checked = None
+    keys_set_aside = _no_keys_set_aside
     if connection.vendor == "postgresql":
         try:
             checked = _hkracing_frames_check(pair=pair, on_progress=on_progress)
             write = _hkracing_copy_write
+            keys_set_aside = runner_keys_set_aside_when_empty
         except hkracing_frames.FramesUnplain:
             races_file.seek(0)
             runs_file.seek(0)
@@ -126,7 +132,8 @@ def hkracing_import(
     try:
         with transaction.atomic():
             hkracing_import_lock()
-            report = write(checked=checked, pair=pair, progress=progress)
+            with keys_set_aside():
+                report = write(checked=checked, pair=pair, progress=progress)
             # Here, not only in the writers below: however the rows get in, cached cards go.
             races_cache_invalidate()
             if any(counts.created or counts.updated for counts in report.counts.values()):
@@ -174,18 +181,86 @@ def hkracing_import_lock() -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [HKRACING_IMPORT_LOCK])
 
 
+@contextmanager
+def _no_keys_set_aside() -> Iterator[None]:
+    yield
+
+
+# The tables a runner points to, whose keys a first load sets aside.
+REFERENCED = (Race, Horse, Jockey, Trainer)
+# How long a first load waits for the locks that setting the keys aside takes, before it checks
+# them row by row instead.
+KEYS_LOCK_TIMEOUT = "2s"
+
+
+@contextmanager
+def runner_keys_set_aside_when_empty() -> Iterator[None]:
+    """On a load into an empty runner table, drop its foreign keys (to the race, horse, jockey
+    and trainer) for the load and add them back after it, as they were.
+
+    Each key is then checked once for the whole table, by one join, instead of once a row at the
+    commit, which was the largest single part of a first import of the Hong Kong set. It is the
+    PostgreSQL manual's advice for a bulk load ("Populating a Database"), and it is
+    transactional: an import that fails leaves the keys as they were, and a row that breaks a
+    key fails the import. Dropping a key locks the runner table and the tables it points to until
+    the commit, so this is done only where no runner is stored at all (a new platform's first
+    load), and only if the locks come within `KEYS_LOCK_TIMEOUT`; otherwise, or where the tables
+    have changes still to be checked in this transaction, the keys stay and are checked row by
+    row. Call inside the import's transaction, after `hkracing_import_lock`.
+    """
+    table = Runner._meta.db_table
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+        keys = {} if cursor.fetchone()[0] else runner_foreign_keys(cursor)
+        try:
+            if keys:
+                with transaction.atomic():
+                    cursor.execute(f"SET LOCAL lock_timeout = '{KEYS_LOCK_TIMEOUT}'")
+                    drops = [f"DROP CONSTRAINT {quote(name)}" for name in keys]
+                    cursor.execute(f"ALTER TABLE {table} {', '.join(drops)}")
+                    cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+        except OperationalError:  # a lock not granted in time, or changes still to check
+            keys = {}
+        yield
+        if keys:
+            adds = [f"ADD CONSTRAINT {quote(name)} {text}" for name, text in keys.items()]
+            cursor.execute(f"ALTER TABLE {table} {', '.join(adds)}")
+
+
+def runner_foreign_keys(cursor: Any) -> dict[str, str]:
+    """The runner table's foreign keys to `REFERENCED`'s tables, each name to its definition as
+    PostgreSQL would write it again (`DEFERRABLE INITIALLY DEFERRED` included)."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid = %s::regclass AND confrelid = ANY(%s::regclass[]) "
+        "ORDER BY conname",
+        [Runner._meta.db_table, [model._meta.db_table for model in REFERENCED]],
+    )
+    return dict(cursor.fetchall())
+
+
 def race_tables_analyze() -> None:
     """Refresh PostgreSQL's planner statistics of the race tables.
 
     After a bulk import they are stale until autovacuum gets to them (never, where it is off):
     the planner then takes the 5,324 settled races for 5 and a jockey page's strike rates go from
-    ~20 ms to ~800 ms a query. Other databases need nothing.
+    ~20 ms to ~800 ms a query. Other databases need nothing. JSON columns (sections) are left
+    out: no query filters or joins on them, and they were a third of the time.
     """
     if connection.vendor != "postgresql":
         return
-    tables = ", ".join(model._meta.db_table for model in (Race, Runner, Horse, Jockey, Trainer))
+    quote = connection.ops.quote_name
+    tables = []
+    for model in (Race, Runner, Horse, Jockey, Trainer):
+        columns = [
+            quote(field.column)
+            for field in model._meta.concrete_fields
+            if not isinstance(field, models.JSONField)
+        ]
+        tables.append(f"{model._meta.db_table} ({', '.join(columns)})")
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {tables}")
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
 
 
 PROGRESS_EVERY = 20_000  # rows between two progress reports
@@ -377,6 +452,11 @@ def _hkracing_write(
     return report
 
 
+# A pair of up to this many runs keeps its checked frames for the write, which then reads
+# nothing again (the Hong Kong set, 66,637 runs, takes about 60 MB so); a larger pair is read
+# again a chunk at a time, so that its memory stays bounded by a chunk.
+FRAMES_KEPT_RUNS = 100_000
+
 # Keys of a run packed into one int64 (race id high, the other low) for the frames' checks:
 # 16 bytes a run instead of two tuples in dicts, so the check's memory stays small.
 KEY_SHIFT = 32
@@ -385,12 +465,14 @@ KEY_SHIFT = 32
 def _hkracing_frames_check(*, pair: _Pair, on_progress: Callable[[str], None]) -> _Checked:
     """`_hkracing_check` a column at a time; `FramesUnplain` where it cannot tell, errors
     included (the row check then names them)."""
-    checked = _Checked()
-    race_frames = [
-        frame[["race_id", "venue", "date", "race_no"]]
-        for frame in hkracing_frames.frames_read(pair.races_file, hkracing_frames.RACE_COLUMNS)
-    ]
-    races = pd.concat(race_frames, ignore_index=True) if race_frames else None
+    checked = _Checked(race_frames=[], run_frames=[])
+    for frame in hkracing_frames.frames_read(pair.races_file, hkracing_frames.RACE_COLUMNS):
+        checked.race_frames.append(frame)
+    races = (
+        pd.concat([f[["race_id", "venue", "date", "race_no"]] for f in checked.race_frames])
+        if checked.race_frames
+        else None
+    )
     if races is None or races["race_id"].duplicated().any():
         raise hkracing_frames.FramesUnplain
     if races.duplicated(["venue", "date", "race_no"]).any():
@@ -423,6 +505,10 @@ def _hkracing_frames_check(*, pair: _Pair, on_progress: Callable[[str], None]) -
         jockeys.append(frame["jockey_id"].unique())
         trainers.append(frame["trainer_id"].unique())
         checked.runs += len(frame)
+        if checked.runs <= FRAMES_KEPT_RUNS:
+            checked.run_frames.append(frame)
+        else:
+            checked.race_frames = checked.run_frames = None
         on_progress(f"checking {pair.runs_name}: {checked.runs:,} rows read")
     if not checked.runs:
         raise hkracing_frames.FramesUnplain
@@ -491,7 +577,10 @@ def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> H
     goings = {}
 
     def race_frames() -> Iterator[pd.DataFrame]:
-        for frame in hkracing_frames.frames_read(pair.races_file, hkracing_frames.RACE_COLUMNS):
+        frames = checked.race_frames
+        if frames is None:
+            frames = hkracing_frames.frames_read(pair.races_file, hkracing_frames.RACE_COLUMNS)
+        for frame in frames:
             has_runners = np.isin(frame["race_id"].to_numpy("int64"), with_runners)
             report.races_without_runners += int((~has_runners).sum())
             for going in frame["going"].unique():
@@ -528,7 +617,9 @@ def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> H
     )
 
     def runner_frames() -> Iterator[pd.DataFrame]:
-        chunks = hkracing_frames.frames_read(pair.runs_file, hkracing_frames.RUN_COLUMNS)
+        chunks = checked.run_frames
+        if chunks is None:
+            chunks = hkracing_frames.frames_read(pair.runs_file, hkracing_frames.RUN_COLUMNS)
         for frame in tqdm(chunks, desc="writing runners", unit=" chunks", disable=not progress):
             unusable = frame["win_odds"] <= 1
             report.unusable_win_odds += int(unusable.sum())

@@ -5,7 +5,10 @@ import io
 from decimal import Decimal
 
 import pandas as pd
+import psycopg2
 import pytest
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from hrp_site.testing.required import require_postgresql
 from races import hkracing, hkracing_frames
@@ -296,3 +299,144 @@ def test_a_pair_with_windows_line_ends_is_plain():
     frames = list(hkracing_frames.frames_read(io.StringIO(runs_csv), hkracing_frames.RUN_COLUMNS))
 
     assert frames[0]["horse_no"].tolist() == [1, 2]
+
+
+# PostgreSQL: a first load sets the runner table's foreign keys aside.
+
+
+def _runner_keys() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        return service.runner_foreign_keys(cursor)
+
+
+def _set_aside_refused(queries) -> bool:
+    """Whether the keys were to be dropped and that was undone (its savepoint rolled back)."""
+    statements = [query["sql"] for query in queries]
+    drops = [i for i, sql in enumerate(statements) if "DROP CONSTRAINT" in sql]
+    return bool(drops) and statements[drops[0] + 1].startswith("ROLLBACK TO SAVEPOINT")
+
+
+def test_a_first_load_sets_the_keys_aside_and_adds_them_again_as_they_were(copy_path):
+    # given: no runner stored
+    keys = _runner_keys()
+    assert len(keys) == 4  # to the race, horse, jockey and trainer
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        run_import(*varied_pair())
+
+    # then: dropped for the load, made again exactly, and the rows stored whole
+    statements = [query["sql"] for query in queries]
+    assert any("DROP CONSTRAINT" in sql for sql in statements)
+    assert _runner_keys() == keys
+    assert Runner.objects.count() == 6
+
+
+def test_a_load_beside_stored_runners_keeps_the_keys(copy_path):
+    # given: one runner stored, in a race of another source
+    manual = {"source": ExternalRecord.Source.MANUAL, "external_id": ""}
+    RunnerFactory(**manual, race__source=manual["source"], race__external_id="")
+    before = _runner_keys()
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        run_import(*varied_pair())
+
+    # then
+    assert not any("DROP CONSTRAINT" in query["sql"] for query in queries)
+    assert _runner_keys() == before
+    assert Runner.objects.count() == 7
+
+
+def test_a_failed_first_load_leaves_the_keys_as_they_were(copy_path, monkeypatch):
+    # given: the runners' write fails after the keys were set aside
+    before = _runner_keys()
+    upsert = service.records_copy_upsert
+
+    def failing(model, frames, **kwargs):
+        if model is Runner:
+            raise IntegrityError("refused")
+        return upsert(model, frames, **kwargs)
+
+    monkeypatch.setattr(service, "records_copy_upsert", failing)
+
+    # when
+    with pytest.raises(service.HkracingImportRejected):
+        run_import(*varied_pair())
+
+    # then
+    assert _runner_keys() == before
+    assert Race.objects.count() == Horse.objects.count() == 0
+
+
+def test_a_first_load_whose_tables_have_changes_to_check_keeps_the_keys(copy_path):
+    # given: a race entered in this transaction, its key to the course still to be checked at
+    # the commit (PostgreSQL will not alter a table with such pending checks)
+    RaceFactory()
+    before = _runner_keys()
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        report = run_import(*varied_pair())
+
+    # then: the keys stayed and were checked row by row
+    assert _set_aside_refused(queries)
+    assert report.counts["runners"].created == 6
+    assert _runner_keys() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_load_that_cannot_lock_in_time_keeps_the_keys(copy_path, monkeypatch):
+    # given: another session reading the runner table, holding its lock
+    monkeypatch.setattr(service, "KEYS_LOCK_TIMEOUT", "100ms")
+    before = _runner_keys()
+    settings = connection.settings_dict
+    reader = psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"],
+        port=settings["PORT"],
+        password=settings["PASSWORD"],
+    )
+    try:
+        with reader.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM races_runner")
+
+        # when
+        with CaptureQueriesContext(connection) as queries:
+            report = run_import(*varied_pair())
+    finally:
+        reader.close()
+
+    # then: the import waited no longer than the time-out and kept the keys
+    assert _set_aside_refused(queries)
+    assert report.counts["runners"].created == 6
+    assert _runner_keys() == before
+
+
+def test_a_small_pair_is_read_once_and_a_large_one_again(copy_path, monkeypatch):
+    # given
+    reads = []
+    frames_read = hkracing_frames.frames_read
+
+    def counted(handle, columns, **kwargs):
+        reads.append(columns is hkracing_frames.RUN_COLUMNS)
+        return frames_read(handle, columns, **kwargs)
+
+    monkeypatch.setattr(hkracing_frames, "frames_read", counted)
+    pair = varied_pair()
+
+    # when: read once (frames kept), then with a cap below the pair's six runs
+    run_import(*pair)
+    once = list(reads)
+    stored = content()
+    for model in (Runner, Race, Horse, Jockey, Trainer, Racecourse):
+        model.objects.all().delete()
+    reads.clear()
+    monkeypatch.setattr(service, "FRAMES_KEPT_RUNS", 5)
+    run_import(*pair)
+
+    # then
+    assert once == [False, True]
+    assert reads == [False, True, False, True]
+    assert content() == stored
