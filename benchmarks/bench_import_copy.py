@@ -8,8 +8,12 @@ For each set (the shared pair, then the pair repeated `--copies` times by hkraci
 temporary folder) a child process prints: the floor (pandas read_csv of both files, then COPY of
 both files into empty tables of the same columns), the first import into an empty database and a
 second one with nothing changed, each with its wall time, its ratio to the floor, and the peak
-RSS of the child so far. `--row-path` also times the row-by-row ORM import (the path before
-COPY, and SQLite's) on the shared set, after truncating again.
+RSS of the child so far. Then the schema's floor: COPY of the races and runners as the import
+stored them into empty tables made like the real ones (their indexes and checks, then their
+foreign keys, each checked once), which is what writing the import's result costs the database
+itself.
+`--row-path` also times the row-by-row ORM import (the path before COPY, and SQLite's) on the
+shared set, after truncating again.
 """
 
 import argparse
@@ -127,6 +131,7 @@ def _imports(folder: Path, floor: float, line, *, row_path: bool) -> None:
             f"{counts.unchanged:,} unchanged; {Race.objects.count():,} races, "
             f"{Runner.objects.count():,} runners stored]",
         )
+    _schema_floor(connection, floor, line)
 
     if row_path:
         _truncate(connection)
@@ -138,6 +143,48 @@ def _imports(folder: Path, floor: float, line, *, row_path: bool) -> None:
         started = time.perf_counter()
         report = service.hkracing_folder_import(folder=folder)
         line("row path, first import (ORM, as before)", time.perf_counter() - started, floor)
+
+
+def _schema_floor(connection, floor: float, line) -> None:
+    from django.db import transaction
+
+    from races.models import Race, Runner
+
+    copies = {Race: "floor_race", Runner: "floor_runner"}
+    # On disk, not in memory: the step's peak RSS stays the imports'.
+    with connection.cursor() as cursor, tempfile.TemporaryDirectory() as folder:
+        stored = {model: Path(folder) / model._meta.db_table for model in copies}
+        for model, path in stored.items():
+            with path.open("w", encoding="utf-8") as handle:
+                cursor.copy_expert(f"COPY {model._meta.db_table} TO STDOUT", handle)
+        for model, table in copies.items():
+            cursor.execute(f"CREATE TABLE {table} (LIKE {model._meta.db_table} INCLUDING ALL)")
+        keys = {
+            "floor_race": [("racecourse_id", "races_racecourse")],
+            "floor_runner": [
+                ("race_id", "floor_race"),
+                ("horse_id", "races_horse"),
+                ("jockey_id", "races_jockey"),
+                ("trainer_id", "races_trainer"),
+            ],
+        }
+        try:
+            # The keys after the rows, each checked once by a join (as a first import does).
+            started = time.perf_counter()
+            with transaction.atomic():
+                for model, table in copies.items():
+                    with stored[model].open(encoding="utf-8") as handle:
+                        cursor.copy_expert(f"COPY {table} FROM STDIN", handle)
+                for table, references in keys.items():
+                    for column, target in references:
+                        cursor.execute(
+                            f"ALTER TABLE {table} ADD FOREIGN KEY ({column}) "
+                            f"REFERENCES {target} (id) DEFERRABLE INITIALLY DEFERRED"
+                        )
+            elapsed = time.perf_counter() - started
+        finally:
+            cursor.execute("DROP TABLE floor_runner, floor_race")
+    line("schema's floor (COPY of the stored rows into tables like the real ones)", elapsed, floor)
 
 
 def _floor_type(dtype) -> str:
