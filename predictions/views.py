@@ -87,7 +87,7 @@ def _race_card_shared(
     """The card's title and its HTML with follow slots (`predictions/_race_card_body.html`)."""
     race = get_object_or_404(race_card(race_id=race_id))
     versions = selectors.card_versions(day=race.meeting_date)
-    version = _chosen_version(versions, wanted)
+    version = selectors.card_version_shown(versions=versions, wanted=wanted)
     rows = selectors.race_card_rows(race=race, version=version)
     previous_race, next_race = race_neighbours(race=race)
     settled = race.status == Race.Status.RESULT
@@ -109,10 +109,6 @@ def _race_card_shared(
         "title": f"{race.racecourse.name} R{race.race_number}, {day}",
         "body": render_to_string("predictions/_race_card_body.html", context),
     }
-
-
-def _chosen_version(versions: dict[str, ModelVersion], wanted: str | None) -> ModelVersion | None:
-    return selectors.card_version_shown(versions=versions, wanted=wanted)
 
 
 def _sorted_rows(rows: list[selectors.CardRow], sort: str) -> list[selectors.CardRow]:
@@ -182,7 +178,7 @@ class DayResultsView(MemberPageMixin, TemplateView):
 
 
 def _day_results_shared(day: datetime.date) -> dict[str, Any]:
-    version = _chosen_version(selectors.card_versions(day=day), None)
+    version = selectors.card_version_shown(versions=selectors.card_versions(day=day))
     results = selectors.day_results(day=day, version=version)
     previous_day, next_day = race_day_neighbours(day=day)
     settled = [result for result in results if result.settled]

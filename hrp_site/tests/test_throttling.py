@@ -24,8 +24,6 @@ def redis_refusing(settings, monkeypatch):
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
-    # The throttles' back-off is per process; the test's own must not leak into later tests.
-    monkeypatch.setattr(throttling, "_skip_until", 0.0)
 
 
 @pytest.mark.django_db
@@ -50,8 +48,7 @@ def test_anonymous_status_page_answers_while_the_throttle_cache_is_down(redis_re
 
 @pytest.mark.django_db
 def test_throttles_count_again_once_the_back_off_is_over(member_api, monkeypatch):
-    # given: an earlier outage whose back-off has run out
-    monkeypatch.setattr(throttling, "_skip_until", 0.0)
+    # given: an earlier outage whose back-off has run out (conftest resets it for each test)
     monkeypatch.setattr(throttling.UserRateThrottle, "THROTTLE_RATES", {"user": "2/minute"})
     # Inside one window of the fixed-window count, however slow the requests.
     monkeypatch.setattr(throttling.UserRateThrottle, "timer", staticmethod(lambda: NOW))
@@ -72,7 +69,6 @@ def test_forged_forwarded_for_entries_do_not_dodge_the_anonymous_throttle(
     # given: with no proxy in front every entry is the client's; with one, the proxy's entry is
     # junk the client wrote to look like a new address each time
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
-    monkeypatch.setattr(throttling, "_skip_until", 0.0)
     monkeypatch.setattr(throttling.AnonRateThrottle, "THROTTLE_RATES", {"anon": "2/minute"})
     monkeypatch.setattr(throttling.AnonRateThrottle, "timer", staticmethod(lambda: NOW))
 
@@ -86,7 +82,6 @@ def test_forged_forwarded_for_entries_do_not_dodge_the_anonymous_throttle(
 
 @pytest.fixture
 def two_a_minute(monkeypatch):
-    monkeypatch.setattr(throttling, "_skip_until", 0.0)
     monkeypatch.setattr(throttling.UserRateThrottle, "THROTTLE_RATES", {"user": "2/minute"})
     monkeypatch.setattr(throttling.UserRateThrottle, "timer", staticmethod(lambda: NOW))
 

@@ -172,7 +172,6 @@ def test_pages_are_served_uncached_while_the_cache_is_unreachable(
 ):
     # given: a cache on a port nothing listens on
     race, runners, _ = card
-    monkeypatch.setattr(shared_cache, "_skip_until", 0.0)
     monkeypatch.setattr(shared_cache, "_bump_lost", False)
     settings.CACHES = {
         "default": {
