@@ -133,12 +133,15 @@ def model_version_train(*, version: ModelVersion, progress: Progress = quiet) ->
         if frame.empty:
             raise PredictionError(f"no settled races up to {version.train_until}")
         step(f"building features for {len(frame):,} runners")
-        feature_frame = features.build_features(frame)
+        # The window's own results choose the shrinkage, never a season it will be scored on.
+        priors = features.priors_estimate(frame)
+        feature_frame = features.build_features(frame, priors=priors)
         step("fitting")
         estimator = algorithms.ALGORITHMS[version.algorithm](
             seed=version.seed, **version.hyperparameters
         )
         estimator.fit(feature_frame, frame)
+        estimator.feature_priors_ = priors  # stored with the model: its predictions use them
         fit_seconds = time.perf_counter() - started
         value = _value_margin(estimator, frame)
 
@@ -154,6 +157,7 @@ def model_version_train(*, version: ModelVersion, progress: Progress = quiet) ->
                 "last_day": frame["meeting_date"].max().date().isoformat(),
                 "seconds": round(fit_seconds, 2),
                 "tuning_window": estimator.tuning_window(),
+                "feature_priors": priors.summary(),
             },
             "fit": estimator.summary(),
             "value_margin": value,
