@@ -284,8 +284,10 @@ def model_version_get_or_train(
     *, algorithm: str, train_until: datetime.date, progress: Progress = quiet
 ) -> ModelVersion:
     """A ready version of the algorithm trained up to `train_until` the way a new one would be
-    (all races up to then, default settings): an existing one, else one trained now. Backtests
-    and held-out models reuse versions so, and train nothing twice."""
+    (all races up to then, default settings, feature priors from its own window): an existing
+    one, else one trained now. Backtests and held-out models reuse versions so, and train
+    nothing twice; a version stored before priors were estimated per window is not reused, for
+    its fixed ones came from seasons a backtest scores."""
     defaults = algorithms.ALGORITHMS[algorithm](seed=0).params()
     existing = (
         ModelVersion.objects.ready()
@@ -295,6 +297,7 @@ def model_version_get_or_train(
             train_from=None,
             seed=0,
             hyperparameters=defaults,
+            metrics__training__has_key="feature_priors",
         )
         .order_by("-pk")
         .first()

@@ -342,6 +342,22 @@ def test_backtest_trains_and_chooses_priors_before_each_season_and_reuses_versio
     assert ModelVersion.objects.count() == 1
 
 
+def test_a_backtest_does_not_reuse_a_version_with_the_fixed_priors(demo_races):
+    # given a version stored before priors were estimated per window
+    old = trained("logit")
+    training = {**old.metrics["training"]}
+    del training["feature_priors"]
+    ModelVersion.objects.filter(pk=old.pk).update(metrics={**old.metrics, "training": training})
+
+    # when
+    version = versions.model_version_get_or_train(algorithm="logit", train_until=YESTERDAY)
+
+    # then a new one is trained, with its own
+    assert version.pk != old.pk
+    assert version.metrics["training"]["feature_priors"]["to"] == YESTERDAY.isoformat()
+    assert versions.model_version_get_or_train(algorithm="logit", train_until=YESTERDAY) == version
+
+
 def test_held_out_versions_are_trained_scored_and_predict_their_window_once(demo_races):
     # given
     train_until = TODAY - datetime.timedelta(days=15)
