@@ -6,12 +6,14 @@ any day, and the past runs of its own horses. `KeptHistory` computes the races a
 once per version of the history and finds the horses' runs by horse, so a warm refresh reads a
 few hundred rows whatever the history's size.
 `build_features(frame_for(targets), targets=..., kept=...)` gives exactly what `build_features`
-gives on the whole history: the sums run over the same rows in the same order.
+gives on the whole history: the sums run over the same rows in the same order. Only the races'
+track variants depend on a version's feature priors; the sums are kept without them.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,10 @@ import pandas as pd
 from predictions.ml.features.asof import _joint_codes, asof_positions, days, pack
 from predictions.ml.features.common import run_outcomes
 from predictions.ml.features.draw import DRAW_KEYS, draw_values
-from predictions.ml.features.races import history_races
+from predictions.ml.features.races import past_races, with_variants
+
+if TYPE_CHECKING:
+    from predictions.ml.features.priors import FeaturePriors
 
 
 class KeptHistory:
@@ -29,12 +34,20 @@ class KeptHistory:
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
         self._counts: dict[tuple[str, ...], _DailySums] = {}
+        # One per distinct priors a refresh predicted with: a few (the versions in use), and
+        # gone with this history when the results change.
+        self._races: dict[FeaturePriors, pd.DataFrame] = {}
 
     @cached_property
-    def races(self) -> pd.DataFrame:
+    def _past_races(self) -> pd.DataFrame:
+        return past_races(self.frame)
+
+    def races(self, priors: FeaturePriors) -> pd.DataFrame:
         """`history_races` of the whole history: a race's figures use races up to its own day,
         so later races change nothing a target reads."""
-        return history_races(self.frame)
+        if priors not in self._races:
+            self._races[priors] = with_variants(self._past_races, priors)
+        return self._races[priors]
 
     @cached_property
     def _day(self) -> np.ndarray:
@@ -42,7 +55,8 @@ class KeptHistory:
 
     @cached_property
     def _draw(self) -> _DailySums:
-        return _DailySums(self.frame[DRAW_KEYS], self._day, draw_values(self.frame, self.races))
+        values = draw_values(self.frame, self._past_races)
+        return _DailySums(self.frame[DRAW_KEYS], self._day, values)
 
     @cached_property
     def _by_horse(self) -> _Positions:
@@ -65,7 +79,7 @@ class KeptHistory:
 
     @cached_property
     def _class_par(self) -> _DailySums:
-        races = self.races
+        races = self._past_races
         return _DailySums(
             races[["race_class"]], races["day"].to_numpy(), races[["class_resid", "class_timed"]]
         )

@@ -49,7 +49,9 @@ def model_version_evaluate(
     race_ids = [pk for pk, _ in races]
     frame, targets = selectors.frame_with_history(race_ids=race_ids)
     targets &= ~frame["non_runner"]
-    feature_frame = features.build_features(frame, targets=targets)
+    feature_frame = features.build_features(
+        frame, targets=targets, priors=estimator.feature_priors()
+    )
     scored = frame[targets]
     probs = estimator.predict(feature_frame.loc[scored.index], scored)
     if margin is None:

@@ -77,7 +77,8 @@ def predictions_refresh(
         return report
     frame, targets, kept = selectors.frame_with_kept_history(race_ids=[race.pk for race in races])
     targets &= ~frame["non_runner"]
-    feature_frame = features.build_features(frame, targets=targets, kept=kept)
+    # Built once per distinct priors: the versions trained on one window share theirs.
+    feature_frames: dict[features.FeaturePriors, pd.DataFrame] = {}
     scored = frame[targets]
     report.races = int(scored["race_id"].nunique())
 
@@ -103,7 +104,13 @@ def predictions_refresh(
                 report.skipped.append(report.unusable[version.pk])
                 logger.warning("refresh skips %s version %s: %s", name, version.pk, exc)
                 continue
-            values = _predict(estimator, feature_frame.loc[rows.index], rows, places[rows.index])
+            priors = estimator.feature_priors()
+            if priors not in feature_frames:
+                feature_frames[priors] = features.build_features(
+                    frame, targets=targets, kept=kept, priors=priors
+                )
+            feature_rows = feature_frames[priors].loc[rows.index]
+            values = _predict(estimator, feature_rows, rows, places[rows.index])
             batches.append((version, rows, values))
             report.versions.add(version.pk)
 

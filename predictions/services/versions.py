@@ -133,12 +133,15 @@ def model_version_train(*, version: ModelVersion, progress: Progress = quiet) ->
         if frame.empty:
             raise PredictionError(f"no settled races up to {version.train_until}")
         step(f"building features for {len(frame):,} runners")
-        feature_frame = features.build_features(frame)
+        # The window's own results choose the shrinkage, never a season it will be scored on.
+        priors = features.priors_estimate(frame)
+        feature_frame = features.build_features(frame, priors=priors)
         step("fitting")
         estimator = algorithms.ALGORITHMS[version.algorithm](
             seed=version.seed, **version.hyperparameters
         )
         estimator.fit(feature_frame, frame)
+        estimator.feature_priors_ = priors  # stored with the model: its predictions use them
         fit_seconds = time.perf_counter() - started
         value = _value_margin(estimator, frame)
 
@@ -154,6 +157,7 @@ def model_version_train(*, version: ModelVersion, progress: Progress = quiet) ->
                 "last_day": frame["meeting_date"].max().date().isoformat(),
                 "seconds": round(fit_seconds, 2),
                 "tuning_window": estimator.tuning_window(),
+                "feature_priors": priors.summary(),
             },
             "fit": estimator.summary(),
             "value_margin": value,
@@ -280,8 +284,10 @@ def model_version_get_or_train(
     *, algorithm: str, train_until: datetime.date, progress: Progress = quiet
 ) -> ModelVersion:
     """A ready version of the algorithm trained up to `train_until` the way a new one would be
-    (all races up to then, default settings): an existing one, else one trained now. Backtests
-    and held-out models reuse versions so, and train nothing twice."""
+    (all races up to then, default settings, feature priors from its own window): an existing
+    one, else one trained now. Backtests and held-out models reuse versions so, and train
+    nothing twice; a version stored before priors were estimated per window is not reused, for
+    its fixed ones came from seasons a backtest scores."""
     defaults = algorithms.ALGORITHMS[algorithm](seed=0).params()
     existing = (
         ModelVersion.objects.ready()
@@ -291,6 +297,7 @@ def model_version_get_or_train(
             train_from=None,
             seed=0,
             hyperparameters=defaults,
+            metrics__training__has_key="feature_priors",
         )
         .order_by("-pk")
         .first()

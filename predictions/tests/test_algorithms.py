@@ -434,9 +434,9 @@ def test_each_fit_says_on_which_days_it_tuned_itself(races, fitted):
     assert fitted["benter"].tuning_window()["tuned"] == [
         "a", "b", "first_stage.n_trees", "first_stage.beta"
     ]  # fmt: skip
-    # the residual model stops early on the window's last stretch only
+    # the residual model stops early and chooses its tree shape on the window's last stretch only
     residual = fitted["residual"].tuning_window()
-    assert residual["tuned"] == ["n_trees"]
+    assert residual["tuned"] == ["n_trees", "num_leaves", "min_child_samples"]
     assert first < residual["from"] <= residual["to"] == last
     # nothing is tuned by the market or the logit (its settings are its defaults)
     assert fitted["market"].tuning_window() is None

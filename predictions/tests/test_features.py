@@ -3,14 +3,7 @@ import pandas as pd
 import pytest
 
 from predictions.ml.features import FEATURE_COLUMNS, build_features
-from predictions.ml.features.draw import DRAW_PRIOR_RUNS
-from predictions.ml.features.horse import HORSE_CONDITION_PRIOR_RUNS, HORSE_PRIOR_RUNS
-from predictions.ml.features.jockey_trainer import (
-    JOCKEY_PRIOR_RUNS,
-    JOCKEY_TRAINER_PRIOR_RUNS,
-    TRAINER_PRIOR_RUNS,
-)
-from predictions.ml.features.races import CLASS_PAR_PRIOR_RACES, VARIANT_PRIOR_RACES
+from predictions.ml.features.priors import FIXED_PRIORS
 from predictions.ml.frame import FRAME_COLUMNS
 
 RESULT_FIELDS = [
@@ -361,8 +354,8 @@ def test_first_run_has_counts_and_priors_but_no_form():
 
 def test_shrunken_rates_hand_computed():
     frame = form_frame()
-    k_win, k_place = HORSE_PRIOR_RUNS
-    k_cond_win, k_cond_place = HORSE_CONDITION_PRIOR_RUNS
+    k_win, k_place = FIXED_PRIORS.horse
+    k_cond_win, k_cond_place = FIXED_PRIORS.horse_condition
 
     row = build_features(frame).iloc[-4]
 
@@ -395,9 +388,9 @@ def test_jockey_and_trainer_rates_count_earlier_days_only():
                 {"horse": 8, "jockey": 3.0, "trainer": 6.0}]},
         ]
     )  # fmt: skip
-    k_win, k_place = JOCKEY_PRIOR_RUNS
-    t_win, t_place = TRAINER_PRIOR_RUNS
-    jt_win, _ = JOCKEY_TRAINER_PRIOR_RUNS
+    k_win, k_place = FIXED_PRIORS.jockey
+    t_win, t_place = FIXED_PRIORS.trainer
+    jt_win, _ = FIXED_PRIORS.jockey_trainer
 
     result = build_features(frame)
 
@@ -434,7 +427,7 @@ def test_jockey_change_hand_computed():
                 {"horse": 1, "jockey": 2.0}, {"horse": 2, "jockey": 2.0}]},
         ]
     )  # fmt: skip
-    k_win, _ = JOCKEY_PRIOR_RUNS
+    k_win, _ = FIXED_PRIORS.jockey
 
     result = build_features(frame).iloc[2:]
 
@@ -465,8 +458,8 @@ def test_speed_figures_hand_computed():
              "runners": [{"horse": 1}, {"horse": 11}]},
         ]
     )  # fmt: skip
-    par_prior = CLASS_PAR_PRIOR_RACES
-    variant_prior = VARIANT_PRIOR_RACES
+    par_prior = FIXED_PRIORS.class_par
+    variant_prior = FIXED_PRIORS.variant
 
     result = build_features(frame).iloc[-2:]
 
@@ -569,7 +562,7 @@ def test_draw_bias_hand_computed():
                 {"horse": 8, "draw": 1.0}]},
         ]
     )  # fmt: skip
-    k_win, k_place = DRAW_PRIOR_RUNS
+    k_win, k_place = FIXED_PRIORS.draw
 
     result = build_features(frame).iloc[4:]
 

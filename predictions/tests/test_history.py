@@ -9,7 +9,7 @@ from django.db.models import F
 
 from hrp_site.testing.required import require_postgresql
 from predictions import selectors
-from predictions.ml.features import build_features
+from predictions.ml.features import FIXED_PRIORS, FeaturePriors, build_features, priors_estimate
 from races.demo import demo_data_seed
 from races.models import Race, Runner
 
@@ -23,16 +23,18 @@ def demo_races():
     demo_data_seed(seed=5, today=TODAY, days_ahead=2, history_days=60)
 
 
-def features_both_ways(race_ids: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def features_both_ways(
+    race_ids: list[int], priors: FeaturePriors = FIXED_PRIORS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The targets' features on the whole history and on the kept history, by runner id."""
     frame, targets = selectors.frame_with_history(race_ids=race_ids)
     targets &= ~frame["non_runner"]
-    full = build_features(frame, targets=targets)
+    full = build_features(frame, targets=targets, priors=priors)
     full.index = frame.loc[full.index, "runner_id"].to_numpy()
 
     kept_frame, kept_targets, kept = selectors.frame_with_kept_history(race_ids=race_ids)
     kept_targets &= ~kept_frame["non_runner"]
-    fast = build_features(kept_frame, targets=kept_targets, kept=kept)
+    fast = build_features(kept_frame, targets=kept_targets, kept=kept, priors=priors)
     fast.index = kept_frame.loc[fast.index, "runner_id"].to_numpy()
     return full.sort_index(), fast.sort_index()
 
@@ -70,6 +72,22 @@ def test_kept_history_gives_the_features_of_the_whole_history(demo_races):
     assert (seen["h_runs"] >= 5).any()
     assert seen["h_fig_mean3"].notna().any()
     assert seen["draw_win_ae"].nunique() > 1
+
+
+def test_kept_history_gives_the_features_of_the_whole_history_with_any_priors(demo_races):
+    # given two sets of priors: the history's own and the fixed ones
+    estimated = priors_estimate(selectors.kept_history().frame)
+    assert estimated != FIXED_PRIORS
+    cards = list(Race.objects.filter(status="declared").values_list("pk", flat=True))
+
+    for priors in (estimated, FIXED_PRIORS, estimated):
+        # when
+        full, fast = features_both_ways(cards, priors)
+
+        # then, each time, the kept history gives what the whole history gives with them
+        pd.testing.assert_frame_equal(fast, full, check_exact=True)
+    fixed, _ = features_both_ways(cards)
+    assert not full.equals(fixed)
 
 
 def test_a_newly_settled_result_replaces_the_kept_history(demo_races):

@@ -89,6 +89,37 @@ def test_on_noise_it_stops_early_and_does_no_worse_than_the_market():
     assert stopping["from"] > str(train_frame["meeting_date"].min().date())
 
 
+def test_it_chooses_its_tree_shape_on_the_last_training_season():
+    # given races where feature_0 decides who wins and the market knows nothing
+    features, frame = synthetic_races(n_races=900, seed=4, n_features=3)
+    frame = frame.assign(win_odds=10.0)
+    (train_features, train_frame), _ = split(features, frame)
+    params = {**FAST, "num_leaves": 7, "shapes": [[2, 20], [15, 5]]}
+
+    # when
+    model = ALGORITHMS["residual"](seed=1, **params).fit(train_features, train_frame)
+
+    # then every shape was early-stopped on that season and the best one kept
+    stopping = model.summary()["early_stopping"]
+    tried = stopping["shapes"]
+    assert [(one["num_leaves"], one["min_child_samples"]) for one in tried] == [
+        (7, 20), (2, 20), (15, 5)
+    ]  # fmt: skip
+    best = min(tried, key=lambda one: one["log_loss"])
+    assert model.shape_ == {k: best[k] for k in ("num_leaves", "min_child_samples")}
+    assert (model.n_trees_, stopping["log_loss"]) == (best["n_trees"], best["log_loss"])
+    assert model.booster_.params["num_leaves"] == best["num_leaves"]
+    assert model.tuning_window()["tuned"] == ["n_trees", "num_leaves", "min_child_samples"]
+    assert model.tuning_window()["to"] == str(train_frame["meeting_date"].max().date())
+    # and its tuning, passed back, fits the same model with no search
+    refit = ALGORITHMS["residual"](seed=1, **{**params, **model.tuning()})
+    refit.fit(train_features, train_frame)
+    assert refit.tuning_window() is None
+    np.testing.assert_allclose(
+        refit.predict(train_features, train_frame), model.predict(train_features, train_frame)
+    )
+
+
 def test_it_refuses_races_without_a_price():
     features, frame = synthetic_races(n_races=20, seed=6)
 

@@ -4,14 +4,16 @@ import math
 import statistics
 from collections import Counter
 
+import numpy as np
 import pytest
 
+from predictions import selectors
 from predictions.ml import features
 from predictions.ml.algorithms import ALGORITHMS
 from predictions.ml.evaluation import VALUE_MARGINS
 from predictions.models import ModelArtifact, ModelVersion, Prediction
 from predictions.services import evaluation, refresh, versions
-from predictions.services.artifacts import model_version_load
+from predictions.services.artifacts import model_artifact_store, model_version_load
 from predictions.services.base import PredictionError
 from predictions.services.holdout import model_versions_holdout_ensure
 from races.demo import demo_data_seed
@@ -53,6 +55,13 @@ def test_training_stores_a_ready_version_with_its_provenance(demo_races):
     assert training["runners"] == settled.count()
     assert training["last_day"] == YESTERDAY.isoformat()
     assert version.started_at <= version.finished_at
+    # the feature priors: chosen on the training window alone, kept with the model and recorded
+    window = selectors.training_frame(train_until=YESTERDAY)
+    priors = model_version_load(version).feature_priors()
+    assert priors == features.priors_estimate(window) != features.FIXED_PRIORS
+    assert training["feature_priors"] == priors.summary()
+    assert training["feature_priors"]["from"] == training["first_day"]
+    assert training["feature_priors"]["to"] == training["last_day"]
 
 
 def test_training_chooses_the_value_margin_on_out_of_sample_probabilities(demo_races):
@@ -168,6 +177,58 @@ def test_refresh_stores_coherent_predictions_and_is_idempotent(demo_races):
             assert p.explanation[0][0] in version.features
 
 
+def test_refresh_predicts_with_the_versions_own_priors(demo_races):
+    # given a version, and its window's priors estimated again apart from it
+    version = versions.model_version_activate(version=trained("logit"))
+    priors = features.priors_estimate(selectors.training_frame(train_until=YESTERDAY))
+    race_ids = declared_ids()
+
+    # when
+    refresh.predictions_refresh(race_ids=race_ids, algorithms_to_use=["logit"])
+
+    # then its stored predictions are those of a fresh build on the whole history with them
+    frame, targets = selectors.frame_with_history(race_ids=race_ids)
+    targets &= ~frame["non_runner"]
+    rows = frame[targets]
+    estimator = model_version_load(version)
+    fresh = estimator.predict(features.build_features(frame, targets=targets, priors=priors), rows)
+    stored = dict(
+        Prediction.objects.filter(model_version=version).values_list("runner_id", "win_probability")
+    )
+    assert [stored[runner] for runner in rows["runner_id"]] == pytest.approx(fresh, rel=1e-12)
+    # and not those of the fixed priors, so the comparison is not vacuous
+    fixed = features.build_features(frame, targets=targets, priors=features.FIXED_PRIORS)
+    assert not np.allclose(estimator.predict(fixed, rows), fresh)
+
+
+def test_refresh_builds_features_once_per_distinct_priors(demo_races, monkeypatch):
+    # given two versions trained on one window, and one stored before priors were estimated
+    # (its pickled model has none of its own)
+    for algorithm in ("logit", "lightgbm", "market"):
+        versions.model_version_activate(version=trained(algorithm))
+    old = ModelVersion.objects.get(algorithm="market")
+    estimator = model_version_load(old)
+    del estimator.feature_priors_
+    model_artifact_store(version=old, estimator=estimator, update_fields=[])
+    built = []
+    build = features.build_features
+
+    def build_and_count(*args, **kwargs):
+        built.append(kwargs["priors"])
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(features, "build_features", build_and_count)
+
+    # when
+    report = refresh.predictions_refresh(race_ids=declared_ids())
+
+    # then the old version predicts with the fixed priors, the others share their estimated ones
+    assert len(report.versions) == 3
+    assert model_version_load(old).feature_priors() is features.FIXED_PRIORS
+    estimated = model_version_load(ModelVersion.objects.get(algorithm="logit")).feature_priors()
+    assert sorted(built, key=str) == sorted([features.FIXED_PRIORS, estimated], key=str)
+
+
 def test_refresh_is_walk_forward_and_skips_non_runners(demo_races):
     # given: a version trained up to yesterday, and a runner withdrawn today
     trained("logit")
@@ -257,7 +318,7 @@ def test_evaluation_refuses_the_training_window_and_stores_its_metrics(demo_race
     assert version.metrics["evaluations"][key]["log_loss"] == metrics["log_loss"]
 
 
-def test_backtest_trains_before_each_season_and_reuses_versions():
+def test_backtest_trains_and_chooses_priors_before_each_season_and_reuses_versions():
     # given: two demo seasons with a 60-day break between them
     early = TODAY - datetime.timedelta(days=100)
     demo_data_seed(seed=5, today=early, days_ahead=0, history_days=25)
@@ -273,8 +334,28 @@ def test_backtest_trains_before_each_season_and_reuses_versions():
     assert rows[0].date_from == second_start.meeting_date
     version = ModelVersion.objects.get(pk=rows[0].model_version)
     assert version.train_until < second_start.meeting_date
+    # the feature priors were estimated on races before the season it scored, none in it
+    priors = version.metrics["training"]["feature_priors"]
+    assert priors["to"] == version.train_until.isoformat() < rows[0].date_from.isoformat()
+    assert model_version_load(version).feature_priors().last_day == priors["to"]
     assert [row.model_version for row in again] == [version.pk]
     assert ModelVersion.objects.count() == 1
+
+
+def test_a_backtest_does_not_reuse_a_version_with_the_fixed_priors(demo_races):
+    # given a version stored before priors were estimated per window
+    old = trained("logit")
+    training = {**old.metrics["training"]}
+    del training["feature_priors"]
+    ModelVersion.objects.filter(pk=old.pk).update(metrics={**old.metrics, "training": training})
+
+    # when
+    version = versions.model_version_get_or_train(algorithm="logit", train_until=YESTERDAY)
+
+    # then a new one is trained, with its own
+    assert version.pk != old.pk
+    assert version.metrics["training"]["feature_priors"]["to"] == YESTERDAY.isoformat()
+    assert versions.model_version_get_or_train(algorithm="logit", train_until=YESTERDAY) == version
 
 
 def test_held_out_versions_are_trained_scored_and_predict_their_window_once(demo_races):

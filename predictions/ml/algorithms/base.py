@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from predictions.ml.features.priors import FIXED_PRIORS, FeaturePriors
 from predictions.ml.probability import PROBABILITY_FLOOR, scored_rows, softmax_within, starters
 
 
@@ -15,6 +16,9 @@ class Algorithm:
     name: ClassVar[str]
     uses_market: ClassVar[bool] = False
     defaults: ClassVar[dict[str, Any]] = {}
+    # Set by training to the priors its features were built with; models pickled before they
+    # were estimated per window have none of their own and read this one.
+    feature_priors_: FeaturePriors | None = None
 
     def __init__(self, *, seed: int = 0, **params: Any) -> None:
         unknown = set(params) - set(self.defaults)
@@ -60,6 +64,11 @@ class Algorithm:
         tuned nothing. Always inside the training window: a backtest's evaluated season never
         tunes the model that scores it. The settings in `defaults` are not tuned here."""
         return getattr(self, "tuning_window_", None)
+
+    def feature_priors(self) -> FeaturePriors:
+        """The shrinkage strengths to build this model's features with, in training and ever
+        after: its own, or the fixed ones every model used before they were estimated."""
+        return self.feature_priors_ or FIXED_PRIORS
 
     def out_of_sample(self) -> tuple[pd.Index, np.ndarray] | None:
         """Probabilities the fit gave training runners from models that had not seen their

@@ -33,7 +33,10 @@ class Residual(Algorithm):
     A correction is small and noisy, so the trees are few-leaved, need many runners per leaf and
     carry a strong L2 penalty. Their number is chosen by early stopping on the last season of the
     training window (the last quarter of its races when it spans one season), then the model is
-    refitted on the whole window with that many trees. `fixed_trees` skips the search.
+    refitted on the whole window with that many trees. How few leaves and how many runners a
+    leaf are chosen there too: each shape in `shapes` (after `num_leaves`/`min_child_samples`,
+    the one kept on a tie) is early-stopped on that season and the lowest log loss wins, so no
+    season the model is scored on picks it. `fixed_trees` skips both searches.
 
     Only races with a price teach it (the offset is the market). A race without any price gets
     the correction on a uniform start: a weak guess, as its pages say of unpriced races anyway.
@@ -52,10 +55,23 @@ class Residual(Algorithm):
         "early_stopping_rounds": 100,
         "n_jobs": 2,
         "fixed_trees": None,
+        # Other (num_leaves, min_child_samples) to try: a stiffer and a looser tree.
+        "shapes": [[4, 800], [15, 200]],
     }
-    search: ClassVar[tuple[str, ...]] = ("n_estimators", "early_stopping_rounds", "fixed_trees")
+    search: ClassVar[tuple[str, ...]] = (
+        "n_estimators",
+        "early_stopping_rounds",
+        "fixed_trees",
+        "shapes",
+    )
 
-    def _library_params(self, objective: Any) -> dict[str, Any]:
+    def _shapes(self) -> list[dict[str, int]]:
+        """The tree shapes to try, the given one first."""
+        pairs = [(self.hyper["num_leaves"], self.hyper["min_child_samples"])]
+        pairs += [tuple(pair) for pair in self.hyper["shapes"] or ()]
+        return [{"num_leaves": int(a), "min_child_samples": int(b)} for a, b in pairs]
+
+    def _library_params(self, objective: Any, shape: dict[str, int]) -> dict[str, Any]:
         passed = {
             ("num_threads" if name == "n_jobs" else name): value
             for name, value in self.hyper.items()
@@ -63,6 +79,7 @@ class Residual(Algorithm):
         }
         return {
             **passed,
+            **shape,
             "objective": objective,
             "bagging_freq": 1,
             "deterministic": True,
@@ -97,6 +114,8 @@ class Residual(Algorithm):
         race_ids = train_frame["race_id"].to_numpy()
 
         self.validation_ = None
+        shapes = self._shapes()
+        self.shape_ = shapes[0]
         if self.hyper["fixed_trees"] is not None:
             self.n_trees_ = int(self.hyper["fixed_trees"])
         else:
@@ -104,15 +123,40 @@ class Residual(Algorithm):
             if held.all() or not held.any():
                 self.n_trees_ = int(self.hyper["n_estimators"])
             else:
-                self.n_trees_, self.validation_, held_probs = self._early_stopped(
-                    values, offset, labels, race_ids, held
-                )
-                self.out_of_sample_ = (train_frame.index[held], held_probs)
+                held_probs = self._search(values, offset, labels, race_ids, held, shapes)
                 window = days_window(train_frame["meeting_date"].to_numpy()[held], ["n_trees"])
+                if len(shapes) > 1:
+                    window["tuned"] += ["num_leaves", "min_child_samples"]
+                self.out_of_sample_ = (train_frame.index[held], held_probs)
                 self.validation_.update({"from": window["from"], "to": window["to"]})
                 self.tuning_window_ = window
         self.booster_ = self._train(values, offset, labels, race_ids, self.n_trees_)
         return self
+
+    def _search(
+        self,
+        values: np.ndarray,
+        offset: np.ndarray,
+        labels: np.ndarray,
+        race_ids: np.ndarray,
+        held: np.ndarray,
+        shapes: list[dict[str, int]],
+    ) -> np.ndarray:
+        """Early-stop each shape on the `held` season and keep the best: its shape, trees and
+        held-out figures (with every shape's); return its held-out runners' probabilities."""
+        tried = [
+            (shape, *self._early_stopped(values, offset, labels, race_ids, held, shape))
+            for shape in shapes
+        ]
+        # min() keeps the first of equals: the given shape wins a tie.
+        self.shape_, self.n_trees_, self.validation_, held_probs = min(
+            tried, key=lambda one: one[2]["log_loss"]
+        )
+        self.validation_["shapes"] = [
+            {**shape, "n_trees": n_trees, "log_loss": stopping["log_loss"]}
+            for shape, n_trees, stopping, _ in tried
+        ]
+        return held_probs
 
     def _early_stopped(
         self,
@@ -121,9 +165,10 @@ class Residual(Algorithm):
         labels: np.ndarray,
         race_ids: np.ndarray,
         held: np.ndarray,
+        shape: dict[str, int],
     ) -> tuple[int, dict[str, Any], np.ndarray]:
-        """Trees that minimise the held-out season's race log loss, what it was, and the
-        held-out runners' probabilities with that many trees."""
+        """Trees of this shape that minimise the held-out season's race log loss, what it was,
+        and the held-out runners' probabilities with that many trees."""
         train = _dataset(values[~held], offset[~held], labels[~held])
         valid = _dataset(values[held], offset[held], labels[held], reference=train)
         valid_codes, valid_races = race_codes(race_ids[held])
@@ -134,7 +179,7 @@ class Residual(Algorithm):
             return "race_log_loss", loss, False
 
         booster = lgb.train(
-            self._library_params(_softmax_objective(race_ids[~held], labels[~held])),
+            self._library_params(_softmax_objective(race_ids[~held], labels[~held]), shape),
             train,
             num_boost_round=int(self.hyper["n_estimators"]),
             valid_sets=[valid],
@@ -158,7 +203,7 @@ class Residual(Algorithm):
         n_trees: int,
     ) -> lgb.Booster:
         return lgb.train(
-            self._library_params(_softmax_objective(race_ids, labels)),
+            self._library_params(_softmax_objective(race_ids, labels), self.shape_),
             _dataset(values, offset, labels),
             num_boost_round=n_trees,
         )
@@ -180,12 +225,12 @@ class Residual(Algorithm):
         )
 
     def summary(self) -> dict[str, Any]:
-        """The trees kept and the window that chose them (races, dates, its log loss and the
-        market's): the tuning window, always inside the training window."""
-        return {"n_trees": self.n_trees_, "early_stopping": self.validation_}
+        """The trees kept, their shape and the window that chose them (races, dates, its log
+        loss, the market's and each shape's): the tuning window, inside the training window."""
+        return {"n_trees": self.n_trees_, **self.shape_, "early_stopping": self.validation_}
 
     def tuning(self) -> dict[str, Any]:
-        return {"fixed_trees": self.n_trees_}
+        return {"fixed_trees": self.n_trees_, **self.shape_, "shapes": []}
 
 
 def _dataset(

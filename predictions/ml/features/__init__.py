@@ -32,6 +32,7 @@ from predictions.ml.features.common import FeatureColumns, race_transform, rows_
 from predictions.ml.features.draw import DRAW_FEATURES, draw_features
 from predictions.ml.features.horse import HORSE_FEATURES, horse_features
 from predictions.ml.features.jockey_trainer import JOCKEY_TRAINER_FEATURES, jockey_trainer_features
+from predictions.ml.features.priors import FIXED_PRIORS, FeaturePriors, priors_estimate
 from predictions.ml.features.races import (
     RACE_FEATURES,
     RELATIVE_FEATURES,
@@ -50,10 +51,26 @@ FEATURE_COLUMNS: list[str] = (
 )
 
 
+__all__ = [
+    "FEATURE_COLUMNS",
+    "FIXED_PRIORS",
+    "FeaturePriors",
+    "build_features",
+    "priors_estimate",
+]
+
+
 def build_features(
-    frame: pd.DataFrame, *, targets: pd.Series | None = None, kept: KeptHistory | None = None
+    frame: pd.DataFrame,
+    *,
+    targets: pd.Series | None = None,
+    kept: KeptHistory | None = None,
+    priors: FeaturePriors = FIXED_PRIORS,
 ) -> pd.DataFrame:
     """Features for the rows of `frame`, or only for the rows where boolean `targets` is True.
+
+    Rates, track variants and class pars are shrunk by `priors`: a model version's own
+    (`Algorithm.feature_priors`) wherever its features are built.
 
     Returns a float32 frame indexed like those rows, with columns FEATURE_COLUMNS. The whole frame
     is the history: a target's features use only rows from earlier days (see the module docstring).
@@ -80,16 +97,16 @@ def build_features(
     # counted the same way for a card and for a past race. (In the Hong Kong set every row is a
     # starter: it lists only the horses that ran, so its fields are the starters as they are.)
     field = race_transform(work["race_id"].to_numpy(), runner.astype(float), "sum")
-    races = history_races(history) if kept is None else kept.races
+    races = history_races(history, priors) if kept is None else kept.races(priors)
 
     feats = FeatureColumns(len(work), FEATURE_COLUMNS, float64=RELATIVE_MEAN + RELATIVE_RANK)
     par_sums = None if kept is None else kept.class_par_sums
-    race_features(work, day, field, races, feats, par_sums=par_sums)
-    last_jockey = horse_features(work, day, field, history, races, feats)
+    race_features(work, day, field, races, feats, priors, par_sums=par_sums)
+    last_jockey = horse_features(work, day, field, history, races, feats, priors)
     counts = None if kept is None else kept.entity_counts
-    jockey_trainer_features(work, day, field, history, last_jockey, feats, counts=counts)
+    jockey_trainer_features(work, day, field, history, last_jockey, feats, priors, counts=counts)
     sums = None if kept is None else kept.draw_sums(work, day)
-    draw_features(work, day, history, races, feats, sums=sums)
+    draw_features(work, day, history, races, feats, priors, sums=sums)
     relative_features(work["race_id"].to_numpy(), runner, feats)
 
     matrix, index = feats.matrix, work.index

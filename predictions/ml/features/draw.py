@@ -1,5 +1,9 @@
 """Draw bias: how stalls at a course and trip have done against their chance."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -12,8 +16,11 @@ from predictions.ml.features.common import (
     run_outcomes,
 )
 
-# The draw is an actual-over-expected ratio, shrunk towards 1 by this many runs' worth of chance.
-DRAW_PRIOR_RUNS = (240.0, 90.0)
+if TYPE_CHECKING:
+    from predictions.ml.features.priors import FeaturePriors
+
+# The draw is an actual-over-expected ratio, shrunk towards 1 by `FeaturePriors.draw` runs' worth
+# of chance.
 
 DRAW_FEATURES = ["draw_win_ae", "draw_place_ae"]
 
@@ -41,6 +48,7 @@ def draw_features(
     history: pd.DataFrame,
     races: pd.DataFrame,
     feats: FeatureColumns,
+    priors: FeaturePriors,
     *,
     sums: np.ndarray | None = None,
 ) -> None:
@@ -63,7 +71,7 @@ def draw_features(
             day,
         )
     # The prior's weight in chance: k runs at an average Hong Kong field's 1/12 and 3/12.
-    k_win, k_place = DRAW_PRIOR_RUNS
+    k_win, k_place = priors.draw
     feats["draw_win_ae"] = (sums[:, 0] + k_win / 12) / (sums[:, 2] + k_win / 12)
     feats["draw_place_ae"] = (sums[:, 1] + k_place * PLACES / 12) / (
         sums[:, 3] + k_place * PLACES / 12

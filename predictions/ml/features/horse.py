@@ -1,5 +1,9 @@
 """The horse: its record, form, speed figures, running style and changes since its last run."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -15,11 +19,11 @@ from predictions.ml.features.common import (
     shrunk,
 )
 
-# Shrinkage strengths in pseudo-runs at the prior, rate = (hits + k * prior) / (runs + k), the
-# prior being a random runner's chance in today's race (1 / field, 3 / field for a place).
-# Beta-binomial method-of-moments estimates on Hong Kong 1997-06..2003-03, rounded: (win, place).
-HORSE_PRIOR_RUNS = (35.0, 15.0)
-HORSE_CONDITION_PRIOR_RUNS = (40.0, 15.0)  # the horse at a distance, going, course
+if TYPE_CHECKING:
+    from predictions.ml.features.priors import FeaturePriors
+
+# Rates are shrunk by `FeaturePriors.horse` and `.horse_condition` pseudo-runs at the prior, a
+# random runner's chance in today's race (1 / field, 3 / field for a place).
 DISTANCE_BUCKET_M = 200  # a horse's record at the trip: within ±100 m of a multiple of 200 m
 LENGTHS_CAP = 30.0  # a tailed-off horse beaten 60 lengths tells little more than one beaten 30
 SECONDS_PER_LENGTH = 0.17  # for a finisher with lengths_behind but no finish_time
@@ -65,6 +69,14 @@ HORSE_FEATURES = [
     "h_jockey_change",
     "h_jockey_rate_change",
 ]
+
+
+# The horse's records under today's conditions, each keyed on these columns of `condition_keys`.
+CONDITIONS = {
+    "dist": ["horse_id", "_bucket"],
+    "going": ["horse_id", "going"],
+    "course": ["horse_id", "racecourse_id", "surface"],
+}
 
 
 def _horse_runs(history: pd.DataFrame, races: pd.DataFrame) -> pd.DataFrame:
@@ -119,6 +131,7 @@ def horse_features(
     history: pd.DataFrame,
     races: pd.DataFrame,
     feats: FeatureColumns,
+    priors: FeaturePriors,
 ) -> np.ndarray:
     """Add the horse's features; return the jockey of its last run (NaN for a debutant)."""
     horse = work["horse_id"].to_numpy()
@@ -161,7 +174,7 @@ def horse_features(
     feats["h_wins"] = at_last(state["wins"], 0.0)
     feats["h_places"] = at_last(state["places"], 0.0)
     win_chance, place_chance = 1 / field, chance_to_place(field)
-    k_win, k_place = HORSE_PRIOR_RUNS
+    k_win, k_place = priors.horse
     feats["h_win_rate"] = shrunk(feats["h_wins"], n_runs, win_chance, k_win)
     feats["h_place_rate"] = shrunk(feats["h_places"], n_runs, place_chance, k_place)
     feats["h_pos_last"] = at_last(pos_rel)
@@ -197,13 +210,9 @@ def horse_features(
         history[["horse_id"]], hist_day, values, work[["horse_id"]], day, lags=(0, LONG_WINDOW_DAYS)
     )
     feats["h_runs_365"] = recent[:, 0] - year_ago[:, 0]
-    k_win, k_place = HORSE_CONDITION_PRIOR_RUNS
-    hist_keys, work_keys = _condition_keys(history), _condition_keys(work)
-    for prefix, keys in (
-        ("dist", ["horse_id", "_bucket"]),
-        ("going", ["horse_id", "going"]),
-        ("course", ["horse_id", "racecourse_id", "surface"]),
-    ):
+    k_win, k_place = priors.horse_condition
+    hist_keys, work_keys = condition_keys(history), condition_keys(work)
+    for prefix, keys in CONDITIONS.items():
         (cum,) = cumulative_asof(hist_keys[keys], hist_day, values, work_keys[keys], day)
         feats[f"h_{prefix}_runs"] = cum[:, 0]
         feats[f"h_{prefix}_place_rate"] = shrunk(cum[:, 2], cum[:, 0], place_chance, k_place)
@@ -212,7 +221,7 @@ def horse_features(
     return last_jockey
 
 
-def _condition_keys(rows: pd.DataFrame) -> pd.DataFrame:
+def condition_keys(rows: pd.DataFrame) -> pd.DataFrame:
     """The columns the horse's records under conditions are keyed on, and the distance bucket."""
     # Buckets centred on multiples of 200 m: [1100, 1300) is the 1200 m bucket.
     half = DISTANCE_BUCKET_M / 2

@@ -1,7 +1,10 @@
 """Jockey, trainer and their combination: rides and shrunken win and place rates."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,10 +18,8 @@ from predictions.ml.features.common import (
     shrunk,
 )
 
-# Shrinkage strengths in pseudo-runs at the prior (see `horse.HORSE_PRIOR_RUNS`): (win, place).
-JOCKEY_PRIOR_RUNS = (45.0, 25.0)
-TRAINER_PRIOR_RUNS = (130.0, 65.0)
-JOCKEY_TRAINER_PRIOR_RUNS = (45.0, 20.0)
+if TYPE_CHECKING:
+    from predictions.ml.features.priors import FeaturePriors
 
 JOCKEY_TRAINER_FEATURES = [
     "j_rides",
@@ -45,10 +46,13 @@ def jockey_trainer_features(
     history: pd.DataFrame,
     last_jockey: np.ndarray,
     feats: FeatureColumns,
+    priors: FeaturePriors,
     *,
     counts: Callable[[pd.DataFrame, np.ndarray, tuple[int, ...]], list[np.ndarray]] | None = None,
 ) -> None:
-    """`counts(keys, day, lags)` gives `entity_counts` of the whole history when the caller keeps
+    """Rates are shrunk by the `priors`' pseudo-runs at the runner's chance.
+
+    `counts(keys, day, lags)` gives `entity_counts` of the whole history when the caller keeps
     them (`predictions.ml.history`); else they are counted from `history` here."""
     if counts is None:
         counts = partial(entity_counts, history)
@@ -60,7 +64,7 @@ def jockey_trainer_features(
         {"jockey_id": np.concatenate([work["jockey_id"].to_numpy(float), last_jockey])}
     )
     career, year_ago, recent_ago = counts(jockeys, np.concatenate([day, day]), windows)
-    k_win, k_place = JOCKEY_PRIOR_RUNS
+    k_win, k_place = priors.jockey
     year = career - year_ago
     recent = career - recent_ago
     chance = np.concatenate([win_chance, win_chance])
@@ -78,7 +82,7 @@ def jockey_trainer_features(
     )
 
     career, year_ago, recent_ago = counts(work[["trainer_id"]], day, windows)
-    k_win, k_place = TRAINER_PRIOR_RUNS
+    k_win, k_place = priors.trainer
     year = career - year_ago
     recent = career - recent_ago
     feats["t_runs"] = career[:, 0]
@@ -89,6 +93,6 @@ def jockey_trainer_features(
     feats["t_win_rate_60"] = shrunk(recent[:, 1], recent[:, 0], win_chance, k_win)
 
     (career,) = counts(work[["jockey_id", "trainer_id"]], day, (0,))
-    k_win, _ = JOCKEY_TRAINER_PRIOR_RUNS
+    k_win, _ = priors.jockey_trainer
     feats["jt_runs"] = career[:, 0]
     feats["jt_win_rate"] = shrunk(career[:, 1], career[:, 0], win_chance, k_win)

@@ -1,7 +1,10 @@
 """The race as declared; past races' standard times, class pars and track variants; field-relative
 versions of the other features."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -9,12 +12,14 @@ import pandas as pd
 from predictions.ml.features.asof import cumulative_asof, days
 from predictions.ml.features.common import FeatureColumns, class_number, race_transform
 
+if TYPE_CHECKING:
+    from predictions.ml.features.priors import FeaturePriors
+
 # Standard times need a few past winners at the course and distance before they mean anything.
 MIN_STANDARD_WINNERS = 3
 # The daily variant is the mean of the day's class-adjusted race residuals, shrunk towards zero by
-# this many races; a class par is the mean residual of the class, shrunk likewise.
-VARIANT_PRIOR_RACES = 3.0
-CLASS_PAR_PRIOR_RACES = 5.0
+# `FeaturePriors.variant` races; a class par is the mean residual of the class, shrunk likewise
+# by `FeaturePriors.class_par`.
 
 # The Hong Kong set's default mark: about 99 % of runs in 1997-99 show it, 35 % in 2003 and 8 %
 # in 2004, where most are real marks.
@@ -59,13 +64,18 @@ RELATIVE_FEATURES = [f"{name}_rel" for name in RELATIVE_MEAN] + [
 ]
 
 
-def history_races(history: pd.DataFrame) -> pd.DataFrame:
-    """One row per past race, indexed by race_id.
+def history_races(history: pd.DataFrame, priors: FeaturePriors) -> pd.DataFrame:
+    """One row per past race, indexed by race_id: `past_races` with the track `variant` (the
+    day's seconds per km slower than standard at the course and surface, after class pars)."""
+    return with_variants(past_races(history), priors)
+
+
+def past_races(history: pd.DataFrame) -> pd.DataFrame:
+    """One row per past race, indexed by race_id; what no shrinkage strength changes.
 
     Columns: day, field (starters), has_winner, winner_time, standard (mean winning time at the
     course, surface and distance), class_resid (the winner's seconds per km slower than standard,
-    0 when unknown), class_timed (1 when known), variant (the day's seconds per km slower than
-    standard at the course and surface, after class pars). Each uses races up to its own day only.
+    0 when unknown), class_timed (1 when known). Each uses races up to its own day only.
     """
     first = ~history["race_id"].duplicated().to_numpy()
     h = history[first]
@@ -103,19 +113,35 @@ def history_races(history: pd.DataFrame) -> pd.DataFrame:
     timed = ~np.isnan(resid)
     races["class_resid"] = np.where(timed, resid, 0.0)
     races["class_timed"] = timed.astype(float)
+    return races
+
+
+def day_residuals(races: pd.DataFrame, class_par: float) -> np.ndarray:
+    """Per `past_races` race, its winner's residual less its class par (each class's residuals
+    up to the race's day summed over their count + `class_par`); NaN when untimed."""
     class_keys = races[["race_class"]]
+    day = races["day"].to_numpy()
     (cum,) = cumulative_asof(
         class_keys, day, races[["class_resid", "class_timed"]], class_keys, day + 1
     )
-    par = cum[:, 0] / (cum[:, 1] + CLASS_PAR_PRIOR_RACES)
+    par = cum[:, 0] / (cum[:, 1] + class_par)
+    timed = races["class_timed"].to_numpy() == 1
+    return np.where(timed, races["class_resid"].to_numpy() - par, np.nan)
 
-    by_day = pd.DataFrame(
-        {"day": day, "course": races["course"], "surface": races["surface"], "r": resid - par}
-    ).groupby(["day", "course", "surface"], sort=False)["r"]
+
+def variant_groups(races: pd.DataFrame) -> list[pd.Series]:
+    """The keys of a track variant: the day, course and surface."""
+    return [races["day"], races["course"], races["surface"]]
+
+
+def with_variants(races: pd.DataFrame, priors: FeaturePriors) -> pd.DataFrame:
+    """`past_races` and their day's track variant, shrunk by `priors`."""
+    by_day = pd.Series(day_residuals(races, priors.class_par), index=races.index, name="r").groupby(
+        variant_groups(races), sort=False
+    )
     count = by_day.transform("count").to_numpy()
-    variant = by_day.transform("sum").to_numpy() / (count + VARIANT_PRIOR_RACES)
-    races["variant"] = np.where(count > 0, variant, np.nan)
-    return races
+    variant = by_day.transform("sum").to_numpy() / (count + priors.variant)
+    return races.assign(variant=np.where(count > 0, variant, np.nan))
 
 
 def race_features(
@@ -124,6 +150,7 @@ def race_features(
     field: np.ndarray,
     races: pd.DataFrame,
     feats: FeatureColumns,
+    priors: FeaturePriors,
     *,
     par_sums: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> None:
@@ -143,7 +170,7 @@ def race_features(
         )
     else:
         cum = par_sums(race_class, day)
-    feats["race_par"] = -cum[:, 0] / (cum[:, 1] + CLASS_PAR_PRIOR_RACES)
+    feats["race_par"] = -cum[:, 0] / (cum[:, 1] + priors.class_par)
     feats["distance_m"] = work["distance_m"].to_numpy(float)
     draw = work["draw"].to_numpy(float)
     feats["draw"] = draw
