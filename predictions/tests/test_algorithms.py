@@ -261,10 +261,44 @@ def test_boosted_trees_pinned_tuning_skips_the_search(races, fitted):
     features, frame = races
     tuned = fitted["lightgbm"]
 
-    pinned = ALGORITHMS["lightgbm"](seed=3, **SMALL_LIGHTGBM, **tuned.tuning()).fit(features, frame)
+    pinned = ALGORITHMS["lightgbm"](seed=3, **{**SMALL_LIGHTGBM, **tuned.tuning()})
+    pinned.fit(features, frame)
 
-    assert pinned.summary() == {**tuned.summary(), "oof_log_loss": None}
+    # the same trees, temperature and shape, with nothing searched
+    assert pinned.summary() == {**tuned.summary(), "oof_log_loss": None, "shapes": None}
     np.testing.assert_array_equal(pinned.predict(features, frame), tuned.predict(features, frame))
+
+
+@pytest.mark.parametrize("given_first", [True, False])
+def test_boosted_trees_choose_the_shape_with_the_lowest_loss_on_the_last_fold(races, given_first):
+    # given: a stump that cannot split (every leaf needs more runners than the data has) and a
+    # tree that can; the features carry the winners' signal
+    features, frame = races
+    stump, tree = [2, 5000], [4, 20]
+    given, other = (stump, tree) if given_first else (tree, stump)
+    params = {**SMALL_LIGHTGBM, "num_leaves": given[0], "min_child_samples": given[1]}
+    model = ALGORITHMS["lightgbm"](seed=3, **params, shapes=[other])
+
+    # when
+    summary = model.fit(features, frame).summary()
+
+    # then: the tree is kept whichever was given, after both were tried
+    assert (summary["num_leaves"], summary["min_child_samples"]) == tuple(tree)
+    losses = {shape["num_leaves"]: shape["log_loss"] for shape in summary["shapes"]}
+    assert losses[4] < losses[2]
+    assert model.tuning()["num_leaves"] == 4
+
+
+def test_boosted_trees_keep_the_given_shape_on_a_tie(races):
+    # given: two shapes that grow the same trees (neither can split)
+    features, frame = races
+    params = {**SMALL_LIGHTGBM, "min_child_samples": 5000}
+
+    # when
+    model = ALGORITHMS["lightgbm"](seed=3, **params, shapes=[[7, 6000]]).fit(features, frame)
+
+    # then
+    assert model.summary()["min_child_samples"] == 5000
 
 
 def test_benter_trusts_an_informative_market(fitted):
@@ -425,14 +459,18 @@ def test_each_fit_says_on_which_days_it_tuned_itself(races, fitted):
     features, frame = races
     first, last = str(frame["meeting_date"].min().date()), str(frame["meeting_date"].max().date())
 
-    # the boosters tune trees and temperature out of fold over the whole training window
-    for name in ("lightgbm", "xgboost"):
+    # the boosters tune trees, temperature and tree shape over the whole training window
+    for name, shape in (
+        ("lightgbm", ["num_leaves", "min_child_samples"]),
+        ("xgboost", ["max_depth", "min_child_weight"]),
+    ):
         assert fitted[name].tuning_window() == {
-            "from": first, "to": last, "tuned": ["n_trees", "beta"]
+            "from": first, "to": last, "tuned": ["n_trees", "beta", *shape]
         }  # fmt: skip
     # Benter fits a and b there, on its first stage's tuning
     assert fitted["benter"].tuning_window()["tuned"] == [
-        "a", "b", "first_stage.n_trees", "first_stage.beta"
+        "a", "b", "first_stage.n_trees", "first_stage.beta", "first_stage.num_leaves",
+        "first_stage.min_child_samples",
     ]  # fmt: skip
     # the residual model stops early and chooses its tree shape on the window's last stretch only
     residual = fitted["residual"].tuning_window()

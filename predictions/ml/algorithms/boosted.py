@@ -26,7 +26,12 @@ class BoostedTrees(Algorithm):
     are cut into `calibration_folds` date-ordered folds, each fold is scored by a model fitted
     on the others, and the tree count (every `tree_step` trees) and beta with the lowest
     out-of-fold race log loss win. The final model is fitted on all the training races.
-    `fixed_trees` and `fixed_beta` skip that search (see `Algorithm.tuning`).
+    The tree shape (`shape_names`, e.g. leaves and rows per leaf) is chosen the same way, on
+    the last fold alone: each shape in `shapes` (after the given one, which wins a tie) is
+    fitted on the earlier folds and scored there at every checkpoint, and the one with the
+    lowest race log loss is kept for the out-of-fold search and the final fit. So no season the
+    model is scored on chooses it. `fixed_trees` and `fixed_beta` skip both searches (see
+    `Algorithm.tuning`).
     """
 
     # Slow learning: a win is a rare, noisy label.
@@ -38,6 +43,8 @@ class BoostedTrees(Algorithm):
         "n_jobs": 2,
         "fixed_trees": None,
         "fixed_beta": None,
+        # Other shapes to try, each the values of `shape_names` in order.
+        "shapes": [],
     }
     # The hyper-parameters of the search here; all others go to the library, under the library's
     # name where it differs (`library_names`), next to the settings every fit shares.
@@ -47,7 +54,13 @@ class BoostedTrees(Algorithm):
         "tree_step",
         "fixed_trees",
         "fixed_beta",
+        "shapes",
     )
+    # The settings a shape is made of (each a hyper-parameter passed to the library).
+    shape_names: ClassVar[tuple[str, ...]] = ()
+    # The shape the fit chose; None before a fit (and in models stored before shapes were
+    # chosen): the given one then.
+    shape_: dict[str, Any] | None = None
     library_names: ClassVar[dict[str, str]] = {}
     library_settings: ClassVar[dict[str, Any]] = {}
 
@@ -57,7 +70,54 @@ class BoostedTrees(Algorithm):
             for name, value in self.hyper.items()
             if name not in self.search
         }
-        return {**self.library_settings, **passed, "seed": self.seed}
+        return {**self.library_settings, **passed, **(self.shape_ or {}), "seed": self.seed}
+
+    def _shapes(self) -> list[dict[str, Any]]:
+        """The tree shapes to try, the given one first."""
+        given = {name: self.hyper[name] for name in self.shape_names}
+        others = [
+            dict(zip(self.shape_names, values, strict=True)) for values in self.hyper["shapes"]
+        ]
+        return [given, *others]
+
+    def _held_scores(
+        self, values: np.ndarray, labels: np.ndarray, held: np.ndarray, checkpoints: list[int]
+    ) -> np.ndarray:
+        """Raw scores of the `held` rows at each checkpoint (a row each), from a booster of the
+        current shape fitted on the other rows."""
+        booster = self._train(values[~held], labels[~held], checkpoints[-1])
+        scores = np.empty((len(checkpoints), int(held.sum())))
+        # Scores at each checkpoint add up slices of trees: one pass over the trees.
+        score, start = 0.0, 0
+        for i, stop in enumerate(checkpoints):
+            score = score + self._margin(booster, values[held], start, stop)
+            scores[i], start = score, stop
+        return scores
+
+    def _shape_choose(
+        self,
+        values: np.ndarray,
+        labels: np.ndarray,
+        race_ids: np.ndarray,
+        held: np.ndarray,
+        checkpoints: list[int],
+    ) -> np.ndarray:
+        """Keep (`shape_`) the shape whose best checkpoint has the lowest race log loss on the
+        `held` fold, recording each shape's (`shapes_tried_`); return its held-out scores."""
+        codes, n_races = race_codes(race_ids[held])
+        tried = []
+        for shape in self._shapes():
+            self.shape_ = shape
+            scores = self._held_scores(values, labels, held, checkpoints)
+            loss = min(
+                conditional_logit(row[:, None], codes, n_races, labels[held], 0.0)[1]
+                for row in scores
+            )
+            tried.append((loss, shape, scores))
+        # min() keeps the first of equals: the given shape wins a tie.
+        _, self.shape_, scores = min(tried, key=lambda one: one[0])
+        self.shapes_tried_ = [{**shape, "log_loss": loss} for loss, shape, _ in tried]
+        return scores
 
     def _train(self, values: np.ndarray, labels: np.ndarray, n_trees: int) -> Any:
         raise NotImplementedError
@@ -85,19 +145,24 @@ class BoostedTrees(Algorithm):
         step = int(self.hyper["tree_step"])
         checkpoints = sorted({*range(step, n_max + 1, step), n_max})
         self.n_trees_, self.beta_, self.oof_log_loss_ = n_max, 1.0, None
+        self.shape_, self.shapes_tried_ = self._shapes()[0], None
         if self.hyper["fixed_trees"] is not None:
             self.n_trees_ = int(self.hyper["fixed_trees"])
             self.beta_ = float(self.hyper["fixed_beta"] or 1.0)
         elif folds.max() >= 1:
             out_of_fold = np.zeros((len(checkpoints), len(values)))
+            last = folds == folds.max()
+            tuned = ["n_trees", "beta"]
+            if len(self._shapes()) > 1:
+                out_of_fold[:, last] = self._shape_choose(
+                    values, labels, race_ids, last, checkpoints
+                )
+                tuned += list(self.shape_names)
             for fold in range(folds.max() + 1):
+                if fold == folds.max() and self.shapes_tried_:
+                    continue  # scored by the chosen shape already
                 held = folds == fold
-                booster = self._train(values[~held], labels[~held], n_max)
-                # Scores at each checkpoint add up slices of trees: one pass over the trees.
-                score, start = 0.0, 0
-                for i, stop in enumerate(checkpoints):
-                    score = score + self._margin(booster, values[held], start, stop)
-                    out_of_fold[i, held], start = score, stop
+                out_of_fold[:, held] = self._held_scores(values, labels, held, checkpoints)
             fits, beta = [], np.ones(1)
             for scores in out_of_fold:
                 # The previous checkpoint's beta is a close start for the next.
@@ -107,7 +172,7 @@ class BoostedTrees(Algorithm):
             self.n_trees_ = checkpoints[best]
             self.beta_ = float(fits[best][0][0])
             self.oof_log_loss_ = fits[best][1]
-            self.tuning_window_ = days_window(dates, ["n_trees", "beta"])
+            self.tuning_window_ = days_window(dates, tuned)
             self.out_of_sample_ = (
                 frame.index[rows],
                 race_probabilities(self.beta_ * out_of_fold[best], frame[rows]),
@@ -126,24 +191,38 @@ class BoostedTrees(Algorithm):
         return pd.DataFrame(contrib, index=features.index, columns=self.feature_names_)
 
     def summary(self) -> dict[str, Any]:
-        return {"n_trees": self.n_trees_, "beta": self.beta_, "oof_log_loss": self.oof_log_loss_}
+        return {
+            "n_trees": self.n_trees_,
+            "beta": self.beta_,
+            "oof_log_loss": self.oof_log_loss_,
+            **(self.shape_ or {}),
+            "shapes": self.shapes_tried_,
+        }
 
     def tuning(self) -> dict[str, Any]:
-        return {"fixed_trees": self.n_trees_, "fixed_beta": self.beta_}
+        return {
+            "fixed_trees": self.n_trees_,
+            "fixed_beta": self.beta_,
+            **(self.shape_ or {}),
+            "shapes": [],
+        }
 
 
 class LightGBM(BoostedTrees):
     name = "lightgbm"
-    # Large leaves and strong L2, for the same reason. Chosen on the Hong Kong seasons 2001-2004
-    # together, not on one of them.
+    # Large leaves and strong L2, for the same reason. The settings were first chosen on the
+    # Hong Kong seasons 2001-2004 together; each fit now tries a stiffer and a looser tree beside
+    # the given one on its own last fold (`shapes`), and the rest stay fixed.
     defaults: ClassVar[dict[str, Any]] = {
         **BoostedTrees.defaults,
         "num_leaves": 15,
         "min_child_samples": 200,
+        "shapes": [[7, 400], [31, 100]],
         "feature_fraction": 0.7,
         "bagging_fraction": 0.8,
         "lambda_l2": 10.0,
     }
+    shape_names: ClassVar[tuple[str, ...]] = ("num_leaves", "min_child_samples")
     library_names: ClassVar[dict[str, str]] = {"n_jobs": "num_threads"}
     library_settings: ClassVar[dict[str, Any]] = {
         # cross_entropy is the binary log loss that also takes the 1/k dead-heat labels.
@@ -180,7 +259,10 @@ class XGBoost(BoostedTrees):
         "subsample": 0.8,
         "colsample_bytree": 0.7,
         "reg_lambda": 10.0,
+        # A stiffer and a looser tree, as LightGBM's (about 400 and 100 runners a leaf).
+        "shapes": [[3, 28.0], [6, 7.0]],
     }
+    shape_names: ClassVar[tuple[str, ...]] = ("max_depth", "min_child_weight")
     library_names: ClassVar[dict[str, str]] = {
         "learning_rate": "eta",
         "reg_lambda": "lambda",
