@@ -43,9 +43,9 @@ def plackett_luce_loss(scores, weights):
 
 
 def test_the_objective_is_the_gradient_of_the_weighted_place_loss():
-    # given scores, and places weighted 1, 0.7 and 0.4
+    # given scores, and six places weighted down (more than the first race has runners)
     scores = np.random.default_rng(1).normal(size=len(RACE_IDS))
-    weights = [1.0, 0.7, 0.4]
+    weights = [1.0, 0.7, 0.4, 0.3, 0.2, 0.1]
 
     grad, hess = _softmax_objective(RACE_IDS, POSITIONS, weights)(scores, None)
 
