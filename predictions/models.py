@@ -35,11 +35,13 @@ class ModelVersion(models.Model):
         XGBOOST = "xgboost", "XGBoost"
         BENTER = "benter", "Benter (model + market)"
         RESIDUAL = "residual", "Residual (market + correction)"
+        SOFTMAX = "softmax", "Softmax (finishing order)"
 
     # The race card shows the first of these with a version usable on the race's day.
     CARD_PREFERENCE = (
         Algorithm.BENTER,
         Algorithm.RESIDUAL,
+        Algorithm.SOFTMAX,
         Algorithm.LIGHTGBM,
         Algorithm.XGBOOST,
         Algorithm.LOGIT,

@@ -260,8 +260,8 @@ class RacecardSerializer(RaceHeaderMixin, RaceDetailSerializer):
         allow_null=True,
         read_only=True,
         help_text="The version whose predictions the race card shows unless asked for another "
-        "algorithm (the first the day has of benter, residual, lightgbm, xgboost, logit, "
-        "market); null when the day has none.",
+        "algorithm (the first the day has of benter, residual, softmax, lightgbm, xgboost, "
+        "logit, market); null when the day has none.",
     )
     shown_algorithm = serializers.CharField(
         source="shown_version.algorithm", allow_null=True, read_only=True

@@ -31,6 +31,12 @@ FAST_PARAMS = {
         "early_stopping_rounds": 10,
         "n_jobs": 1,
     },
+    "softmax": {
+        "n_estimators": 30,
+        "min_child_samples": 20,
+        "early_stopping_rounds": 10,
+        "n_jobs": 1,
+    },
 }
 
 
@@ -384,7 +390,7 @@ def test_benter_refuses_a_first_stage_that_reads_the_odds(races):
         ALGORITHMS["benter"](first_stage="market").fit(features, frame)
 
 
-@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "benter", "residual"])
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "benter", "residual", "softmax"])
 def test_the_fit_hands_over_out_of_sample_probabilities_once(races, name):
     features, frame = races
     model = ALGORITHMS[name](seed=3, **FAST_PARAMS[name]).fit(features, frame)
@@ -476,6 +482,10 @@ def test_each_fit_says_on_which_days_it_tuned_itself(races, fitted):
     residual = fitted["residual"].tuning_window()
     assert residual["tuned"] == ["n_trees", "num_leaves", "min_child_samples"]
     assert first < residual["from"] <= residual["to"] == last
+    # so does the softmax model, in one tree shape
+    softmax = fitted["softmax"].tuning_window()
+    assert softmax["tuned"] == ["n_trees"]
+    assert (softmax["from"], softmax["to"]) == (residual["from"], residual["to"])
     # nothing is tuned by the market or the logit (its settings are its defaults)
     assert fitted["market"].tuning_window() is None
     assert fitted["logit"].tuning_window() is None

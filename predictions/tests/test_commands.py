@@ -145,7 +145,8 @@ def test_refresh_command_takes_a_date_range(demo_races):
     lines = out.getvalue().splitlines()
     assert lines[0] == (
         f"{TODAY - datetime.timedelta(days=10)} to {TODAY}: {starters} predictions for "
-        f"{races.count()} races (no version for market, lightgbm, xgboost, benter, residual)"
+        f"{races.count()} races "
+        "(no version for market, lightgbm, xgboost, benter, residual, softmax)"
     )
     assert lines[1] == (
         f"{starters} predictions for {races.count()} races from model versions [{version}]"

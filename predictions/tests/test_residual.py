@@ -4,7 +4,7 @@ import pytest
 
 from predictions.ml.algorithms import ALGORITHMS
 from predictions.ml.algorithms.market import market_on_starters
-from predictions.ml.algorithms.residual import _race_log_loss, _softmax_objective
+from predictions.ml.algorithms.race_softmax import _race_log_loss, _softmax_objective
 from predictions.ml.evaluation import evaluate
 from predictions.ml.probability import race_codes
 from predictions.tests.test_algorithms import synthetic_races
@@ -26,8 +26,9 @@ def test_the_objective_is_the_gradient_of_the_race_log_loss():
     labels = np.array([1, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0, 0, 1.0])
     scores = rng.normal(size=len(race_ids))
     codes, n_races = race_codes(race_ids)
+    positions = np.array([1, 2, 3, 4, 3, 1, 1, 4, 5, 3, 2, 1])  # the finish those labels say
 
-    grad, hess = _softmax_objective(race_ids, labels)(scores, None)
+    grad, hess = _softmax_objective(race_ids, positions)(scores, None)
 
     # then the gradient is n_races times the mean loss's, by finite differences
     def loss(s):

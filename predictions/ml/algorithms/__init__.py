@@ -14,6 +14,11 @@ that sum to 1 within each race. Withdrawn horses (`non_runner`) get probability 
 - `residual` (`residual.py`): LightGBM that starts from the market's log-probabilities (a fixed
   offset) and learns a correction under a softmax within the race, early-stopped on the last
   training season.
+- `softmax` (`softmax.py`): the same machinery on the fundamental features alone, with no
+  offset, learnt on the first places of each race (a Plackett-Luce loss).
+
+`race_softmax.py` holds what `residual` and `softmax` share (the race's softmax loss, early
+stopping on the last training season, the tree-shape search).
 
 `base.py` holds the interface, `estimation.py` the date-ordered folds and the conditional logit
 they share. Instances pickle (joblib) with everything they need to predict. Model versions
@@ -28,6 +33,7 @@ from predictions.ml.algorithms.estimation import fit_conditional_logit, time_fol
 from predictions.ml.algorithms.logit import ConditionalLogit
 from predictions.ml.algorithms.market import Market
 from predictions.ml.algorithms.residual import Residual
+from predictions.ml.algorithms.softmax import Softmax
 
 __all__ = [
     "ALGORITHMS",
@@ -37,6 +43,7 @@ __all__ = [
     "LightGBM",
     "Market",
     "Residual",
+    "Softmax",
     "XGBoost",
     "fit_conditional_logit",
     "time_folds",

@@ -17,6 +17,7 @@ from predictions.ml.algorithms.estimation import conditional_logit, time_folds
 from predictions.ml.algorithms.logit import ConditionalLogit
 from predictions.ml.algorithms.market import Market, any_price, fully_priced, market_on_starters
 from predictions.ml.algorithms.residual import Residual
+from predictions.ml.algorithms.softmax import Softmax
 from predictions.ml.probability import market_probabilities, race_codes, win_shares
 
 
@@ -136,5 +137,6 @@ class Benter(Algorithm):
 
 # Here rather than in the package's __init__: Benter looks its first stage up in it by name.
 ALGORITHMS: dict[str, type[Algorithm]] = {
-    cls.name: cls for cls in (Market, ConditionalLogit, LightGBM, XGBoost, Benter, Residual)
+    cls.name: cls
+    for cls in (Market, ConditionalLogit, LightGBM, XGBoost, Benter, Residual, Softmax)
 }

@@ -1,0 +1,303 @@
+"""LightGBM under a softmax within the race: the machinery `residual` and `softmax` share."""
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from predictions.ml.algorithms.base import Algorithm, days_window, race_probabilities, training_rows
+from predictions.ml.algorithms.estimation import time_folds
+from predictions.ml.probability import PROBABILITY_FLOOR, race_codes, seasons, win_shares
+
+
+class RaceSoftmaxBooster(Algorithm):
+    """Trees whose sum is a runner's score, learnt under a softmax within the race.
+
+    Each runner's score starts at an offset (`_design`: LightGBM's `init_score`) and the trees
+    learn what to add to it. The loss is the race's -log p(winner) with p proportional to
+    exp(offset + trees), or with `_place_weights` of more than one place the Plackett-Luce loss
+    of the first places (`_softmax_objective`): the race itself is the unit, as in the
+    conditional logit, where a per-runner win classifier sees each runner alone.
+
+    The number of trees is chosen by early stopping on the last season of the training window
+    (the last quarter of its races when it spans one season), on the race's -log p(winner)
+    whatever the training loss, then the model is refitted on the whole window with that many
+    trees. How few leaves and how many runners a leaf are chosen there too: each shape in
+    `shapes` (after `num_leaves`/`min_child_samples`, the one kept on a tie) is early-stopped on
+    that season and the lowest log loss wins, so no season the model is scored on picks it.
+    `fixed_trees` skips both searches.
+    """
+
+    defaults: ClassVar[dict[str, Any]] = {
+        "n_estimators": 1000,
+        "learning_rate": 0.02,
+        "num_leaves": 7,
+        "min_child_samples": 400,
+        "lambda_l2": 20.0,
+        "feature_fraction": 0.7,
+        "bagging_fraction": 0.8,
+        "early_stopping_rounds": 100,
+        "n_jobs": 2,
+        "fixed_trees": None,
+        # Other (num_leaves, min_child_samples) to try: a stiffer and a looser tree.
+        "shapes": [[4, 800], [15, 200]],
+    }
+    # The hyper-parameters of the search here; all others go to LightGBM.
+    search: ClassVar[tuple[str, ...]] = (
+        "n_estimators",
+        "early_stopping_rounds",
+        "fixed_trees",
+        "shapes",
+    )
+    # Names of the columns `_design` adds after the features.
+    extra_columns: ClassVar[tuple[str, ...]] = ()
+
+    def _rows(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+        """The rows to learn from."""
+        return training_rows(features, frame)
+
+    def _design(
+        self, features: pd.DataFrame, frame: pd.DataFrame, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The trees' columns as one float32 column-major matrix and the offset, for `rows`
+        only when given."""
+        raise NotImplementedError
+
+    def _place_weights(self) -> Sequence[float]:
+        """The weight of each place in the loss, the winner's first."""
+        return (1.0,)
+
+    def _shapes(self) -> list[dict[str, int]]:
+        """The tree shapes to try, the given one first."""
+        pairs = [(self.hyper["num_leaves"], self.hyper["min_child_samples"])]
+        pairs += [tuple(pair) for pair in self.hyper["shapes"] or ()]
+        return [{"num_leaves": int(a), "min_child_samples": int(b)} for a, b in pairs]
+
+    def _library_params(self, objective: Any, shape: dict[str, int]) -> dict[str, Any]:
+        passed = {
+            ("num_threads" if name == "n_jobs" else name): value
+            for name, value in self.hyper.items()
+            if name not in self.search
+        }
+        return {
+            **passed,
+            **shape,
+            "objective": objective,
+            "bagging_freq": 1,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbosity": -1,
+            "seed": self.seed,
+        }
+
+    def _objective(self, frame: pd.DataFrame) -> Any:
+        return _softmax_objective(
+            frame["race_id"].to_numpy(),
+            frame["finish_position"].to_numpy(dtype=float),
+            self._place_weights(),
+        )
+
+    def fit(self, features: pd.DataFrame, frame: pd.DataFrame) -> "RaceSoftmaxBooster":
+        rows = self._rows(features, frame)
+        self.feature_names_ = list(features.columns)
+        values, offset = self._design(features, frame, rows)
+        train_frame = frame.iloc[np.flatnonzero(rows)]
+
+        self.validation_ = None
+        shapes = self._shapes()
+        self.shape_ = shapes[0]
+        if self.hyper["fixed_trees"] is not None:
+            self.n_trees_ = int(self.hyper["fixed_trees"])
+        else:
+            held = _last_season(train_frame)
+            if held.all() or not held.any():
+                self.n_trees_ = int(self.hyper["n_estimators"])
+            else:
+                held_probs = self._search(values, offset, train_frame, held, shapes)
+                window = days_window(train_frame["meeting_date"].to_numpy()[held], ["n_trees"])
+                if len(shapes) > 1:
+                    window["tuned"] += ["num_leaves", "min_child_samples"]
+                self.out_of_sample_ = (train_frame.index[held], held_probs)
+                self.validation_.update({"from": window["from"], "to": window["to"]})
+                self.tuning_window_ = window
+        self.booster_ = self._train(values, offset, train_frame, self.n_trees_)
+        return self
+
+    def _search(
+        self,
+        values: np.ndarray,
+        offset: np.ndarray,
+        train_frame: pd.DataFrame,
+        held: np.ndarray,
+        shapes: list[dict[str, int]],
+    ) -> np.ndarray:
+        """Early-stop each shape on the `held` season and keep the best: its shape, trees and
+        held-out figures (with every shape's); return its held-out runners' probabilities."""
+        tried = [
+            (shape, *self._early_stopped(values, offset, train_frame, held, shape))
+            for shape in shapes
+        ]
+        # min() keeps the first of equals: the given shape wins a tie.
+        self.shape_, self.n_trees_, self.validation_, held_probs = min(
+            tried, key=lambda one: one[2]["log_loss"]
+        )
+        self.validation_["shapes"] = [
+            {**shape, "n_trees": n_trees, "log_loss": stopping["log_loss"]}
+            for shape, n_trees, stopping, _ in tried
+        ]
+        return held_probs
+
+    def _early_stopped(
+        self,
+        values: np.ndarray,
+        offset: np.ndarray,
+        train_frame: pd.DataFrame,
+        held: np.ndarray,
+        shape: dict[str, int],
+    ) -> tuple[int, dict[str, Any], np.ndarray]:
+        """Trees of this shape that minimise the held-out season's race log loss, what it was,
+        and the held-out runners' probabilities with that many trees."""
+        labels = win_shares(train_frame)
+        train = _dataset(values[~held], offset[~held], labels[~held], self._column_names())
+        valid = _dataset(
+            values[held], offset[held], labels[held], self._column_names(), reference=train
+        )
+        valid_codes, valid_races = race_codes(train_frame["race_id"].to_numpy()[held])
+        valid_labels = labels[held]
+
+        def race_log_loss(scores: np.ndarray, data: lgb.Dataset) -> tuple[str, float, bool]:
+            loss = _race_log_loss(scores, valid_labels, valid_codes, valid_races)
+            return "race_log_loss", loss, False
+
+        booster = lgb.train(
+            self._library_params(self._objective(train_frame[~held]), shape),
+            train,
+            num_boost_round=int(self.hyper["n_estimators"]),
+            valid_sets=[valid],
+            feval=race_log_loss,
+            callbacks=[lgb.early_stopping(int(self.hyper["early_stopping_rounds"]), verbose=False)],
+        )
+        n_trees = max(int(booster.best_iteration), 1)
+        model = booster.best_score["valid_0"]["race_log_loss"]
+        scores = offset[held] + booster.predict(values[held], raw_score=True, num_iteration=n_trees)
+        probs = _softmax(scores, valid_codes, valid_races)
+        stopping = {"races": int(valid_races), "log_loss": model}
+        if self.uses_market:  # the offset is the market's: what the trees had to beat
+            market = _race_log_loss(offset[held], valid_labels, valid_codes, valid_races)
+            stopping["market_log_loss"] = market
+        return n_trees, stopping, probs
+
+    def _train(
+        self, values: np.ndarray, offset: np.ndarray, train_frame: pd.DataFrame, n_trees: int
+    ) -> lgb.Booster:
+        data = _dataset(values, offset, win_shares(train_frame), self._column_names())
+        return lgb.train(
+            self._library_params(self._objective(train_frame), self.shape_),
+            data,
+            num_boost_round=n_trees,
+        )
+
+    def _column_names(self) -> list[str]:
+        return [*(f"f{i}" for i in range(len(self.feature_names_))), *self.extra_columns]
+
+    def predict(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+        values, offset = self._design(features, frame)
+        trees = self.booster_.predict(values, raw_score=True, num_iteration=self.n_trees_)
+        return race_probabilities(offset + trees, frame)
+
+    def contributions(self, features: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+        """SHAP values of the trees' sum on the fundamental features (an extra column, like the
+        offset, is not a reason of ours)."""
+        values, _ = self._design(features, frame)
+        contrib = self.booster_.predict(values, pred_contrib=True, num_iteration=self.n_trees_)
+        return pd.DataFrame(
+            contrib[:, : len(self.feature_names_)],
+            index=features.index,
+            columns=self.feature_names_,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The trees kept, their shape and the window that chose them (races, dates, its log
+        loss and each shape's): the tuning window, inside the training window."""
+        return {"n_trees": self.n_trees_, **self.shape_, "early_stopping": self.validation_}
+
+    def tuning(self) -> dict[str, Any]:
+        return {"fixed_trees": self.n_trees_, **self.shape_, "shapes": []}
+
+
+def _dataset(
+    values: np.ndarray,
+    offset: np.ndarray,
+    labels: np.ndarray,
+    columns: list[str],
+    reference: lgb.Dataset | None = None,
+) -> lgb.Dataset:
+    return lgb.Dataset(
+        values,
+        label=labels,
+        init_score=offset,
+        reference=reference,
+        feature_name=columns,
+        # Kept even where no split can have enough runners per leaf (a small window): the trees
+        # then have no split and the model is its offset, instead of LightGBM refusing to train.
+        params={"verbosity": -1, "feature_pre_filter": False},
+        free_raw_data=True,
+    )
+
+
+def _softmax_objective(
+    race_ids: np.ndarray, positions: np.ndarray, place_weights: Sequence[float] = (1.0,)
+):
+    """Gradient and Hessian (its diagonal) per runner of the race's Plackett-Luce loss.
+
+    The loss sums, over places k = 1, 2, ... with weights `place_weights`, -log of the k-th
+    horse's softmax probability among the runners not placed before it; with one place it is
+    the race's -log p(winner). Dead heaters at a place share it (1/m each), and a place the heat
+    took (no runner at k) counts nothing. A runner without a position is behind every placed one.
+    `scores` arrive with the offset included (LightGBM starts them at `init_score`).
+    """
+    codes, n_races = race_codes(race_ids)
+    place = np.where(np.isfinite(positions), positions, np.inf)
+    stages = []
+    for k, weight in enumerate(place_weights, start=1):
+        chosen = (place == k).astype(float)
+        heat = np.bincount(codes, weights=chosen, minlength=n_races)[codes]
+        # A race with nobody at k keeps all its runners so that its softmax stays finite.
+        left = (place >= k) | (heat == 0)
+        labels = np.where(heat > 0, chosen / np.maximum(heat, 1.0), 0.0)
+        stages.append((left, labels, weight * (heat > 0)))
+
+    def objective(scores: np.ndarray, data: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
+        grad, hess = np.zeros(len(scores)), np.zeros(len(scores))
+        for left, labels, weight in stages:
+            p = _softmax(np.where(left, scores, -np.inf), codes, n_races)
+            grad += weight * p - weight * labels
+            hess += weight * p * (1.0 - p)
+        return grad, np.maximum(hess, 1e-6)
+
+    return objective
+
+
+def _softmax(scores: np.ndarray, codes: np.ndarray, n_races: int) -> np.ndarray:
+    race_max = np.full(n_races, -np.inf)
+    np.maximum.at(race_max, codes, scores)
+    exps = np.exp(scores - race_max[codes])
+    return exps / np.bincount(codes, weights=exps, minlength=n_races)[codes]
+
+
+def _race_log_loss(
+    scores: np.ndarray, labels: np.ndarray, codes: np.ndarray, n_races: int
+) -> float:
+    p = _softmax(scores, codes, n_races)
+    return float(-(labels @ np.log(np.maximum(p, PROBABILITY_FLOOR))) / n_races)
+
+
+def _last_season(frame: pd.DataFrame) -> np.ndarray:
+    """Rows of the window's last season; of its last quarter of races if it has one season."""
+    season = seasons(frame["meeting_date"]).to_numpy()
+    if season.max() > season.min():
+        return season == season.max()
+    folds = time_folds(frame["race_id"].to_numpy(), frame["meeting_date"], 4)
+    return folds == folds.max()

@@ -1,0 +1,163 @@
+"""The fundamental booster learnt on the finishing order (`softmax`)."""
+
+import datetime
+import json
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.management import call_command
+
+from predictions.ml.algorithms import ALGORITHMS
+from predictions.ml.algorithms.race_softmax import _race_log_loss, _softmax, _softmax_objective
+from predictions.ml.evaluation import evaluate
+from predictions.ml.probability import race_codes
+from predictions.models import ModelVersion
+from predictions.services.artifacts import model_version_load
+from predictions.tests.test_algorithms import synthetic_races
+from predictions.tests.test_commands import TODAY, train_model
+from predictions.tests.test_residual import split
+from races.demo import demo_data_seed
+
+FAST = {"n_estimators": 200, "min_child_samples": 20, "early_stopping_rounds": 20, "n_jobs": 1}
+
+# Three races: a dead heat for first in the second (so nobody is second there), and a runner
+# without a position (a faller) in the third.
+RACE_IDS = np.repeat([1, 2, 3], [4, 5, 4])
+POSITIONS = np.array([2, 1, 4, 3, 1, 3, 1, 4, 5, 1, 3, 2, np.nan])
+
+
+def plackett_luce_loss(scores, weights):
+    """The weighted Plackett-Luce loss written out race by race and place by place."""
+    total = 0.0
+    for in_race in pd.Series(RACE_IDS).groupby(RACE_IDS).indices.values():
+        s = scores[in_race]
+        place = np.nan_to_num(POSITIONS[in_race], nan=np.inf)
+        for k, weight in enumerate(weights, start=1):
+            chosen = place == k
+            if chosen.any():
+                log_norm = np.log(np.exp(s[place >= k]).sum())
+                total += weight * (log_norm - s[chosen].mean())
+    return total
+
+
+def test_the_objective_is_the_gradient_of_the_weighted_place_loss():
+    # given scores, and six places weighted down (more than the first race has runners)
+    scores = np.random.default_rng(1).normal(size=len(RACE_IDS))
+    weights = [1.0, 0.7, 0.4, 0.3, 0.2, 0.1]
+
+    grad, hess = _softmax_objective(RACE_IDS, POSITIONS, weights)(scores, None)
+
+    # then it is the loss's gradient, by central differences
+    step = 1e-6
+    numeric = [
+        (
+            plackett_luce_loss(scores + step * e, weights)
+            - plackett_luce_loss(scores - step * e, weights)
+        )
+        / (2 * step)
+        for e in np.eye(len(scores))
+    ]
+    np.testing.assert_allclose(grad, numeric, atol=1e-6)
+    assert (hess > 0).all()
+
+
+def test_with_the_winner_alone_the_objective_is_the_race_log_loss_gradient():
+    # given the win shares (1/2 each for the dead heaters) and scores
+    scores = np.random.default_rng(2).normal(size=len(RACE_IDS))
+    shares = np.where(POSITIONS == 1, 1.0, 0.0)
+    shares[RACE_IDS == 2] /= 2
+    codes, n_races = race_codes(RACE_IDS)
+
+    grad, hess = _softmax_objective(RACE_IDS, POSITIONS, [1.0])(scores, None)
+
+    # then it is p - share: the gradient of n_races times the mean -log p(winner)
+    p = _softmax(scores, codes, n_races)
+    np.testing.assert_allclose(grad, p - shares)
+    np.testing.assert_allclose(hess, p * (1 - p))
+    assert plackett_luce_loss(scores, [1.0]) == pytest.approx(
+        _race_log_loss(scores, shares, codes, n_races) * n_races
+    )
+
+
+def test_it_learns_strength_from_the_features_and_never_reads_the_odds():
+    # given races where feature_0 decides the finishing order
+    features, frame = synthetic_races(n_races=900, seed=4, n_features=3)
+    (train_features, train_frame), (test_features, test_frame) = split(features, frame)
+
+    model = ALGORITHMS["softmax"](seed=1, **FAST).fit(train_features, train_frame)
+
+    probs = model.predict(test_features, test_frame)
+    assert evaluate(test_frame, probs)["pseudo_r2"] > 0.1
+    # the same fit on races without odds gives the same model
+    unpriced = ALGORITHMS["softmax"](seed=1, **FAST)
+    unpriced.fit(train_features, train_frame.assign(win_odds=np.nan))
+    np.testing.assert_array_equal(unpriced.predict(test_features, test_frame), probs)
+    assert not ALGORITHMS["softmax"].uses_market
+
+
+def test_it_stops_early_on_the_last_training_stretch_only():
+    # given a window of races with no seasonal break (its last quarter is the stretch), and
+    # features of which only the first tells a little (so that more trees soon stop helping)
+    features, frame = synthetic_races(n_races=900, seed=4, n_features=3)
+    noise = np.random.default_rng(9).normal(size=features.shape)
+    noise[:, 0] += 0.3 * features["feature_0"].fillna(0).to_numpy()
+    features = pd.DataFrame(noise, columns=features.columns)
+    (train_features, train_frame), _ = split(features, frame)
+
+    model = ALGORITHMS["softmax"](seed=1, **FAST).fit(train_features, train_frame)
+
+    # then the trees were counted on the window's last stretch, which is its tuning window
+    stopping = model.summary()["early_stopping"]
+    window = model.tuning_window()
+    assert window == {"from": stopping["from"], "to": stopping["to"], "tuned": ["n_trees"]}
+    assert window["to"] == str(train_frame["meeting_date"].max().date())
+    assert window["from"] > str(train_frame["meeting_date"].min().date())
+    assert 0 < model.n_trees_ < FAST["n_estimators"]
+    assert "market_log_loss" not in stopping  # no market to beat
+    # its held-out probabilities are that stretch's runners, whole races
+    index, probs = model.out_of_sample()
+    held = train_frame.loc[index]
+    assert str(held["meeting_date"].min().date()) == window["from"]
+    assert stopping["races"] == held["race_id"].nunique() < train_frame["race_id"].nunique()
+    np.testing.assert_allclose(pd.Series(probs).groupby(held["race_id"].to_numpy()).sum(), 1.0)
+    # and its tuning, passed back, fits the same model with no search
+    refit = ALGORITHMS["softmax"](seed=1, **{**FAST, **model.tuning()})
+    refit.fit(train_features, train_frame)
+    assert refit.tuning_window() is None
+    np.testing.assert_allclose(
+        refit.predict(train_features, train_frame), model.predict(train_features, train_frame)
+    )
+
+
+@pytest.fixture
+def demo_races():
+    demo_data_seed(seed=5, today=TODAY, days_ahead=1, history_days=45)
+
+
+@pytest.mark.django_db
+def test_the_commands_train_and_evaluate_it(demo_races):
+    # given a version trained by the command
+    until = TODAY - datetime.timedelta(days=15)
+    version_id = train_model("--algorithm", "softmax", "--train-until", str(until))
+
+    # when it is evaluated after its window
+    out = StringIO()
+    call_command(
+        "evaluate_model", "--model", str(version_id), "--from", str(until + datetime.timedelta(1)),
+        "--to", str(TODAY - datetime.timedelta(days=1)), "--json", stdout=out,
+    )  # fmt: skip
+
+    # then
+    metrics = json.loads(out.getvalue())
+    assert metrics["algorithm"] == "softmax"
+    assert metrics["races"] > 0
+    version = ModelVersion.objects.get(pk=version_id)
+    assert version.get_algorithm_display() == "Softmax (finishing order)"
+    assert version.hyperparameters["place_weights"] == [1.0, 0.8, 0.6, 0.4]
+    window = version.metrics["training"]["tuning_window"]
+    assert version.metrics["training"]["first_day"] < window["from"] <= window["to"]
+    assert window["to"] == version.metrics["training"]["last_day"] <= until.isoformat()
+    assert version.metrics["training"]["feature_priors"]["to"] == window["to"]
+    assert type(model_version_load(version)) is ALGORITHMS["softmax"]
