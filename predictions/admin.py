@@ -234,7 +234,8 @@ class RaceAdmin(RacesRaceAdmin):
 
     @admin.action(description="Refresh the predictions of the selected races")
     def refresh_predictions(self, request, queryset):
-        race_ids = list(queryset.values_list("pk", flat=True))
+        # In key order: the changelist's own order breaks ties between races at random.
+        race_ids = sorted(queryset.values_list("pk", flat=True))
         try:
             predictions_enqueue_refresh(race_ids=race_ids)
         except QueueingError as exc:
