@@ -111,12 +111,10 @@ def hkracing_import(
     pair = _Pair(races_file, runs_file, races_name, runs_name)
     write = _hkracing_write
     checked = None
-    keys_set_aside = _no_keys_set_aside
     if connection.vendor == "postgresql":
         try:
             checked = _hkracing_frames_check(pair=pair, on_progress=on_progress)
             write = _hkracing_copy_write
-            keys_set_aside = runner_keys_set_aside_when_empty
         except hkracing_frames.FramesUnplain:
             races_file.seek(0)
             runs_file.seek(0)
@@ -132,8 +130,7 @@ def hkracing_import(
     try:
         with transaction.atomic():
             hkracing_import_lock()
-            with keys_set_aside():
-                report = write(checked=checked, pair=pair, progress=progress)
+            report = write(checked=checked, pair=pair, progress=progress)
             # Here, not only in the writers below: however the rows get in, cached cards go.
             races_cache_invalidate()
             if any(counts.created or counts.updated for counts in report.counts.values()):
@@ -179,11 +176,6 @@ def hkracing_import_lock() -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [HKRACING_IMPORT_LOCK])
-
-
-@contextmanager
-def _no_keys_set_aside() -> Iterator[None]:
-    yield
 
 
 # The tables a runner points to, whose keys a first load sets aside.
@@ -545,7 +537,13 @@ def _racecourses_upsert(report: HkracingImportReport) -> dict[str, int]:
 
 
 def _hkracing_copy_write(*, checked: _Checked, pair: _Pair, progress: bool) -> HkracingImportReport:
-    """`_hkracing_write` through COPY: the same rows and counts, for a pair the frames read."""
+    """`_hkracing_write` through COPY: the same rows and counts, for a pair the frames read; the
+    runners' keys are set aside on a first load (`runner_keys_set_aside_when_empty`)."""
+    with runner_keys_set_aside_when_empty():
+        return _hkracing_copy_rows(checked=checked, pair=pair, progress=progress)
+
+
+def _hkracing_copy_rows(*, checked: _Checked, pair: _Pair, progress: bool) -> HkracingImportReport:
     report = HkracingImportReport()
     course_pks = _racecourses_upsert(report)
 

@@ -106,6 +106,13 @@ def floored_log(probs: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(probs, PROBABILITY_FLOOR))
 
 
+def tree_shapes(hyper: dict[str, Any], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The tree shapes a booster tries: the given one (`hyper`'s values of `names`) first, then
+    each of `hyper["shapes"]` (the values of `names` in order)."""
+    given = {name: hyper[name] for name in names}
+    return [given, *(dict(zip(names, values, strict=True)) for values in hyper["shapes"] or ())]
+
+
 def days_window(dates: np.ndarray | pd.Series, tuned: list[str]) -> dict[str, Any]:
     """A `tuning_window`: the first and last of `dates` (ISO) and what was tuned on them."""
     dates = pd.to_datetime(np.asarray(dates))

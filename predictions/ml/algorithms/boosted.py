@@ -12,6 +12,7 @@ from predictions.ml.algorithms.base import (
     days_window,
     race_probabilities,
     training_rows,
+    tree_shapes,
 )
 from predictions.ml.algorithms.estimation import conditional_logit, time_folds
 from predictions.ml.probability import race_codes, win_shares
@@ -72,14 +73,6 @@ class BoostedTrees(Algorithm):
         }
         return {**self.library_settings, **passed, **(self.shape_ or {}), "seed": self.seed}
 
-    def _shapes(self) -> list[dict[str, Any]]:
-        """The tree shapes to try, the given one first."""
-        given = {name: self.hyper[name] for name in self.shape_names}
-        others = [
-            dict(zip(self.shape_names, values, strict=True)) for values in self.hyper["shapes"]
-        ]
-        return [given, *others]
-
     def _held_scores(
         self, values: np.ndarray, labels: np.ndarray, held: np.ndarray, checkpoints: list[int]
     ) -> np.ndarray:
@@ -101,12 +94,13 @@ class BoostedTrees(Algorithm):
         race_ids: np.ndarray,
         held: np.ndarray,
         checkpoints: list[int],
+        shapes: list[dict[str, Any]],
     ) -> np.ndarray:
-        """Keep (`shape_`) the shape whose best checkpoint has the lowest race log loss on the
-        `held` fold, recording each shape's (`shapes_tried_`); return its held-out scores."""
+        """Keep (`shape_`) the one of `shapes` whose best checkpoint has the lowest race log loss
+        on the `held` fold, recording each one's (`shapes_tried_`); return its held-out scores."""
         codes, n_races = race_codes(race_ids[held])
         tried = []
-        for shape in self._shapes():
+        for shape in shapes:
             self.shape_ = shape
             scores = self._held_scores(values, labels, held, checkpoints)
             loss = min(
@@ -145,7 +139,8 @@ class BoostedTrees(Algorithm):
         step = int(self.hyper["tree_step"])
         checkpoints = sorted({*range(step, n_max + 1, step), n_max})
         self.n_trees_, self.beta_, self.oof_log_loss_ = n_max, 1.0, None
-        self.shape_, self.shapes_tried_ = self._shapes()[0], None
+        shapes = tree_shapes(self.hyper, self.shape_names)
+        self.shape_, self.shapes_tried_ = shapes[0], None
         if self.hyper["fixed_trees"] is not None:
             self.n_trees_ = int(self.hyper["fixed_trees"])
             self.beta_ = float(self.hyper["fixed_beta"] or 1.0)
@@ -153,9 +148,9 @@ class BoostedTrees(Algorithm):
             out_of_fold = np.zeros((len(checkpoints), len(values)))
             last = folds == folds.max()
             tuned = ["n_trees", "beta"]
-            if len(self._shapes()) > 1:
+            if len(shapes) > 1:
                 out_of_fold[:, last] = self._shape_choose(
-                    values, labels, race_ids, last, checkpoints
+                    values, labels, race_ids, last, checkpoints, shapes
                 )
                 tuned += list(self.shape_names)
             for fold in range(folds.max() + 1):

@@ -7,7 +7,13 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from predictions.ml.algorithms.base import Algorithm, days_window, race_probabilities, training_rows
+from predictions.ml.algorithms.base import (
+    Algorithm,
+    days_window,
+    race_probabilities,
+    training_rows,
+    tree_shapes,
+)
 from predictions.ml.algorithms.estimation import time_folds
 from predictions.ml.probability import PROBABILITY_FLOOR, race_codes, seasons, win_shares
 
@@ -69,12 +75,6 @@ class RaceSoftmaxBooster(Algorithm):
         """The weight of each place in the loss, the winner's first."""
         return (1.0,)
 
-    def _shapes(self) -> list[dict[str, int]]:
-        """The tree shapes to try, the given one first."""
-        pairs = [(self.hyper["num_leaves"], self.hyper["min_child_samples"])]
-        pairs += [tuple(pair) for pair in self.hyper["shapes"] or ()]
-        return [{"num_leaves": int(a), "min_child_samples": int(b)} for a, b in pairs]
-
     def _library_params(self, objective: Any, shape: dict[str, int]) -> dict[str, Any]:
         passed = {
             ("num_threads" if name == "n_jobs" else name): value
@@ -106,7 +106,10 @@ class RaceSoftmaxBooster(Algorithm):
         train_frame = frame.iloc[np.flatnonzero(rows)]
 
         self.validation_ = None
-        shapes = self._shapes()
+        shapes = [
+            {name: int(value) for name, value in shape.items()}  # LightGBM wants whole numbers
+            for shape in tree_shapes(self.hyper, ("num_leaves", "min_child_samples"))
+        ]
         self.shape_ = shapes[0]
         if self.hyper["fixed_trees"] is not None:
             self.n_trees_ = int(self.hyper["fixed_trees"])
