@@ -46,6 +46,7 @@ def model_version_evaluate(
     races = list(races.values_list("pk", "source"))
     if not races:
         raise PredictionError(f"no settled races between {date_from} and {date_to}")
+    _priors_unseen_check(version, estimator, date_from, {source for _, source in races})
     race_ids = [pk for pk, _ in races]
     frame, targets = selectors.frame_with_history(race_ids=race_ids)
     targets &= ~frame["non_runner"]
@@ -72,6 +73,28 @@ def model_version_evaluate(
         version.metrics = {**version.metrics, "evaluations": evaluations}
         version.save(update_fields=["metrics"])
     return metrics
+
+
+def _priors_unseen_check(
+    version: ModelVersion,
+    estimator: Any,
+    date_from: datetime.date,
+    sources: set[str],
+) -> None:
+    """Refuse Hong Kong races that chose the fixed feature priors a version stored before they
+    were estimated per training window still builds with: its training window ends before them,
+    but its features would not."""
+    priors = estimator.feature_priors()
+    if priors is not features.FIXED_PRIORS or Race.Source.HKRACING not in sources:
+        return
+    last_day = datetime.date.fromisoformat(priors.last_day)
+    if date_from <= last_day:
+        raise PredictionError(
+            f"version {version.pk} builds its features with the fixed priors estimated on the "
+            f"Hong Kong races of {priors.first_day} to {priors.last_day}, which overlap this "
+            f"window; train a new version up to {version.train_until} (its priors come from its "
+            f"own window) or evaluate from {last_day + datetime.timedelta(days=1)} on"
+        )
 
 
 @dataclass

@@ -318,6 +318,33 @@ def test_evaluation_refuses_the_training_window_and_stores_its_metrics(demo_race
     assert version.metrics["evaluations"][key]["log_loss"] == metrics["log_loss"]
 
 
+def test_evaluation_refuses_hong_kong_days_that_chose_an_old_versions_fixed_priors():
+    # given Hong Kong race days before the fixed priors' last day, and two versions trained
+    # before them: one stored before priors were estimated per window (none of its own)
+    today = datetime.date.fromisoformat(features.FIXED_PRIORS.last_day)
+    demo_data_seed(seed=5, today=today, days_ahead=0, history_days=40)
+    until = today - datetime.timedelta(days=15)
+    old, new = trained("logit", until=until), trained("logit", until=until)
+    estimator = model_version_load(old)
+    del estimator.feature_priors_
+    model_artifact_store(version=old, estimator=estimator, update_fields=[])
+    window = {"date_from": until + datetime.timedelta(days=1), "date_to": today}
+    evaluation.model_version_evaluate(version=old, **window)  # demo races: nothing chose them
+    Race.objects.update(source=Race.Source.HKRACING)
+
+    # when / then the old one is refused, saying why and what to do
+    with pytest.raises(PredictionError) as refused:
+        evaluation.model_version_evaluate(version=old, **window)
+    assert str(refused.value) == (
+        f"version {old.pk} builds its features with the fixed priors estimated on the Hong Kong "
+        f"races of 1997-06-02 to {today}, which overlap this window; train a new version up to "
+        f"{until} (its priors come from its own window) or evaluate from "
+        f"{today + datetime.timedelta(days=1)} on"
+    )
+    # and the version with priors from its own window is scored
+    assert evaluation.model_version_evaluate(version=new, **window)["races"] > 0
+
+
 def test_backtest_trains_and_chooses_priors_before_each_season_and_reuses_versions():
     # given: two demo seasons with a 60-day break between them
     early = TODAY - datetime.timedelta(days=100)

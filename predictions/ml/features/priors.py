@@ -39,7 +39,7 @@ class FeaturePriors:
     """Shrinkage strengths of the features, in pseudo-runs (win, place) or pseudo-races.
 
     Equal strengths build equal features whatever window they came from, so the window
-    (`first_day`, `last_day`, ISO; None for the fixed ones) takes no part in comparing them.
+    (`first_day`, `last_day`, ISO: the days that chose them) takes no part in comparing them.
     """
 
     horse: tuple[float, float]
@@ -63,7 +63,8 @@ class FeaturePriors:
 
 
 # The strengths every version used before they were estimated per training window: estimated by
-# hand on Hong Kong 1997-06..2003-03 and rounded. Versions stored then still build with them.
+# hand on the Hong Kong races of these days and rounded. Versions stored then still build with
+# them, and are not scored on those days (`model_version_evaluate`): the days chose them.
 FIXED_PRIORS = FeaturePriors(
     horse=(35.0, 15.0),
     horse_condition=(40.0, 15.0),
@@ -73,6 +74,8 @@ FIXED_PRIORS = FeaturePriors(
     draw=(240.0, 90.0),
     variant=3.0,
     class_par=5.0,
+    first_day="1997-06-02",
+    last_day="2003-03-23",
 )
 
 
