@@ -28,13 +28,14 @@ RACE_IDS = np.repeat([1, 2, 3], [4, 5, 4])
 POSITIONS = np.array([2, 1, 4, 3, 1, 3, 1, 4, 5, 1, 3, 2, np.nan])
 
 
-def plackett_luce_loss(scores, weights):
-    """The weighted Plackett-Luce loss written out race by race and place by place."""
+def plackett_luce_loss(scores, weights, discount=1.0):
+    """The weighted Plackett-Luce loss written out race by race and place by place, place k's
+    scores discounted by discount^(k-1)."""
     total = 0.0
     for in_race in pd.Series(RACE_IDS).groupby(RACE_IDS).indices.values():
-        s = scores[in_race]
         place = np.nan_to_num(POSITIONS[in_race], nan=np.inf)
         for k, weight in enumerate(weights, start=1):
+            s = scores[in_race] * discount ** (k - 1)
             chosen = place == k
             if chosen.any():
                 log_norm = np.log(np.exp(s[place >= k]).sum())
@@ -42,24 +43,33 @@ def plackett_luce_loss(scores, weights):
     return total
 
 
-def test_the_objective_is_the_gradient_of_the_weighted_place_loss():
+@pytest.mark.parametrize("discount", [1.0, 0.7])
+def test_the_objective_is_the_gradient_of_the_weighted_place_loss(discount):
     # given scores, and six places weighted down (more than the first race has runners)
     scores = np.random.default_rng(1).normal(size=len(RACE_IDS))
     weights = [1.0, 0.7, 0.4, 0.3, 0.2, 0.1]
 
-    grad, hess = _softmax_objective(RACE_IDS, POSITIONS, weights)(scores, None)
+    grad, hess = _softmax_objective(RACE_IDS, POSITIONS, weights, discount)(scores, None)
 
     # then it is the loss's gradient, by central differences
     step = 1e-6
     numeric = [
         (
-            plackett_luce_loss(scores + step * e, weights)
-            - plackett_luce_loss(scores - step * e, weights)
+            plackett_luce_loss(scores + step * e, weights, discount)
+            - plackett_luce_loss(scores - step * e, weights, discount)
         )
         / (2 * step)
         for e in np.eye(len(scores))
     ]
     np.testing.assert_allclose(grad, numeric, atol=1e-6)
+    # and its Hessian's diagonal, by central differences of the gradient
+    objective = _softmax_objective(RACE_IDS, POSITIONS, weights, discount)
+    diagonal = [
+        (objective(scores + step * e, None)[0][i] - objective(scores - step * e, None)[0][i])
+        / (2 * step)
+        for i, e in enumerate(np.eye(len(scores)))
+    ]
+    np.testing.assert_allclose(hess, np.maximum(diagonal, 1e-6), atol=1e-6)
     assert (hess > 0).all()
 
 
@@ -111,7 +121,11 @@ def test_it_stops_early_on_the_last_training_stretch_only():
     # then the trees were counted on the window's last stretch, which is its tuning window
     stopping = model.summary()["early_stopping"]
     window = model.tuning_window()
-    assert window == {"from": stopping["from"], "to": stopping["to"], "tuned": ["n_trees"]}
+    assert window == {
+        "from": stopping["from"],
+        "to": stopping["to"],
+        "tuned": ["n_trees", "place_discount"],
+    }
     assert window["to"] == str(train_frame["meeting_date"].max().date())
     assert window["from"] > str(train_frame["meeting_date"].min().date())
     assert 0 < model.n_trees_ < FAST["n_estimators"]
@@ -128,6 +142,57 @@ def test_it_stops_early_on_the_last_training_stretch_only():
     assert refit.tuning_window() is None
     np.testing.assert_allclose(
         refit.predict(train_features, train_frame), model.predict(train_features, train_frame)
+    )
+
+
+def test_it_chooses_its_place_discount_on_the_last_training_stretch():
+    # given races where feature_0 decides the finishing order
+    features, frame = synthetic_races(n_races=900, seed=4, n_features=3)
+    (train_features, train_frame), _ = split(features, frame)
+    params = {**FAST, "place_discount": 0.9, "place_discounts": [0.3, 1.0]}
+
+    # when
+    model = ALGORITHMS["softmax"](seed=1, **params).fit(train_features, train_frame)
+
+    # then each discount was early-stopped on that stretch and the best one kept
+    stopping = model.summary()["early_stopping"]
+    tried = stopping["shapes"]
+    assert [one["place_discount"] for one in tried] == [0.9, 0.3, 1.0]
+    best = min(tried, key=lambda one: one["log_loss"])
+    assert model.discount_ == model.summary()["place_discount"] == best["place_discount"]
+    assert (model.n_trees_, stopping["log_loss"]) == (best["n_trees"], best["log_loss"])
+    assert len({one["log_loss"] for one in tried}) == 3  # the discount changes the fit
+    # and its tuning, passed back, fits the same model with no search
+    assert model.tuning()["place_discount"] == best["place_discount"]
+    refit = ALGORITHMS["softmax"](seed=1, **{**params, **model.tuning()})
+    refit.fit(train_features, train_frame)
+    assert refit.tuning_window() is None
+    np.testing.assert_allclose(
+        refit.predict(train_features, train_frame), model.predict(train_features, train_frame)
+    )
+
+
+def test_a_discount_of_one_is_the_plain_loss_and_another_learns_another_model():
+    # given
+    features, frame = synthetic_races(n_races=300, seed=5, n_features=3)
+    (train_features, train_frame), (test_features, test_frame) = split(features, frame)
+    fixed = {**FAST, "fixed_trees": 50, "place_discounts": []}
+
+    # when the discount is 1 and its objective is the undiscounted one
+    model = ALGORITHMS["softmax"](seed=1, **fixed, place_discount=1.0)
+    model.fit(train_features, train_frame)
+    positions = train_frame["finish_position"].to_numpy(dtype=float)
+    scores = np.random.default_rng(3).normal(size=len(train_frame))
+    weights = model.hyper["place_weights"]
+    discounted = _softmax_objective(train_frame["race_id"].to_numpy(), positions, weights, 1.0)
+    plain = _softmax_objective(train_frame["race_id"].to_numpy(), positions, weights)
+
+    # then the gradients are equal, and a discount of 0.8 learns another model
+    np.testing.assert_array_equal(discounted(scores, None)[0], plain(scores, None)[0])
+    other = ALGORITHMS["softmax"](seed=1, **fixed, place_discount=0.8)
+    other.fit(train_features, train_frame)
+    assert not np.allclose(
+        model.predict(test_features, test_frame), other.predict(test_features, test_frame)
     )
 
 
@@ -156,6 +221,7 @@ def test_the_commands_train_and_evaluate_it(demo_races):
     version = ModelVersion.objects.get(pk=version_id)
     assert version.get_algorithm_display() == "Softmax (finishing order)"
     assert version.hyperparameters["place_weights"] == [1.0, 0.8, 0.6, 0.4]
+    assert version.metrics["fit"]["place_discount"] in (0.8, 0.65, 1.0)
     window = version.metrics["training"]["tuning_window"]
     assert version.metrics["training"]["first_day"] < window["from"] <= window["to"]
     assert window["to"] == version.metrics["training"]["last_day"] <= until.isoformat()

@@ -25,15 +25,17 @@ class RaceSoftmaxBooster(Algorithm):
     learn what to add to it. The loss is the race's -log p(winner) with p proportional to
     exp(offset + trees), or with `_place_weights` of more than one place the Plackett-Luce loss
     of the first places (`_softmax_objective`): the race itself is the unit, as in the
-    conditional logit, where a per-runner win classifier sees each runner alone.
+    conditional logit, where a per-runner win classifier sees each runner alone. With places,
+    each place after the first may see the scores discounted (`_place_discounts`), place k by
+    discount^(k-1): a later place is decided less by strength than the win.
 
     The number of trees is chosen by early stopping on the last season of the training window
     (the last quarter of its races when it spans one season), on the race's -log p(winner)
     whatever the training loss, then the model is refitted on the whole window with that many
     trees. How few leaves and how many runners a leaf are chosen there too: each shape in
     `shapes` (after `num_leaves`/`min_child_samples`, the one kept on a tie) is early-stopped on
-    that season and the lowest log loss wins, so no season the model is scored on picks it.
-    `fixed_trees` skips both searches.
+    that season and the lowest log loss wins, so no season the model is scored on picks it;
+    each place discount is tried with each shape the same way. `fixed_trees` skips the searches.
     """
 
     defaults: ClassVar[dict[str, Any]] = {
@@ -59,6 +61,8 @@ class RaceSoftmaxBooster(Algorithm):
     )
     # Names of the columns `_design` adds after the features.
     extra_columns: ClassVar[tuple[str, ...]] = ()
+    # The place discount the fit chose (models stored before discounts were tried had none).
+    discount_: float = 1.0
 
     def _rows(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
         """The rows to learn from."""
@@ -73,6 +77,10 @@ class RaceSoftmaxBooster(Algorithm):
 
     def _place_weights(self) -> Sequence[float]:
         """The weight of each place in the loss, the winner's first."""
+        return (1.0,)
+
+    def _place_discounts(self) -> Sequence[float]:
+        """The place discounts to try, the one kept on a tie first (see `_softmax_objective`)."""
         return (1.0,)
 
     def _library_params(self, objective: Any, shape: dict[str, int]) -> dict[str, Any]:
@@ -92,11 +100,12 @@ class RaceSoftmaxBooster(Algorithm):
             "seed": self.seed,
         }
 
-    def _objective(self, frame: pd.DataFrame) -> Any:
+    def _objective(self, frame: pd.DataFrame, discount: float) -> Any:
         return _softmax_objective(
             frame["race_id"].to_numpy(),
             frame["finish_position"].to_numpy(dtype=float),
             self._place_weights(),
+            discount,
         )
 
     def fit(self, features: pd.DataFrame, frame: pd.DataFrame) -> "RaceSoftmaxBooster":
@@ -110,7 +119,8 @@ class RaceSoftmaxBooster(Algorithm):
             {name: int(value) for name, value in shape.items()}  # LightGBM wants whole numbers
             for shape in tree_shapes(self.hyper, ("num_leaves", "min_child_samples"))
         ]
-        self.shape_ = shapes[0]
+        discounts = [float(discount) for discount in self._place_discounts()]
+        self.shape_, self.discount_ = shapes[0], discounts[0]
         if self.hyper["fixed_trees"] is not None:
             self.n_trees_ = int(self.hyper["fixed_trees"])
         else:
@@ -118,10 +128,12 @@ class RaceSoftmaxBooster(Algorithm):
             if held.all() or not held.any():
                 self.n_trees_ = int(self.hyper["n_estimators"])
             else:
-                held_probs = self._search(values, offset, train_frame, held, shapes)
+                held_probs = self._search(values, offset, train_frame, held, shapes, discounts)
                 window = days_window(train_frame["meeting_date"].to_numpy()[held], ["n_trees"])
                 if len(shapes) > 1:
                     window["tuned"] += ["num_leaves", "min_child_samples"]
+                if len(discounts) > 1:
+                    window["tuned"] += ["place_discount"]
                 self.out_of_sample_ = (train_frame.index[held], held_probs)
                 self.validation_.update({"from": window["from"], "to": window["to"]})
                 self.tuning_window_ = window
@@ -135,20 +147,32 @@ class RaceSoftmaxBooster(Algorithm):
         train_frame: pd.DataFrame,
         held: np.ndarray,
         shapes: list[dict[str, int]],
+        discounts: list[float],
     ) -> np.ndarray:
-        """Early-stop each shape on the `held` season and keep the best: its shape, trees and
-        held-out figures (with every shape's); return its held-out runners' probabilities."""
+        """Early-stop each shape with each place discount on the `held` season and keep the
+        best: its shape, discount, trees and held-out figures (with every pair's); return its
+        held-out runners' probabilities."""
         tried = [
-            (shape, *self._early_stopped(values, offset, train_frame, held, shape))
+            (
+                shape,
+                discount,
+                *self._early_stopped(values, offset, train_frame, held, shape, discount),
+            )
+            for discount in discounts
             for shape in shapes
         ]
-        # min() keeps the first of equals: the given shape wins a tie.
-        self.shape_, self.n_trees_, self.validation_, held_probs = min(
-            tried, key=lambda one: one[2]["log_loss"]
+        # min() keeps the first of equals: the given shape and discount win a tie.
+        self.shape_, self.discount_, self.n_trees_, self.validation_, held_probs = min(
+            tried, key=lambda one: one[3]["log_loss"]
         )
         self.validation_["shapes"] = [
-            {**shape, "n_trees": n_trees, "log_loss": stopping["log_loss"]}
-            for shape, n_trees, stopping, _ in tried
+            {
+                **shape,
+                **({"place_discount": discount} if len(discounts) > 1 else {}),
+                "n_trees": n_trees,
+                "log_loss": stopping["log_loss"],
+            }
+            for shape, discount, n_trees, stopping, _ in tried
         ]
         return held_probs
 
@@ -159,9 +183,11 @@ class RaceSoftmaxBooster(Algorithm):
         train_frame: pd.DataFrame,
         held: np.ndarray,
         shape: dict[str, int],
+        discount: float,
     ) -> tuple[int, dict[str, Any], np.ndarray]:
-        """Trees of this shape that minimise the held-out season's race log loss, what it was,
-        and the held-out runners' probabilities with that many trees."""
+        """Trees of this shape, learnt with this place discount, that minimise the held-out
+        season's race log loss, what it was, and the held-out runners' probabilities with that
+        many trees."""
         labels = win_shares(train_frame)
         train = _dataset(values[~held], offset[~held], labels[~held], self._column_names())
         valid = _dataset(
@@ -175,7 +201,7 @@ class RaceSoftmaxBooster(Algorithm):
             return "race_log_loss", loss, False
 
         booster = lgb.train(
-            self._library_params(self._objective(train_frame[~held]), shape),
+            self._library_params(self._objective(train_frame[~held], discount), shape),
             train,
             num_boost_round=int(self.hyper["n_estimators"]),
             valid_sets=[valid],
@@ -197,7 +223,7 @@ class RaceSoftmaxBooster(Algorithm):
     ) -> lgb.Booster:
         data = _dataset(values, offset, win_shares(train_frame), self._column_names())
         return lgb.train(
-            self._library_params(self._objective(train_frame), self.shape_),
+            self._library_params(self._objective(train_frame, self.discount_), self.shape_),
             data,
             num_boost_round=n_trees,
         )
@@ -222,9 +248,15 @@ class RaceSoftmaxBooster(Algorithm):
         )
 
     def summary(self) -> dict[str, Any]:
-        """The trees kept, their shape and the window that chose them (races, dates, its log
-        loss and each shape's): the tuning window, inside the training window."""
-        return {"n_trees": self.n_trees_, **self.shape_, "early_stopping": self.validation_}
+        """The trees kept, their shape and place discount, and the window that chose them
+        (races, dates, its log loss and each candidate's): the tuning window, inside the
+        training window."""
+        return {
+            "n_trees": self.n_trees_,
+            **self.shape_,
+            "place_discount": self.discount_,
+            "early_stopping": self.validation_,
+        }
 
     def tuning(self) -> dict[str, Any]:
         return {"fixed_trees": self.n_trees_, **self.shape_, "shapes": []}
@@ -251,14 +283,21 @@ def _dataset(
 
 
 def _softmax_objective(
-    race_ids: np.ndarray, positions: np.ndarray, place_weights: Sequence[float] = (1.0,)
+    race_ids: np.ndarray,
+    positions: np.ndarray,
+    place_weights: Sequence[float] = (1.0,),
+    discount: float = 1.0,
 ):
     """Gradient and Hessian (its diagonal) per runner of the race's Plackett-Luce loss.
 
     The loss sums, over places k = 1, 2, ... with weights `place_weights`, -log of the k-th
-    horse's softmax probability among the runners not placed before it; with one place it is
-    the race's -log p(winner). Dead heaters at a place share it (1/m each), and a place the heat
-    took (no runner at k) counts nothing. A runner without a position is behind every placed one.
+    horse's softmax probability among the runners not placed before it, of their scores times
+    discount^(k-1); with one place it is the race's -log p(winner). A discount below 1 is
+    Benter's (1994) for the later places: the second and third places are decided less by
+    strength than the win (a beaten horse is eased, or its jockey rides for the place), so
+    their softmax is flatter, and the scores stay those of the win. Dead heaters at a place
+    share it (1/m each), and a place the heat took (no runner at k) counts nothing. A runner
+    without a position is behind every placed one.
     `scores` arrive with the offset included (LightGBM starts them at `init_score`).
     """
     codes, n_races = race_codes(race_ids)
@@ -270,14 +309,15 @@ def _softmax_objective(
         # A race with nobody at k keeps all its runners so that its softmax stays finite.
         left = (place >= k) | (heat == 0)
         labels = np.where(heat > 0, chosen / np.maximum(heat, 1.0), 0.0)
-        stages.append((left, labels, weight * (heat > 0)))
+        stages.append((left, labels, weight * (heat > 0), discount ** (k - 1)))
 
     def objective(scores: np.ndarray, data: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
         grad, hess = np.zeros(len(scores)), np.zeros(len(scores))
-        for left, labels, weight in stages:
-            p = _softmax(np.where(left, scores, -np.inf), codes, n_races)
-            grad += weight * p - weight * labels
-            hess += weight * p * (1.0 - p)
+        for left, labels, weight, scale in stages:
+            # d/ds of the stage's -log softmax(scale * s) is scale * (p - label).
+            p = _softmax(np.where(left, scale * scores, -np.inf), codes, n_races)
+            grad += weight * scale * (p - labels)
+            hess += weight * scale * scale * p * (1.0 - p)
         return grad, np.maximum(hess, 1e-6)
 
     return objective
