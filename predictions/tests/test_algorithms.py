@@ -14,6 +14,7 @@ from predictions.ml.algorithms import (
     fit_conditional_logit,
     time_folds,
 )
+from predictions.ml.algorithms.base import tree_shapes
 from predictions.ml.probability import market_probabilities, softmax_within, win_shares
 
 # Small enough for quick tests; the defaults are for ~60,000 runners. One thread: on a few
@@ -295,6 +296,32 @@ def test_boosted_trees_choose_the_shape_with_the_lowest_loss_on_the_last_fold(ra
     assert model.tuning()["num_leaves"] == 4
 
 
+def test_a_shape_sets_its_l2_under_each_librarys_name_or_keeps_the_given_one():
+    # given the given shape and two others, the second without an L2 of its own
+    names = ("num_leaves", "min_child_samples", "lambda_l2")
+    given = {"num_leaves": 15, "min_child_samples": 200, "lambda_l2": 10.0}
+
+    # when
+    shapes = tree_shapes({**given, "shapes": [[7, 400, 30.0], [31, 100]]}, names)
+
+    # then
+    assert shapes == [
+        given,
+        {"num_leaves": 7, "min_child_samples": 400, "lambda_l2": 30.0},
+        {"num_leaves": 31, "min_child_samples": 100, "lambda_l2": 10.0},
+    ]
+    with pytest.raises(ValueError, match="a shape is at most 3 values"):
+        tree_shapes({**given, "shapes": [[7, 400, 30.0, 1]]}, names)
+    # and a chosen shape's L2 reaches each library under its own name
+    xgboost = ALGORITHMS["xgboost"]()
+    xgboost.shape_ = {"max_depth": 3, "min_child_weight": 28.0, "reg_lambda": 30.0}
+    params = xgboost._library_params()
+    assert (params["lambda"], params["max_depth"], "reg_lambda" in params) == (30.0, 3, False)
+    lightgbm = ALGORITHMS["lightgbm"]()
+    lightgbm.shape_ = {"num_leaves": 7, "min_child_samples": 400, "lambda_l2": 30.0}
+    assert lightgbm._library_params()["lambda_l2"] == 30.0
+
+
 def test_boosted_trees_keep_the_given_shape_on_a_tie(races):
     # given: two shapes that grow the same trees (neither can split)
     features, frame = races
@@ -465,10 +492,10 @@ def test_each_fit_says_on_which_days_it_tuned_itself(races, fitted):
     features, frame = races
     first, last = str(frame["meeting_date"].min().date()), str(frame["meeting_date"].max().date())
 
-    # the boosters tune trees, temperature and tree shape over the whole training window
+    # the boosters tune trees, temperature and tree shape (with its L2) over the whole window
     for name, shape in (
-        ("lightgbm", ["num_leaves", "min_child_samples"]),
-        ("xgboost", ["max_depth", "min_child_weight"]),
+        ("lightgbm", ["num_leaves", "min_child_samples", "lambda_l2"]),
+        ("xgboost", ["max_depth", "min_child_weight", "reg_lambda"]),
     ):
         assert fitted[name].tuning_window() == {
             "from": first, "to": last, "tuned": ["n_trees", "beta", *shape]
@@ -476,11 +503,11 @@ def test_each_fit_says_on_which_days_it_tuned_itself(races, fitted):
     # Benter fits a and b there, on its first stage's tuning
     assert fitted["benter"].tuning_window()["tuned"] == [
         "a", "b", "first_stage.n_trees", "first_stage.beta", "first_stage.num_leaves",
-        "first_stage.min_child_samples",
+        "first_stage.min_child_samples", "first_stage.lambda_l2",
     ]  # fmt: skip
     # the residual model stops early and chooses its tree shape on the window's last stretch only
     residual = fitted["residual"].tuning_window()
-    assert residual["tuned"] == ["n_trees", "num_leaves", "min_child_samples"]
+    assert residual["tuned"] == ["n_trees", "num_leaves", "min_child_samples", "lambda_l2"]
     assert first < residual["from"] <= residual["to"] == last
     # so does the softmax model, in one tree shape and three place discounts
     softmax = fitted["softmax"].tuning_window()

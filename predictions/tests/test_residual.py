@@ -107,10 +107,13 @@ def test_it_chooses_its_tree_shape_on_the_last_training_season():
         (7, 20), (2, 20), (15, 5)
     ]  # fmt: skip
     best = min(tried, key=lambda one: one["log_loss"])
-    assert model.shape_ == {k: best[k] for k in ("num_leaves", "min_child_samples")}
+    assert model.shape_ == {k: best[k] for k in ("num_leaves", "min_child_samples", "lambda_l2")}
+    assert model.shape_["lambda_l2"] == ALGORITHMS["residual"].defaults["lambda_l2"]  # none named
     assert (model.n_trees_, stopping["log_loss"]) == (best["n_trees"], best["log_loss"])
     assert model.booster_.params["num_leaves"] == best["num_leaves"]
-    assert model.tuning_window()["tuned"] == ["n_trees", "num_leaves", "min_child_samples"]
+    assert model.tuning_window()["tuned"] == [
+        "n_trees", "num_leaves", "min_child_samples", "lambda_l2"
+    ]  # fmt: skip
     assert model.tuning_window()["to"] == str(train_frame["meeting_date"].max().date())
     # and its tuning, passed back, fits the same model with no search
     refit = ALGORITHMS["residual"](seed=1, **{**params, **model.tuning()})

@@ -108,9 +108,15 @@ def floored_log(probs: np.ndarray) -> np.ndarray:
 
 def tree_shapes(hyper: dict[str, Any], names: tuple[str, ...]) -> list[dict[str, Any]]:
     """The tree shapes a booster tries: the given one (`hyper`'s values of `names`) first, then
-    each of `hyper["shapes"]` (the values of `names` in order)."""
+    each of `hyper["shapes"]` (the values of `names` in order; the given one's after a shape's
+    last value)."""
     given = {name: hyper[name] for name in names}
-    return [given, *(dict(zip(names, values, strict=True)) for values in hyper["shapes"] or ())]
+    shapes = [given]
+    for values in hyper["shapes"] or ():
+        if len(values) > len(names):
+            raise ValueError(f"a shape is at most {len(names)} values ({', '.join(names)})")
+        shapes.append({**given, **dict(zip(names, values, strict=False))})
+    return shapes
 
 
 def days_window(dates: np.ndarray | pd.Series, tuned: list[str]) -> dict[str, Any]:

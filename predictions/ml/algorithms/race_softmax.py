@@ -32,10 +32,11 @@ class RaceSoftmaxBooster(Algorithm):
     The number of trees is chosen by early stopping on the last season of the training window
     (the last quarter of its races when it spans one season), on the race's -log p(winner)
     whatever the training loss, then the model is refitted on the whole window with that many
-    trees. How few leaves and how many runners a leaf are chosen there too: each shape in
-    `shapes` (after `num_leaves`/`min_child_samples`, the one kept on a tie) is early-stopped on
-    that season and the lowest log loss wins, so no season the model is scored on picks it;
-    each place discount is tried with each shape the same way. `fixed_trees` skips the searches.
+    trees. How few leaves, how many runners a leaf and how much L2 are chosen there too: each
+    shape in `shapes` (after `num_leaves`/`min_child_samples`/`lambda_l2`, the one kept on a
+    tie) is early-stopped on that season and the lowest log loss wins, so no season the model is
+    scored on picks it; each place discount is tried with each shape the same way.
+    `fixed_trees` skips the searches.
     """
 
     defaults: ClassVar[dict[str, Any]] = {
@@ -49,8 +50,10 @@ class RaceSoftmaxBooster(Algorithm):
         "early_stopping_rounds": 100,
         "n_jobs": 2,
         "fixed_trees": None,
-        # Other (num_leaves, min_child_samples) to try: a stiffer and a looser tree.
-        "shapes": [[4, 800], [15, 200]],
+        # Other (num_leaves, min_child_samples, lambda_l2) to try: a stiffer tree with three
+        # times the L2 and a looser one with a third of it. The learning rate (the trees are
+        # counted on the early-stopping season) and the sampling fractions stay fixed.
+        "shapes": [[4, 800, 60.0], [15, 200, 7.0]],
     }
     # The hyper-parameters of the search here; all others go to LightGBM.
     search: ClassVar[tuple[str, ...]] = (
@@ -59,6 +62,8 @@ class RaceSoftmaxBooster(Algorithm):
         "fixed_trees",
         "shapes",
     )
+    # The settings a shape is made of, each a LightGBM parameter.
+    shape_names: ClassVar[tuple[str, ...]] = ("num_leaves", "min_child_samples", "lambda_l2")
     # Names of the columns `_design` adds after the features.
     extra_columns: ClassVar[tuple[str, ...]] = ()
     # The place discount the fit chose (models stored before discounts were tried had none).
@@ -116,8 +121,9 @@ class RaceSoftmaxBooster(Algorithm):
 
         self.validation_ = None
         shapes = [
-            {name: int(value) for name, value in shape.items()}  # LightGBM wants whole numbers
-            for shape in tree_shapes(self.hyper, ("num_leaves", "min_child_samples"))
+            # LightGBM wants whole numbers of leaves and runners.
+            {name: value if name == "lambda_l2" else int(value) for name, value in shape.items()}
+            for shape in tree_shapes(self.hyper, self.shape_names)
         ]
         discounts = [float(discount) for discount in self._place_discounts()]
         self.shape_, self.discount_ = shapes[0], discounts[0]
@@ -131,7 +137,7 @@ class RaceSoftmaxBooster(Algorithm):
                 held_probs = self._search(values, offset, train_frame, held, shapes, discounts)
                 window = days_window(train_frame["meeting_date"].to_numpy()[held], ["n_trees"])
                 if len(shapes) > 1:
-                    window["tuned"] += ["num_leaves", "min_child_samples"]
+                    window["tuned"] += list(self.shape_names)
                 if len(discounts) > 1:
                     window["tuned"] += ["place_discount"]
                 self.out_of_sample_ = (train_frame.index[held], held_probs)
