@@ -509,9 +509,9 @@ def test_each_fit_says_on_which_days_it_tuned_itself(races, fitted):
     residual = fitted["residual"].tuning_window()
     assert residual["tuned"] == ["n_trees", "num_leaves", "min_child_samples", "lambda_l2"]
     assert first < residual["from"] <= residual["to"] == last
-    # so does the softmax model, in one tree shape and three place discounts
+    # so does the softmax model, its place discount too
     softmax = fitted["softmax"].tuning_window()
-    assert softmax["tuned"] == ["n_trees", "place_discount"]
+    assert softmax["tuned"] == [*residual["tuned"], "place_discount"]
     assert (softmax["from"], softmax["to"]) == (residual["from"], residual["to"])
     # nothing is tuned by the market or the logit (its settings are its defaults)
     assert fitted["market"].tuning_window() is None

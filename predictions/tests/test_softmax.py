@@ -124,7 +124,7 @@ def test_it_stops_early_on_the_last_training_stretch_only():
     assert window == {
         "from": stopping["from"],
         "to": stopping["to"],
-        "tuned": ["n_trees", "place_discount"],
+        "tuned": ["n_trees", "num_leaves", "min_child_samples", "lambda_l2", "place_discount"],
     }
     assert window["to"] == str(train_frame["meeting_date"].max().date())
     assert window["from"] > str(train_frame["meeting_date"].min().date())
@@ -149,7 +149,7 @@ def test_it_chooses_its_place_discount_on_the_last_training_stretch():
     # given races where feature_0 decides the finishing order
     features, frame = synthetic_races(n_races=900, seed=4, n_features=3)
     (train_features, train_frame), _ = split(features, frame)
-    params = {**FAST, "place_discount": 0.9, "place_discounts": [0.3, 1.0]}
+    params = {**FAST, "place_discount": 0.9, "place_discounts": [0.3, 1.0], "shapes": []}
 
     # when
     model = ALGORITHMS["softmax"](seed=1, **params).fit(train_features, train_frame)
@@ -170,6 +170,36 @@ def test_it_chooses_its_place_discount_on_the_last_training_stretch():
     np.testing.assert_allclose(
         refit.predict(train_features, train_frame), model.predict(train_features, train_frame)
     )
+
+
+def test_it_tries_the_shapes_with_the_discount_it_kept():
+    # given races where feature_0 decides the finishing order
+    features, frame = synthetic_races(n_races=900, seed=4, n_features=3)
+    (train_features, train_frame), _ = split(features, frame)
+    params = {
+        **FAST,
+        "num_leaves": 7,
+        "place_discount": 0.9,
+        "place_discounts": [0.3, 1.0],
+        "shapes": [[2, 20, 30.0], [15, 5, 1.0]],
+    }
+
+    # when
+    model = ALGORITHMS["softmax"](seed=1, **params).fit(train_features, train_frame)
+
+    # then the discounts were tried with the given shape, and the others with the best of them
+    tried = model.summary()["early_stopping"]["shapes"]
+    shape = [(one["num_leaves"], one["min_child_samples"], one["lambda_l2"]) for one in tried]
+    assert shape == [(7, 20, 10.0)] * 3 + [(2, 20, 30.0), (15, 5, 1.0)]
+    first = min(tried[:3], key=lambda one: one["log_loss"])
+    assert [one["place_discount"] for one in tried[3:]] == [first["place_discount"]] * 2
+    best = min(tried, key=lambda one: one["log_loss"])
+    assert model.shape_ == {k: best[k] for k in ("num_leaves", "min_child_samples", "lambda_l2")}
+    assert (model.discount_, model.n_trees_) == (best["place_discount"], best["n_trees"])
+    assert model.booster_.params["lambda_l2"] == best["lambda_l2"]
+    assert model.tuning_window()["tuned"] == [
+        "n_trees", "num_leaves", "min_child_samples", "lambda_l2", "place_discount"
+    ]  # fmt: skip
 
 
 def test_a_discount_of_one_is_the_plain_loss_and_another_learns_another_model():

@@ -35,8 +35,9 @@ class RaceSoftmaxBooster(Algorithm):
     trees. How few leaves, how many runners a leaf and how much L2 are chosen there too: each
     shape in `shapes` (after `num_leaves`/`min_child_samples`/`lambda_l2`, the one kept on a
     tie) is early-stopped on that season and the lowest log loss wins, so no season the model is
-    scored on picks it; each place discount is tried with each shape the same way.
-    `fixed_trees` skips the searches.
+    scored on picks it. The place discounts are tried the same way, with the given shape, before
+    the other shapes are tried with the discount kept (`_search`). `fixed_trees` skips the
+    searches.
     """
 
     defaults: ClassVar[dict[str, Any]] = {
@@ -155,22 +156,24 @@ class RaceSoftmaxBooster(Algorithm):
         shapes: list[dict[str, int]],
         discounts: list[float],
     ) -> np.ndarray:
-        """Early-stop each shape with each place discount on the `held` season and keep the
-        best: its shape, discount, trees and held-out figures (with every pair's); return its
-        held-out runners' probabilities."""
-        tried = [
-            (
+        """Early-stop candidates on the `held` season and keep the best: its shape, discount,
+        trees and held-out figures (with every candidate's); return its held-out runners'
+        probabilities. The discounts are tried with the given shape, then the other shapes with
+        the discount kept: one fit per candidate value, not one per pair."""
+
+        def early_stopped(shape: dict[str, Any], discount: float) -> tuple:
+            return (
                 shape,
                 discount,
                 *self._early_stopped(values, offset, train_frame, held, shape, discount),
             )
-            for discount in discounts
-            for shape in shapes
-        ]
-        # min() keeps the first of equals: the given shape and discount win a tie.
-        self.shape_, self.discount_, self.n_trees_, self.validation_, held_probs = min(
-            tried, key=lambda one: one[3]["log_loss"]
-        )
+
+        tried = [early_stopped(shapes[0], discount) for discount in discounts]
+        # min() keeps the first of equals: the given discount, then the given shape, win a tie.
+        best = min(tried, key=lambda one: one[3]["log_loss"])
+        tried += [early_stopped(shape, best[1]) for shape in shapes[1:]]
+        best = min(tried, key=lambda one: one[3]["log_loss"])
+        self.shape_, self.discount_, self.n_trees_, self.validation_, held_probs = best
         self.validation_["shapes"] = [
             {
                 **shape,
