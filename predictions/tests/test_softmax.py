@@ -43,6 +43,13 @@ def plackett_luce_loss(scores, weights, discount=1.0):
     return total
 
 
+def assert_pinned_refit_is_the_model(model, params, features, frame):
+    """The fit's tuning, passed back, fits the same model with no search."""
+    refit = ALGORITHMS["softmax"](seed=1, **{**params, **model.tuning()}).fit(features, frame)
+    assert refit.tuning_window() is None
+    np.testing.assert_allclose(refit.predict(features, frame), model.predict(features, frame))
+
+
 @pytest.mark.parametrize("discount", [1.0, 0.7])
 def test_the_objective_is_the_gradient_of_the_weighted_place_loss(discount):
     # given scores, and six places weighted down (more than the first race has runners)
@@ -137,12 +144,7 @@ def test_it_stops_early_on_the_last_training_stretch_only():
     assert stopping["races"] == held["race_id"].nunique() < train_frame["race_id"].nunique()
     np.testing.assert_allclose(pd.Series(probs).groupby(held["race_id"].to_numpy()).sum(), 1.0)
     # and its tuning, passed back, fits the same model with no search
-    refit = ALGORITHMS["softmax"](seed=1, **{**FAST, **model.tuning()})
-    refit.fit(train_features, train_frame)
-    assert refit.tuning_window() is None
-    np.testing.assert_allclose(
-        refit.predict(train_features, train_frame), model.predict(train_features, train_frame)
-    )
+    assert_pinned_refit_is_the_model(model, FAST, train_features, train_frame)
 
 
 def test_it_chooses_its_place_discount_on_the_last_training_stretch():
@@ -164,12 +166,7 @@ def test_it_chooses_its_place_discount_on_the_last_training_stretch():
     assert len({one["log_loss"] for one in tried}) == 3  # the discount changes the fit
     # and its tuning, passed back, fits the same model with no search
     assert model.tuning()["place_discount"] == best["place_discount"]
-    refit = ALGORITHMS["softmax"](seed=1, **{**params, **model.tuning()})
-    refit.fit(train_features, train_frame)
-    assert refit.tuning_window() is None
-    np.testing.assert_allclose(
-        refit.predict(train_features, train_frame), model.predict(train_features, train_frame)
-    )
+    assert_pinned_refit_is_the_model(model, params, train_features, train_frame)
 
 
 def test_it_tries_the_shapes_with_the_discount_it_kept():
