@@ -441,10 +441,12 @@ def test_jockey_change_hand_computed():
 def test_speed_figures_hand_computed():
     # given three 1200 m winners on day 1 (70, 71, 72 s: a standard of 71 s) and one race on day 2
     # won in 73.5 s, horse 1 second in 74.1 s; horse 1 runs again on day 3
-    def race(race_id: int, date: str, times: list[float], horses: list[int]) -> dict:
+    # (horse 1 carries 133 lb on day 1, 120 lb on day 2 and 126 lb on day 3; all others 126 lb)
+    def race(race_id: int, date: str, times: list[float], horses: list[int], lb=None) -> dict:
+        lb = lb or [126.0] * len(horses)
         runners = [
-            {"horse": h, "pos": float(p), "time": t}
-            for p, (h, t) in enumerate(zip(horses, times, strict=True), start=1)
+            {"horse": h, "pos": float(p), "time": t, "weight": w}
+            for p, (h, t, w) in enumerate(zip(horses, times, lb, strict=True), start=1)
         ]
         return {"race_id": race_id, "date": date, "number": race_id, "runners": runners}
 
@@ -452,8 +454,8 @@ def test_speed_figures_hand_computed():
         [
             race(1, "2024-01-01", [70.0, 70.6], [11, 12]),
             race(2, "2024-01-01", [71.0, 71.5], [13, 14]),
-            race(3, "2024-01-01", [72.0, 72.2], [1, 15]),
-            race(4, "2024-01-08", [73.5, 74.1], [16, 1]),
+            race(3, "2024-01-01", [72.0, 72.2], [1, 15], lb=[133.0, 126.0]),
+            race(4, "2024-01-08", [73.5, 74.1], [16, 1], lb=[126.0, 120.0]),
             {"race_id": 5, "date": "2024-01-15", "status": "declared",
              "runners": [{"horse": 1}, {"horse": 11}]},
         ]
@@ -482,6 +484,18 @@ def test_speed_figures_hand_computed():
     assert horse1["race_par"] == pytest.approx(-par)
     assert horse1["h_fig_best5_vs_par"] == pytest.approx(max(fig_day1, fig_day2) + par)
     assert horse1["h_fig_last_rel"] == pytest.approx((fig_day2 - 1 / 1.2) / 2)
+    # at today's 126 lb: day 1's figure was run under 7 lb more (worth 7 x 0.056 s/km), day 2's
+    # under 6 lb less
+    at_weight_day1, at_weight_day2 = fig_day1 + 7 * 0.056, fig_day2 - 6 * 0.056
+    assert horse1["h_fig_at_weight_best5"] == pytest.approx(max(at_weight_day1, at_weight_day2))
+    assert horse1["h_fig_at_weight_mean3"] == pytest.approx((at_weight_day1 + at_weight_day2) / 2)
+    assert horse1["h_fig_at_weight_ewm10"] == pytest.approx(
+        (at_weight_day2 + 0.8 * at_weight_day1) / 1.8
+    )
+    assert horse11["h_fig_at_weight_mean3"] == pytest.approx(1 / 1.2)
+    assert horse1["h_fig_at_weight_mean3_rel"] == pytest.approx(
+        ((at_weight_day1 + at_weight_day2) / 2 - 1 / 1.2) / 2
+    )
 
 
 def test_no_speed_figure_before_three_winners_at_the_trip():

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 DISTANCE_BUCKET_M = 200  # a horse's record at the trip: within ±100 m of a multiple of 200 m
 LENGTHS_CAP = 30.0  # a tailed-off horse beaten 60 lengths tells little more than one beaten 30
 SECONDS_PER_LENGTH = 0.17  # for a finisher with lengths_behind but no finish_time
+# The handicapper's scale: a pound is worth about 1/15 of a length per furlong run (3 lb a length
+# at 5 furlongs, 2 at a mile, 1.5 at 12 furlongs), so 0.17 s x 1000 / 201 / 15 per km at any trip.
+SECONDS_PER_KM_PER_LB = 0.056
 
 HORSE_FEATURES = [
     "h_runs",
@@ -64,6 +67,9 @@ HORSE_FEATURES = [
     "h_fig_ewm10",
     "h_fig_best5_vs_par",
     "h_fig_mean3_vs_par",
+    "h_fig_at_weight_best5",
+    "h_fig_at_weight_mean3",
+    "h_fig_at_weight_ewm10",
     "h_early_pos_mean5",
     "h_late_pos_mean5",
     "h_jockey_change",
@@ -110,6 +116,9 @@ def _horse_runs(history: pd.DataFrame, races: pd.DataFrame) -> pd.DataFrame:
             "pos_rel": pos_rel,
             "lengths": lengths,
             "figure": figure,
+            # The figure with the weight it carried added back, less today's weight (at_weight).
+            "figure_lb": figure
+            + SECONDS_PER_KM_PER_LB * history["carried_weight_lb"].to_numpy(float),
             "early_rel": np.minimum(history["early_position"].to_numpy(float) / field, 1.0),
             "late_rel": np.minimum(history["late_position"].to_numpy(float) / field, 1.0),
             "rating": history["rating"].to_numpy(float),
@@ -157,6 +166,9 @@ def horse_features(
         "fig_mean3": _tail(figure, group, 3, "mean"),
         "fig_mean5": _tail(figure, group, 5, "mean"),
         "fig_ewm10": _tail(figure, group, 10, "mean", decay=0.8),
+        "fig_lb_best5": _tail(runs["figure_lb"].to_numpy(), group, 5, "max"),
+        "fig_lb_mean3": _tail(runs["figure_lb"].to_numpy(), group, 3, "mean"),
+        "fig_lb_ewm10": _tail(runs["figure_lb"].to_numpy(), group, 10, "mean", decay=0.8),
         "early_mean5": _tail(runs["early_rel"].to_numpy(), group, 5, "mean"),
         "late_mean5": _tail(runs["late_rel"].to_numpy(), group, 5, "mean"),
         "last_win_day": _last_where(won, runs["day"].to_numpy(float), group),
@@ -193,6 +205,11 @@ def horse_features(
     feats["h_fig_last"] = at_last(figure)
     for name in ("fig_best5", "fig_mean3", "fig_mean5", "fig_ewm10"):
         feats[f"h_{name}"] = at_last(state[name])
+    # The same figures as run at today's weight: a figure run under 133 lb is worth a second per
+    # km more than one under 113 lb, which the raw figures and today's weight alone don't say.
+    today_lb = SECONDS_PER_KM_PER_LB * work["carried_weight_lb"].to_numpy(float)
+    for name in ("best5", "mean3", "ewm10"):
+        feats[f"h_fig_at_weight_{name}"] = at_last(state[f"fig_lb_{name}"]) - today_lb
     feats["h_fig_best5_vs_par"] = feats["h_fig_best5"] - feats["race_par"]
     feats["h_fig_mean3_vs_par"] = feats["h_fig_mean3"] - feats["race_par"]
     feats["h_early_pos_mean5"] = at_last(state["early_mean5"])

@@ -57,6 +57,9 @@ RELATIVE_MEAN = [
     "j_win_rate_365",
     "j_place_rate_365",
     "t_win_rate_365",
+    "h_fig_at_weight_best5",
+    "h_fig_at_weight_mean3",
+    "h_fig_at_weight_ewm10",
 ]
 RELATIVE_RANK = ["carried_weight_lb", "rating", "h_fig_best5", "h_fig_mean3", "j_win_rate_365"]
 RELATIVE_FEATURES = [f"{name}_rel" for name in RELATIVE_MEAN] + [
