@@ -223,6 +223,37 @@ def test_a_discount_of_one_is_the_plain_loss_and_another_learns_another_model():
     )
 
 
+def test_its_refits_take_the_next_seeds_and_it_scores_by_their_mean():
+    # given races where feature_0 decides the finishing order, and a fixed number of trees
+    features, frame = synthetic_races(n_races=300, seed=5, n_features=3)
+    (train_features, train_frame), (test_features, test_frame) = split(features, frame)
+    fixed = {**FAST, "fixed_trees": 50, "place_discounts": [], "shapes": []}
+
+    # when the model is refitted three times from seed 4, and once from each of seeds 4, 5, 6
+    model = ALGORITHMS["softmax"](seed=4, **fixed, refits=3).fit(train_features, train_frame)
+    alone = [
+        ALGORITHMS["softmax"](seed=seed, **fixed, refits=1).fit(train_features, train_frame)
+        for seed in (4, 5, 6)
+    ]
+
+    # then its refits are those, and its score their mean: a softmax of their mean log weight
+    assert model.summary()["refits"] == 3
+    assert alone[0].summary()["refits"] == 1
+    logs = [np.log(one.predict(test_features, test_frame)) for one in alone]
+    codes, n_races = race_codes(test_frame["race_id"].to_numpy())
+    np.testing.assert_allclose(
+        model.predict(test_features, test_frame),
+        _softmax(np.mean(logs, axis=0), codes, n_races),
+        rtol=1e-9,
+    )
+    assert not np.allclose(logs[0], logs[1])  # the seeds sample differently
+    # and its reasons are the mean of theirs
+    np.testing.assert_allclose(
+        model.contributions(test_features, test_frame),
+        np.mean([one.contributions(test_features, test_frame) for one in alone], axis=0),
+    )
+
+
 @pytest.fixture
 def demo_races():
     demo_data_seed(seed=5, today=TODAY, days_ahead=1, history_days=45)

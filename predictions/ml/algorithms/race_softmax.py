@@ -38,6 +38,10 @@ class RaceSoftmaxBooster(Algorithm):
     scored on picks it. The place discounts are tried the same way, with the given shape, before
     the other shapes are tried with the discount kept (`_search`). `fixed_trees` skips the
     searches.
+
+    The refit is made `refits` times, with the seeds `seed`, `seed + 1`, ..., and the model's
+    score is their trees' mean: each refit samples other runners and features (the bagging and
+    feature fractions), and the mean of several varies less with the seed than any one.
     """
 
     defaults: ClassVar[dict[str, Any]] = {
@@ -49,6 +53,7 @@ class RaceSoftmaxBooster(Algorithm):
         "feature_fraction": 0.7,
         "bagging_fraction": 0.8,
         "early_stopping_rounds": 100,
+        "refits": 1,
         "n_jobs": 2,
         "fixed_trees": None,
         # Other (num_leaves, min_child_samples, lambda_l2) to try: a stiffer tree with three
@@ -62,6 +67,7 @@ class RaceSoftmaxBooster(Algorithm):
         "early_stopping_rounds",
         "fixed_trees",
         "shapes",
+        "refits",
     )
     # The settings a shape is made of, each a LightGBM parameter.
     shape_names: ClassVar[tuple[str, ...]] = ("num_leaves", "min_child_samples", "lambda_l2")
@@ -69,6 +75,8 @@ class RaceSoftmaxBooster(Algorithm):
     extra_columns: ClassVar[tuple[str, ...]] = ()
     # The place discount the fit chose (models stored before discounts were tried had none).
     discount_: float = 1.0
+    # The refits after the first (`booster_`), with the next seeds; none in models stored before.
+    more_boosters_: tuple[lgb.Booster, ...] = ()
 
     def _rows(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
         """The rows to learn from."""
@@ -89,7 +97,9 @@ class RaceSoftmaxBooster(Algorithm):
         """The place discounts to try, the one kept on a tie first (see `_softmax_objective`)."""
         return (1.0,)
 
-    def _library_params(self, objective: Any, shape: dict[str, int]) -> dict[str, Any]:
+    def _library_params(
+        self, objective: Any, shape: dict[str, int], seed: int | None = None
+    ) -> dict[str, Any]:
         passed = {
             ("num_threads" if name == "n_jobs" else name): value
             for name, value in self.hyper.items()
@@ -101,9 +111,9 @@ class RaceSoftmaxBooster(Algorithm):
             "objective": objective,
             "bagging_freq": 1,
             "deterministic": True,
-            "force_row_wise": True,
+            "force_col_wise": True,
             "verbosity": -1,
-            "seed": self.seed,
+            "seed": self.seed if seed is None else seed,
         }
 
     def _objective(self, frame: pd.DataFrame, discount: float) -> Any:
@@ -144,7 +154,17 @@ class RaceSoftmaxBooster(Algorithm):
                 self.out_of_sample_ = (train_frame.index[held], held_probs)
                 self.validation_.update({"from": window["from"], "to": window["to"]})
                 self.tuning_window_ = window
-        self.booster_ = self._train(values, offset, train_frame, self.n_trees_)
+        data = _dataset(values, offset, win_shares(train_frame), self._column_names())
+        objective = self._objective(train_frame, self.discount_)
+        self.booster_, *more = [
+            lgb.train(
+                self._library_params(objective, self.shape_, self.seed + refit),
+                data,
+                num_boost_round=self.n_trees_,
+            )
+            for refit in range(max(int(self.hyper["refits"]), 1))
+        ]
+        self.more_boosters_ = tuple(more)
         return self
 
     def _search(
@@ -159,14 +179,46 @@ class RaceSoftmaxBooster(Algorithm):
         """Early-stop candidates on the `held` season and keep the best: its shape, discount,
         trees and held-out figures (with every candidate's); return its held-out runners'
         probabilities. The discounts are tried with the given shape, then the other shapes with
-        the discount kept: one fit per candidate value, not one per pair."""
+        the discount kept: one fit per candidate value, not one per pair. The candidates share
+        one binned copy of the runners (LightGBM's `Dataset`)."""
+        labels = win_shares(train_frame)
+        train = _dataset(values[~held], offset[~held], labels[~held], self._column_names())
+        valid = _dataset(
+            values[held], offset[held], labels[held], self._column_names(), reference=train
+        )
+        valid_codes, valid_races = race_codes(train_frame["race_id"].to_numpy()[held])
+        valid_labels = labels[held]
+
+        def race_log_loss(scores: np.ndarray, data: lgb.Dataset) -> tuple[str, float, bool]:
+            loss = _race_log_loss(scores, valid_labels, valid_codes, valid_races)
+            return "race_log_loss", loss, False
 
         def early_stopped(shape: dict[str, Any], discount: float) -> tuple:
-            return (
-                shape,
-                discount,
-                *self._early_stopped(values, offset, train_frame, held, shape, discount),
+            """Trees of this shape, learnt with this place discount, that minimise the held-out
+            season's race log loss, what it was, and its runners' probabilities with them."""
+            booster = lgb.train(
+                self._library_params(self._objective(train_frame[~held], discount), shape),
+                train,
+                num_boost_round=int(self.hyper["n_estimators"]),
+                valid_sets=[valid],
+                feval=race_log_loss,
+                callbacks=[
+                    lgb.early_stopping(int(self.hyper["early_stopping_rounds"]), verbose=False)
+                ],
             )
+            n_trees = max(int(booster.best_iteration), 1)
+            scores = offset[held] + booster.predict(
+                values[held], raw_score=True, num_iteration=n_trees
+            )
+            stopping = {
+                "races": int(valid_races),
+                "log_loss": booster.best_score["valid_0"]["race_log_loss"],
+            }
+            if self.uses_market:  # the offset is the market's: what the trees had to beat
+                market = _race_log_loss(offset[held], valid_labels, valid_codes, valid_races)
+                stopping["market_log_loss"] = market
+            probs = _softmax(scores, valid_codes, valid_races)
+            return shape, discount, n_trees, stopping, probs
 
         tried = [early_stopped(shapes[0], discount) for discount in discounts]
         # min() keeps the first of equals: the given discount, then the given shape, win a tie.
@@ -185,71 +237,34 @@ class RaceSoftmaxBooster(Algorithm):
         ]
         return held_probs
 
-    def _early_stopped(
-        self,
-        values: np.ndarray,
-        offset: np.ndarray,
-        train_frame: pd.DataFrame,
-        held: np.ndarray,
-        shape: dict[str, int],
-        discount: float,
-    ) -> tuple[int, dict[str, Any], np.ndarray]:
-        """Trees of this shape, learnt with this place discount, that minimise the held-out
-        season's race log loss, what it was, and the held-out runners' probabilities with that
-        many trees."""
-        labels = win_shares(train_frame)
-        train = _dataset(values[~held], offset[~held], labels[~held], self._column_names())
-        valid = _dataset(
-            values[held], offset[held], labels[held], self._column_names(), reference=train
-        )
-        valid_codes, valid_races = race_codes(train_frame["race_id"].to_numpy()[held])
-        valid_labels = labels[held]
-
-        def race_log_loss(scores: np.ndarray, data: lgb.Dataset) -> tuple[str, float, bool]:
-            loss = _race_log_loss(scores, valid_labels, valid_codes, valid_races)
-            return "race_log_loss", loss, False
-
-        booster = lgb.train(
-            self._library_params(self._objective(train_frame[~held], discount), shape),
-            train,
-            num_boost_round=int(self.hyper["n_estimators"]),
-            valid_sets=[valid],
-            feval=race_log_loss,
-            callbacks=[lgb.early_stopping(int(self.hyper["early_stopping_rounds"]), verbose=False)],
-        )
-        n_trees = max(int(booster.best_iteration), 1)
-        model = booster.best_score["valid_0"]["race_log_loss"]
-        scores = offset[held] + booster.predict(values[held], raw_score=True, num_iteration=n_trees)
-        probs = _softmax(scores, valid_codes, valid_races)
-        stopping = {"races": int(valid_races), "log_loss": model}
-        if self.uses_market:  # the offset is the market's: what the trees had to beat
-            market = _race_log_loss(offset[held], valid_labels, valid_codes, valid_races)
-            stopping["market_log_loss"] = market
-        return n_trees, stopping, probs
-
-    def _train(
-        self, values: np.ndarray, offset: np.ndarray, train_frame: pd.DataFrame, n_trees: int
-    ) -> lgb.Booster:
-        data = _dataset(values, offset, win_shares(train_frame), self._column_names())
-        return lgb.train(
-            self._library_params(self._objective(train_frame, self.discount_), self.shape_),
-            data,
-            num_boost_round=n_trees,
-        )
+    def _boosters(self) -> tuple[lgb.Booster, ...]:
+        return (self.booster_, *self.more_boosters_)
 
     def _column_names(self) -> list[str]:
         return [*(f"f{i}" for i in range(len(self.feature_names_))), *self.extra_columns]
 
     def predict(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
         values, offset = self._design(features, frame)
-        trees = self.booster_.predict(values, raw_score=True, num_iteration=self.n_trees_)
+        trees = np.mean(
+            [
+                booster.predict(values, raw_score=True, num_iteration=self.n_trees_)
+                for booster in self._boosters()
+            ],
+            axis=0,
+        )
         return race_probabilities(offset + trees, frame)
 
     def contributions(self, features: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
         """SHAP values of the trees' sum on the fundamental features (an extra column, like the
-        offset, is not a reason of ours)."""
+        offset, is not a reason of ours); of several refits, their mean, the mean's own."""
         values, _ = self._design(features, frame)
-        contrib = self.booster_.predict(values, pred_contrib=True, num_iteration=self.n_trees_)
+        contrib = np.mean(
+            [
+                booster.predict(values, pred_contrib=True, num_iteration=self.n_trees_)
+                for booster in self._boosters()
+            ],
+            axis=0,
+        )
         return pd.DataFrame(
             contrib[:, : len(self.feature_names_)],
             index=features.index,
@@ -257,13 +272,14 @@ class RaceSoftmaxBooster(Algorithm):
         )
 
     def summary(self) -> dict[str, Any]:
-        """The trees kept, their shape and place discount, and the window that chose them
-        (races, dates, its log loss and each candidate's): the tuning window, inside the
-        training window."""
+        """The trees kept, their shape and place discount, how many refits are averaged, and
+        the window that chose them (races, dates, its log loss and each candidate's): the tuning
+        window, inside the training window."""
         return {
             "n_trees": self.n_trees_,
             **self.shape_,
             "place_discount": self.discount_,
+            "refits": len(self._boosters()),
             "early_stopping": self.validation_,
         }
 
