@@ -182,7 +182,11 @@ class RaceSoftmaxBooster(Algorithm):
         the discount kept: one fit per candidate value, not one per pair. The candidates share
         one binned copy of the runners (LightGBM's `Dataset`)."""
         labels = win_shares(train_frame)
-        train = _dataset(values[~held], offset[~held], labels[~held], self._column_names())
+        # Binned before the held season is copied out: the two copies of the values never live
+        # at once (at 800,000 runners that is the fit's peak).
+        train = _dataset(
+            values[~held], offset[~held], labels[~held], self._column_names(), seed=self.seed
+        ).construct()
         valid = _dataset(
             values[held], offset[held], labels[held], self._column_names(), reference=train
         )
@@ -293,7 +297,13 @@ def _dataset(
     labels: np.ndarray,
     columns: list[str],
     reference: lgb.Dataset | None = None,
+    seed: int | None = None,
 ) -> lgb.Dataset:
+    """The runners' values as LightGBM's Dataset; `seed` when it is binned before training (as
+    the training would have seeded it: past 200,000 runners the bins come from a sample)."""
+    params: dict[str, Any] = {"verbosity": -1, "feature_pre_filter": False}
+    if seed is not None:
+        params["seed"] = seed
     return lgb.Dataset(
         values,
         label=labels,
@@ -302,7 +312,7 @@ def _dataset(
         feature_name=columns,
         # Kept even where no split can have enough runners per leaf (a small window): the trees
         # then have no split and the model is its offset, instead of LightGBM refusing to train.
-        params={"verbosity": -1, "feature_pre_filter": False},
+        params=params,
         free_raw_data=True,
     )
 

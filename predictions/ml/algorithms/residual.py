@@ -42,12 +42,14 @@ class Residual(RaceSoftmaxBooster):
         self, features: pd.DataFrame, frame: pd.DataFrame, rows: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """The fundamental features, then the market's log-probability, and the offset (the
-        market's log-probability, 0 in a race without a price): one copy of the features."""
+        market's log-probability, 0 in a race without a price): one copy of the features, taken
+        a column at a time (a second whole copy would be the fit's peak at scale)."""
         offset = np.where(any_price(frame), floored_log(market_on_starters(frame)), 0.0)
         columns = self._columns(features)
-        if rows is not None:
-            columns, offset = columns[rows], offset[rows]
-        values = np.empty((len(columns), columns.shape[1] + 1), dtype=np.float32, order="F")
-        values[:, :-1] = columns
+        index = np.arange(len(columns)) if rows is None else np.flatnonzero(rows)
+        offset = offset[index]
+        values = np.empty((len(index), columns.shape[1] + 1), dtype=np.float32, order="F")
+        for j in range(columns.shape[1]):
+            np.take(columns[:, j], index, out=values[:, j])
         values[:, -1] = offset
         return values, offset
