@@ -61,7 +61,7 @@ class RaceSoftmaxBooster(Algorithm):
         # counted on the early-stopping season) and the sampling fractions stay fixed.
         "shapes": [[4, 800, 60.0], [15, 200, 7.0]],
     }
-    # The hyper-parameters of the search here; all others go to LightGBM.
+    # The hyper-parameters of the search and the refits here; all others go to LightGBM.
     search: ClassVar[tuple[str, ...]] = (
         "n_estimators",
         "early_stopping_rounds",
@@ -244,31 +244,29 @@ class RaceSoftmaxBooster(Algorithm):
     def _boosters(self) -> tuple[lgb.Booster, ...]:
         return (self.booster_, *self.more_boosters_)
 
+    def _boosters_mean(self, values: np.ndarray, **kind: bool) -> np.ndarray:
+        """The refits' mean of `Booster.predict(values, **kind)` with the kept trees."""
+        return np.mean(
+            [
+                booster.predict(values, num_iteration=self.n_trees_, **kind)
+                for booster in self._boosters()
+            ],
+            axis=0,
+        )
+
     def _column_names(self) -> list[str]:
         return [*(f"f{i}" for i in range(len(self.feature_names_))), *self.extra_columns]
 
     def predict(self, features: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
         values, offset = self._design(features, frame)
-        trees = np.mean(
-            [
-                booster.predict(values, raw_score=True, num_iteration=self.n_trees_)
-                for booster in self._boosters()
-            ],
-            axis=0,
-        )
+        trees = self._boosters_mean(values, raw_score=True)
         return race_probabilities(offset + trees, frame)
 
     def contributions(self, features: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
         """SHAP values of the trees' sum on the fundamental features (an extra column, like the
         offset, is not a reason of ours); of several refits, their mean, the mean's own."""
         values, _ = self._design(features, frame)
-        contrib = np.mean(
-            [
-                booster.predict(values, pred_contrib=True, num_iteration=self.n_trees_)
-                for booster in self._boosters()
-            ],
-            axis=0,
-        )
+        contrib = self._boosters_mean(values, pred_contrib=True)
         return pd.DataFrame(
             contrib[:, : len(self.feature_names_)],
             index=features.index,

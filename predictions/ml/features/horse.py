@@ -116,7 +116,7 @@ def _horse_runs(history: pd.DataFrame, races: pd.DataFrame) -> pd.DataFrame:
             "pos_rel": pos_rel,
             "lengths": lengths,
             "figure": figure,
-            # The figure with the weight it carried added back, less today's weight (at_weight).
+            # The figure with the weight it carried added back (today's is taken off later).
             "figure_lb": figure
             + SECONDS_PER_KM_PER_LB * history["carried_weight_lb"].to_numpy(float),
             "early_rel": np.minimum(history["early_position"].to_numpy(float) / field, 1.0),
@@ -153,6 +153,7 @@ def horse_features(
     won = runs["won"].to_numpy() == 1
     pos_rel = runs["pos_rel"].to_numpy()
     figure = runs["figure"].to_numpy()
+    figure_lb = runs["figure_lb"].to_numpy()
     state = {
         "runs": counts["n"].to_numpy(),
         "wins": counts["won"].to_numpy(),
@@ -166,9 +167,9 @@ def horse_features(
         "fig_mean3": _tail(figure, group, 3, "mean"),
         "fig_mean5": _tail(figure, group, 5, "mean"),
         "fig_ewm10": _tail(figure, group, 10, "mean", decay=0.8),
-        "fig_lb_best5": _tail(runs["figure_lb"].to_numpy(), group, 5, "max"),
-        "fig_lb_mean3": _tail(runs["figure_lb"].to_numpy(), group, 3, "mean"),
-        "fig_lb_ewm10": _tail(runs["figure_lb"].to_numpy(), group, 10, "mean", decay=0.8),
+        "fig_lb_best5": _tail(figure_lb, group, 5, "max"),
+        "fig_lb_mean3": _tail(figure_lb, group, 3, "mean"),
+        "fig_lb_ewm10": _tail(figure_lb, group, 10, "mean", decay=0.8),
         "early_mean5": _tail(runs["early_rel"].to_numpy(), group, 5, "mean"),
         "late_mean5": _tail(runs["late_rel"].to_numpy(), group, 5, "mean"),
         "last_win_day": _last_where(won, runs["day"].to_numpy(float), group),
